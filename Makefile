@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make run` and `make test`. Nothing to install by hand.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+DB ?= data/rrrs.duckdb
+PORT ?= 8501
+DEMO_DYADS ?= 40
+
+.PHONY: install run demo test lint unit browser-deps bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: install
+	@if [ ! -f "$(DB)" ]; then \
+	  echo "Loading the synthetic demo clinic into $(DB)"; \
+	  $(BIN)/rrrs demo --out data/demo --dyads $(DEMO_DYADS) && \
+	  $(BIN)/rrrs import data/demo --db "$(DB)"; \
+	fi
+
+run: demo
+	RRRS_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
+	  --browser.gatherUsageStats false
+
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  else echo "chromium/poppler-utils missing: run 'sudo apt-get install chromium poppler-utils'"; exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install browser-deps lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) data/demo data/*.duckdb artifacts

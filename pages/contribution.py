@@ -1,0 +1,6 @@
+"""contribution page (being built)."""
+
+import streamlit as st
+
+st.title("contribution")
+st.info("This page is being built.")

@@ -1,0 +1,6 @@
+"""session page (being built)."""
+
+import streamlit as st
+
+st.title("session")
+st.info("This page is being built.")

@@ -1,0 +1,85 @@
+"""Versioned schema migrations. Append new ones; never edit an applied one.
+
+Tables only: derived views are rebuilt from the codebook on every connect (see `views.py`), because they
+hold no data and must follow the code.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "core 3RS schema",
+        """
+        CREATE TABLE therapist (
+            therapist_id   VARCHAR PRIMARY KEY,
+            supervisor_id  VARCHAR,
+            trainee        BOOLEAN NOT NULL DEFAULT false
+        );
+        CREATE TABLE dyad (
+            dyad_id        VARCHAR PRIMARY KEY,
+            therapist_id   VARCHAR NOT NULL,
+            patient_id     VARCHAR,
+            treatment      VARCHAR
+        );
+        CREATE TABLE session (
+            dyad_id         VARCHAR NOT NULL,
+            session_number  INTEGER NOT NULL,
+            session_date    DATE,
+            segment_minutes INTEGER NOT NULL DEFAULT 5,
+            n_segments      INTEGER NOT NULL,
+            PRIMARY KEY (dyad_id, session_number)
+        );
+        CREATE SEQUENCE coding_id_seq START 1;
+        CREATE TABLE coding (
+            coding_id        BIGINT PRIMARY KEY DEFAULT nextval('coding_id_seq'),
+            dyad_id          VARCHAR NOT NULL,
+            session_number   INTEGER NOT NULL,
+            coder_id         VARCHAR NOT NULL,
+            version          INTEGER NOT NULL,
+            is_current       BOOLEAN NOT NULL,
+            status           VARCHAR NOT NULL DEFAULT 'final',
+            consensus        BOOLEAN NOT NULL DEFAULT false,
+            codebook_id      VARCHAR NOT NULL,
+            codebook_version VARCHAR NOT NULL,
+            content_hash     VARCHAR NOT NULL,
+            created_at       TIMESTAMP NOT NULL,
+            created_by       VARCHAR NOT NULL,
+            batch_id         BIGINT,
+            change_note      VARCHAR,
+            UNIQUE (dyad_id, session_number, coder_id, version)
+        );
+        CREATE TABLE mark (
+            coding_id BIGINT NOT NULL,
+            segment   INTEGER NOT NULL,
+            code      VARCHAR NOT NULL,
+            clarity   VARCHAR NOT NULL CHECK (clarity IN ('check', 'check_minus')),
+            PRIMARY KEY (coding_id, segment, code)
+        );
+        CREATE TABLE rating (
+            coding_id BIGINT NOT NULL,
+            item      VARCHAR NOT NULL,
+            rating    INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            PRIMARY KEY (coding_id, item)
+        );
+        CREATE SEQUENCE batch_id_seq START 1;
+        CREATE TABLE import_batch (
+            batch_id    BIGINT PRIMARY KEY DEFAULT nextval('batch_id_seq'),
+            source      VARCHAR NOT NULL,
+            imported_at TIMESTAMP NOT NULL,
+            imported_by VARCHAR NOT NULL,
+            synthetic   BOOLEAN NOT NULL,
+            n_codings   INTEGER NOT NULL
+        );
+        CREATE TABLE codebook_code (
+            codebook_id      VARCHAR NOT NULL,
+            codebook_version VARCHAR NOT NULL,
+            key              VARCHAR NOT NULL,
+            family           VARCHAR NOT NULL,
+            label            VARCHAR NOT NULL,
+            position         INTEGER NOT NULL,
+            PRIMARY KEY (codebook_id, codebook_version, key)
+        );
+        """,
+    ),
+]

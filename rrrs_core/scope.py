@@ -1,0 +1,38 @@
+"""What part of the clinic a caller may see; every query for identified data takes one.
+
+Scoping lives in the data layer (not in hidden widgets) so a page cannot leak another therapist's dyad
+by accident: the query itself filters by the scope's therapist ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Therapists whose dyads are visible; `None` means the whole clinic."""
+
+    therapist_ids: frozenset[str] | None = None
+    label: str = "Whole clinic"
+
+    @classmethod
+    def clinic(cls) -> Scope:
+        return cls(None, "Whole clinic")
+
+    @classmethod
+    def therapists(cls, ids: set[str] | frozenset[str] | list[str], label: str) -> Scope:
+        return cls(frozenset(ids), label)
+
+    @property
+    def is_clinic(self) -> bool:
+        return self.therapist_ids is None
+
+    def sql(self, column: str = "therapist_id") -> tuple[str, list[object]]:
+        """A WHERE fragment and its parameters; the column name is ours, never user text."""
+        if self.therapist_ids is None:
+            return "true", []
+        return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [sorted(self.therapist_ids)]
+
+    def allows(self, therapist_id: str) -> bool:
+        return self.therapist_ids is None or therapist_id in self.therapist_ids

@@ -1,0 +1,131 @@
+"""Derived views: the 3RS metrics and the rule that picks one coding per session for dashboards.
+
+Column lists are generated from the codebook (our constants, never user text), so adding a code to the
+codebook adds its `seg_<key>` and `sig_<key>` columns everywhere at the next connect.
+
+Metric definitions (README "Metrics"; 3RS manual, Coding Procedures pp. 4-9):
+- `<family>_segments`: segments with at least one code of that family marked `check` (meets criteria).
+- `rupture_segments`: segments with a withdrawal or a confrontation `check`.
+- `<family>_possible_segments`: segments where that family is marked only `check_minus` (unclear).
+- `seg_<key>`: segments where that code is marked `check`.
+
+Primary coding rule: among a session's current, final codings, a coding flagged `consensus` wins;
+otherwise the coder whose coding of that session reached the database first (lowest first coding id of
+that coder's version history), then coder id alphabetically.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from rrrs_core import codebook as cb
+
+FAMILY_SHORT = {"withdrawal": "w", "confrontation": "c", "resolution": "r"}
+
+
+def metric_columns(book: cb.Codebook = cb.DEFAULT) -> list[str]:
+    """Summary-export column order after the id columns (issue #2's export contract)."""
+    return [
+        "n_segments", "withdrawal_segments", "confrontation_segments", "rupture_segments",
+        "resolution_segments", "withdrawal_possible_segments", "confrontation_possible_segments",
+        "resolution_possible_segments", *book.global_keys, *[f"seg_{k}" for k in book.keys],
+    ]
+
+
+def _coding_metrics_sql(book: cb.Codebook) -> str:
+    seg_flags = ",\n".join(
+        f"bool_or(family = '{fam}' AND clarity = 'check') AS {s}, "
+        f"bool_or(family = '{fam}' AND clarity = 'check_minus') AS {s}m"
+        for fam, s in FAMILY_SHORT.items()
+    )
+    seg_codes = ",\n".join(
+        f"count(*) FILTER (WHERE code = '{k}' AND clarity = 'check') AS seg_{k}" for k in book.keys
+    )
+    globals_ = ",\n".join(f"max(rating) FILTER (WHERE item = '{k}') AS {k}" for k in book.global_keys)
+    sigs = ",\n".join(f"max(rating) FILTER (WHERE item = '{k}') AS sig_{k}" for k in book.keys)
+    seg_cols = ", ".join(f"coalesce(pc.seg_{k}, 0)::INTEGER AS seg_{k}" for k in book.keys)
+    glob_cols = ", ".join(f"r.{k}" for k in book.global_keys)
+    # A code never marked has significance 1 unless rated otherwise (scoresheet default).
+    sig_cols = ", ".join(
+        f"CASE WHEN r.n_ratings > 0 THEN coalesce(r.sig_{k}, 1) END AS sig_{k}" for k in book.keys
+    )
+    return f"""
+    CREATE OR REPLACE VIEW v_coding_metrics AS
+    WITH m AS (
+        SELECT k.coding_id, k.segment, k.code, k.clarity, cc.family
+        FROM mark k
+        JOIN coding c USING (coding_id)
+        JOIN codebook_code cc
+          ON cc.codebook_id = c.codebook_id AND cc.codebook_version = c.codebook_version
+         AND cc.key = k.code
+    ),
+    seg AS (
+        SELECT coding_id, segment, {seg_flags}
+        FROM m GROUP BY coding_id, segment
+    ),
+    fam AS (
+        SELECT coding_id,
+            count(*) FILTER (WHERE w) AS withdrawal_segments,
+            count(*) FILTER (WHERE c) AS confrontation_segments,
+            count(*) FILTER (WHERE w OR c) AS rupture_segments,
+            count(*) FILTER (WHERE r) AS resolution_segments,
+            count(*) FILTER (WHERE wm AND NOT w) AS withdrawal_possible_segments,
+            count(*) FILTER (WHERE cm AND NOT c) AS confrontation_possible_segments,
+            count(*) FILTER (WHERE rm AND NOT r) AS resolution_possible_segments
+        FROM seg GROUP BY coding_id
+    ),
+    pc AS (SELECT coding_id, {seg_codes} FROM m GROUP BY coding_id),
+    r AS (
+        SELECT coding_id, count(*) AS n_ratings, {globals_}, {sigs}
+        FROM rating GROUP BY coding_id
+    )
+    SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id, c.version, c.status, c.consensus,
+        c.is_current, c.codebook_id, c.codebook_version, s.n_segments, s.segment_minutes, s.session_date,
+        coalesce(fam.withdrawal_segments, 0)::INTEGER AS withdrawal_segments,
+        coalesce(fam.confrontation_segments, 0)::INTEGER AS confrontation_segments,
+        coalesce(fam.rupture_segments, 0)::INTEGER AS rupture_segments,
+        coalesce(fam.resolution_segments, 0)::INTEGER AS resolution_segments,
+        coalesce(fam.withdrawal_possible_segments, 0)::INTEGER AS withdrawal_possible_segments,
+        coalesce(fam.confrontation_possible_segments, 0)::INTEGER AS confrontation_possible_segments,
+        coalesce(fam.resolution_possible_segments, 0)::INTEGER AS resolution_possible_segments,
+        {glob_cols}, {seg_cols}, {sig_cols},
+        coalesce(r.n_ratings, 0) = 0 AS ratings_pending
+    FROM coding c
+    JOIN session s USING (dyad_id, session_number)
+    LEFT JOIN fam USING (coding_id)
+    LEFT JOIN pc USING (coding_id)
+    LEFT JOIN r USING (coding_id)
+    """
+
+
+PRIMARY_CODING_SQL = """
+CREATE OR REPLACE VIEW v_primary_coding AS
+WITH lineage AS (
+    SELECT dyad_id, session_number, coder_id, min(coding_id) AS first_id
+    FROM coding GROUP BY ALL
+),
+ranked AS (
+    SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id,
+        count(*) OVER w AS n_codings,
+        row_number() OVER (w ORDER BY c.consensus DESC, l.first_id, c.coder_id) AS rank
+    FROM coding c JOIN lineage l USING (dyad_id, session_number, coder_id)
+    WHERE c.is_current AND c.status = 'final'
+    WINDOW w AS (PARTITION BY c.dyad_id, c.session_number)
+)
+SELECT coding_id, dyad_id, session_number, coder_id, n_codings FROM ranked WHERE rank = 1
+"""
+
+SESSION_METRICS_SQL = """
+CREATE OR REPLACE VIEW v_session_metrics AS
+SELECT d.therapist_id, t.supervisor_id, t.trainee, d.patient_id, d.treatment, p.n_codings, m.*
+FROM v_primary_coding p
+JOIN v_coding_metrics m USING (coding_id)
+JOIN dyad d ON d.dyad_id = m.dyad_id
+JOIN therapist t ON t.therapist_id = d.therapist_id
+"""
+
+
+def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:
+    con.execute(_coding_metrics_sql(book))
+    con.execute(PRIMARY_CODING_SQL)
+    con.execute(SESSION_METRICS_SQL)

@@ -1,0 +1,49 @@
+"""The one place that knows about Streamlit caching: the shared DuckDB connection and cached queries.
+
+Pages call `query(some_rrrs_core_function, *args)`; results are cached per database and arguments and
+dropped by `data_changed()` after any write made in the app (the app holds DuckDB's write lock, so no
+other process can change the file behind its back).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import duckdb
+import streamlit as st
+
+from rrrs_core import store
+
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def _root_connection(path: str) -> duckdb.DuckDBPyConnection:
+    return store.connect(path)
+
+
+def db_location() -> str:
+    return str(store.db_path())
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """A per-call cursor on the shared connection: DuckDB connections are not shared across threads."""
+    return _root_connection(db_location()).cursor()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(module: str, name: str, db: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    return fn(connection(), *args, **dict(kwargs))
+
+
+def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an `rrrs_core` read function `fn(con, *args)` through the data cache."""
+    return _cached_call(fn.__module__, fn.__qualname__, db_location(), args, tuple(sorted(kwargs.items())))
+
+
+def data_changed() -> None:
+    """Call after any write so every page recomputes from the new data."""
+    st.cache_data.clear()
