@@ -36,3 +36,6 @@ class Scope:
 
     def allows(self, therapist_id: str) -> bool:
         return self.therapist_ids is None or therapist_id in self.therapist_ids
+
+
+CLINIC = Scope.clinic()

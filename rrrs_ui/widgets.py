@@ -1,0 +1,90 @@
+"""Widgets every page shares: error guard, provenance banner, empty state, scope and URL state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from rrrs_core.errors import NotFoundError, RrrsError
+from rrrs_core.queries import directory
+from rrrs_core.scope import CLINIC, Scope
+from rrrs_ui.glue import query
+
+NOT_FOUND = "Not found or not permitted."
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn expected errors into messages; anything unexpected becomes a message too, never a traceback."""
+    try:
+        yield
+    except NotFoundError:
+        st.warning(NOT_FOUND)
+    except RrrsError as exc:
+        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - last line of defence: users never see tracebacks
+        st.error(f"Something went wrong ({type(exc).__name__}). The data is unchanged; please report this.")
+
+
+def provenance_banner() -> None:
+    if query(directory.is_synthetic):
+        st.caption(":violet[**Synthetic demo data**: every therapist, patient and session here is invented.]")
+
+
+def empty_state() -> bool:
+    """Show what to do on an empty database; returns True when the page should stop."""
+    if query(directory.has_data):
+        return False
+    st.info("No coded sessions yet. Go to **Data** to upload 3RS tables (CSV or Excel), "
+            "or run `make run` on an empty database to load the synthetic demo clinic.")
+    return True
+
+
+def param(name: str, default: str | None = None) -> str | None:
+    """A URL query parameter, so filters and selections can be shared as a link."""
+    return st.query_params.get(name, default)
+
+
+def set_param(name: str, value: object | None) -> None:
+    if value is None or value == "":
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = str(value)
+
+
+def scope_selector(allowed: Scope = CLINIC) -> Scope:
+    """Whole clinic, one supervisor's trainees, or one therapist; kept in the URL as `scope`."""
+    people = query(directory.therapists, allowed)
+    options = ["clinic"] if allowed.is_clinic else []
+    options += [f"supervisor:{t}" for t in people.loc[people.is_supervisor, "therapist_id"]]
+    options += [f"therapist:{t}" for t in people.therapist_id]
+    if not options:
+        return allowed
+    current = param("scope", options[0])
+    index = options.index(current) if current in options else 0
+
+    def label(opt: str) -> str:
+        kind, _, ident = opt.partition(":")
+        return {"clinic": "Whole clinic", "supervisor": f"Supervisor {ident} + trainees",
+                "therapist": f"Therapist {ident}"}[kind]
+
+    choice = st.sidebar.selectbox("Scope", options, index=index, format_func=label)
+    set_param("scope", None if choice == options[0] and allowed.is_clinic else choice)
+    kind, _, ident = choice.partition(":")
+    if kind == "supervisor":
+        return query(directory.supervisor_scope, ident)
+    if kind == "therapist":
+        return directory.therapist_scope(ident)
+    return allowed
+
+
+def threshold_input(default: int = 4) -> int:
+    """The therapist-contribution threshold (1-5), kept in the URL as `tc`."""
+    raw = param("tc", str(default))
+    value = int(raw) if raw and raw.isdigit() and 1 <= int(raw) <= 5 else default
+    chosen = st.sidebar.slider("Therapist-contribution threshold", 1, 5, value,
+                               help="Sessions rated at or above this are highlighted.")
+    set_param("tc", None if chosen == default else chosen)
+    return int(chosen)
