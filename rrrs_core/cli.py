@@ -1,0 +1,111 @@
+"""The `rrrs` command line: import, export, demo and reports. Errors are messages, never tracebacks.
+
+Exit codes: 0 success, 2 invalid input (the full problem list on stderr), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rrrs_core import store
+from rrrs_core.errors import RrrsError, ValidationError
+
+
+def _progress_bar(label: str):  # -> Progress callable and a closer
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=label, unit="%", leave=False, disable=not sys.stderr.isatty())
+
+    def update(fraction: float, step: str) -> None:
+        bar.set_postfix_str(step)
+        bar.update(max(0, round(fraction * 100) - bar.n))
+
+    return update, bar.close
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from rrrs_core.importing import import_path
+
+    con = store.connect(args.db)
+    update, close = _progress_bar(f"import {Path(args.path).name}")
+    try:
+        report = import_path(con, args.path, replace=args.replace, user=args.user, progress=update)
+    finally:
+        close()
+    print(report.summary())
+    for w in report.warnings:
+        print(f"  {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_summary(args: argparse.Namespace) -> int:
+    from rrrs_core import export
+
+    con = store.connect(args.db)
+    frame = export.summary(con)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(export.to_csv(frame))
+    print(f"Wrote {len(frame)} codings to {args.out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rrrs_core import demo
+
+    tables = demo.write(args.out, n_dyads=args.dyads, seed=args.seed)
+    n_sessions = tables.sessions[["dyad_id", "session_number"]].drop_duplicates().shape[0]
+    print(f"Wrote a synthetic demo clinic to {args.out}: {args.dyads} dyads, {n_sessions} sessions, "
+          f"{len(tables.sessions)} codings, {len(tables.marks)} marks (seed {args.seed})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rrrs", description="3RS supervision dashboard tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", help="DuckDB file (default: $RRRS_DB or data/rrrs.duckdb)")
+        return p
+
+    p = with_db(sub.add_parser("import", help="import 3RS tables (a folder of CSVs or an .xlsx workbook)"))
+    p.add_argument("path")
+    p.add_argument("--replace", action="store_true",
+                   help="store differing codings as new versions (old versions are kept as history)")
+    p.add_argument("--user", default="cli", help="who is importing (recorded with the import)")
+    p.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
+    p = with_db(exp.add_parser("summary", help="one row per coding with the 3RS metrics"))
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.set_defaults(func=cmd_export_summary)
+
+    p = sub.add_parser("demo", help="write a synthetic demo clinic in the 3RS tables format")
+    p.add_argument("--out", required=True, help="folder to write sessions.csv, marks.csv, ratings.csv")
+    p.add_argument("--dyads", type=int, default=40)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValidationError as exc:
+        for problem in exc.problems + exc.warnings:
+            print(problem, file=sys.stderr)
+        print(f"rrrs: {exc}", file=sys.stderr)
+        return 2
+    except RrrsError as exc:
+        print(f"rrrs: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"rrrs: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

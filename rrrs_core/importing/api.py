@@ -1,0 +1,117 @@
+"""The import entry points used by the CLI, the Data page and the scoresheet upload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from rrrs_core import codebook as cb
+from rrrs_core.errors import Problem, ValidationError
+from rrrs_core.importing import consistency, load, rules, typed
+from rrrs_core.importing.format import TABLES
+from rrrs_core.importing.reader import Staged, stage_frame, stage_path
+from rrrs_core.store import transaction
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do) and what it noticed."""
+
+    source: str
+    warnings: list[Problem] = field(default_factory=list)
+    counts: load.LoadCounts = field(default_factory=load.LoadCounts)
+    batch_id: int | None = None
+    synthetic: bool = False
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{c.codings_new} new codings", f"{c.codings_replaced} replaced (old versions kept)",
+                 f"{c.codings_unchanged} unchanged", f"{c.sessions_new} new sessions",
+                 f"{c.marks} marks", f"{c.ratings} ratings", f"{len(self.warnings)} warnings"]
+        tag = " [synthetic demo data]" if self.synthetic else ""
+        return f"Imported {self.source}{tag}: " + ", ".join(parts)
+
+
+def _noop(_fraction: float, _label: str) -> None:
+    return None
+
+
+def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,
+         user: str, progress: Progress, dry_run: bool, book: cb.Codebook) -> ImportReport:
+    """Stage and validate as temp tables, then plan and write in one transaction: errors change nothing."""
+    try:
+        progress(0.05, "reading")
+        staged, problems, synthetic = stage()
+        progress(0.35, "validating")
+        if len(staged) == len(TABLES):
+            problems += rules.run(con, staged, book)
+        if any(p.severity == "error" for p in problems):
+            raise ValidationError(problems)
+        typed.build(con)
+        problems += consistency.run(con, staged, book)
+        progress(0.6, "comparing with stored codings")
+        with transaction(con):
+            load.plan(con)
+            if not replace:
+                problems += load.conflicts(con, staged["sessions"].source)
+            if any(p.severity == "error" for p in problems):
+                raise ValidationError(problems)
+            report = ImportReport(source, problems, synthetic=synthetic)
+            if dry_run:
+                raise _DryRun(report)
+            progress(0.75, "writing")
+            report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
+                                                        replace=replace, book=book)
+    finally:
+        typed.drop(con)
+    progress(1.0, "done")
+    return report
+
+
+class _DryRun(Exception):
+    def __init__(self, report: ImportReport):
+        self.report = report
+
+
+def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bool = False, user: str = "cli",
+                progress: Progress = _noop, dry_run: bool = False, book: cb.Codebook = cb.DEFAULT) -> ImportReport:
+    """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error."""
+    try:
+        return _run(con, lambda: stage_path(con, path), Path(path).name, replace=replace, user=user,
+                    progress=progress, dry_run=dry_run, book=book)
+    except _DryRun as dry:
+        return dry.report
+
+
+def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], source: str, *,
+                  replace: bool = False, user: str = "app", synthetic: bool = False, progress: Progress = _noop,
+                  dry_run: bool = False, book: cb.Codebook = cb.DEFAULT) -> ImportReport:
+    """Import in-memory tables (uploads, scoresheets); `frames` maps sessions/marks/ratings to DataFrames."""
+
+    def stage() -> Staged:
+        problems: list[Problem] = []
+        staged = {}
+        for table in TABLES:
+            if table not in frames:
+                problems.append(Problem("error", source, None, None, None, f"missing table '{table}'"))
+                continue
+            result = stage_frame(con, table, frames[table], f"{source} [{table}]", problems)
+            if result:
+                staged[table] = result
+        return staged, problems, synthetic
+
+    try:
+        return _run(con, stage, source, replace=replace, user=user, progress=progress, dry_run=dry_run, book=book)
+    except _DryRun as dry:
+        return dry.report
+
+
+def validate_path(con: duckdb.DuckDBPyConnection, path: str | Path) -> ImportReport:
+    """Check a file without writing anything."""
+    return import_path(con, path, dry_run=True)

@@ -1,0 +1,38 @@
+"""The 3RS tables format: which tables, which columns, which are required."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TABLES = ("sessions", "marks", "ratings")
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "sessions": ("dyad_id", "therapist_id", "session_number", "coder_id", "n_segments"),
+    "marks": ("dyad_id", "session_number", "coder_id", "segment", "code", "clarity"),
+    "ratings": ("dyad_id", "session_number", "coder_id", "item", "rating"),
+}
+
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "sessions": ("session_date", "segment_minutes", "supervisor_id", "trainee", "patient_id", "treatment",
+                 "consensus"),
+    "marks": (),
+    "ratings": (),
+}
+
+KEY = ("dyad_id", "session_number", "coder_id")
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
+TRUE_WORDS = ("true", "yes", "1", "y", "t")
+FALSE_WORDS = ("false", "no", "0", "n", "f")
+
+
+def columns(table: str) -> tuple[str, ...]:
+    return REQUIRED[table] + OPTIONAL[table]
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """A table staged as text in DuckDB: `stg_<name>` with `_row` = the row number a user sees."""
+
+    name: str
+    source: str  # what to call it in messages: "marks.csv" or "clinic.xlsx [marks]"
+    rows: int

@@ -1,0 +1,124 @@
+"""Writing validated, typed tables into the store: idempotent, with replaced codings kept as history.
+
+A coding is identified by (dyad, session, coder). Its content fingerprint (md5 of its sorted marks and
+ratings and consensus flag) decides whether a re-import is identical (nothing written), new (version 1),
+or different (refused unless `replace`, which stores version n+1 and keeps version n, no longer current).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from rrrs_core import codebook as cb
+from rrrs_core.errors import Problem
+
+KEY = "dyad_id, session_number, coder_id"
+JOIN = "c.dyad_id = n.dyad_id AND c.session_number = n.session_number AND c.coder_id = n.coder_id"
+
+
+@dataclass
+class LoadCounts:
+    sessions_new: int = 0
+    codings_new: int = 0
+    codings_replaced: int = 0
+    codings_unchanged: int = 0
+    marks: int = 0
+    ratings: int = 0
+
+
+def plan(con: duckdb.DuckDBPyConnection) -> None:
+    """Fingerprint each incoming coding and decide insert / same / conflict against current codings."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE new_codings AS
+        WITH m AS (SELECT {KEY}, string_agg(segment || ':' || code || ':' || clarity, ',' ORDER BY segment, code)
+                   AS fp FROM typ_marks GROUP BY ALL),
+             r AS (SELECT {KEY}, string_agg(item || '=' || rating, ',' ORDER BY item) AS fp
+                   FROM typ_ratings GROUP BY ALL)
+        SELECT n.*, md5(coalesce(m.fp, '') || '|' || coalesce(r.fp, '') || '|' || n.consensus) AS content_hash,
+            c.coding_id AS old_id, c.version AS old_version, c.created_at AS old_created_at,
+            CASE WHEN c.coding_id IS NULL THEN 'insert' WHEN c.content_hash = md5(coalesce(m.fp, '') || '|'
+                 || coalesce(r.fp, '') || '|' || n.consensus) THEN 'same' ELSE 'conflict' END AS action
+        FROM typ_sessions n
+        LEFT JOIN m USING ({KEY}) LEFT JOIN r USING ({KEY})
+        LEFT JOIN coding c ON {JOIN} AND c.is_current
+        """
+    )
+
+
+def conflicts(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
+    rows = con.execute(
+        "SELECT _row, dyad_id, session_number, coder_id, old_version, old_created_at FROM new_codings "
+        "WHERE action = 'conflict' ORDER BY _row").fetchall()
+    return [Problem("error", source, r[0], "coder_id", r[3],
+                    f"a different coding of dyad {r[1]} session {r[2]} by {r[3]} is already stored (version "
+                    f"{r[4]}, {r[5]:%Y-%m-%d %H:%M}); use --replace to store this one as version {r[4] + 1} "
+                    "(the stored one is kept in history)") for r in rows]
+
+
+def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: bool, replace: bool,
+          book: cb.Codebook) -> tuple[int, LoadCounts]:
+    """Write planned codings; the caller holds the transaction. Returns the batch id and counts."""
+    counts = LoadCounts()
+    actions = dict(con.execute("SELECT action, count(*) FROM new_codings GROUP BY action").fetchall())
+    counts.codings_unchanged = actions.get("same", 0)
+    counts.codings_replaced = actions.get("conflict", 0) if replace else 0
+    batch_id = con.execute(
+        "INSERT INTO import_batch (source, imported_at, imported_by, synthetic, n_codings) "
+        "VALUES (?, current_localtimestamp(), ?, ?, 0) RETURNING batch_id", [source, user, synthetic]).fetchone()[0]
+
+    # Supervisors named only as supervisor_id become therapists too; later rows may fill in details.
+    con.execute("""
+        INSERT INTO therapist
+        SELECT therapist_id, any_value(supervisor_id), coalesce(any_value(trainee), false) FROM (
+            SELECT therapist_id, supervisor_id, trainee FROM typ_sessions
+            UNION ALL SELECT DISTINCT supervisor_id, NULL, NULL FROM typ_sessions WHERE supervisor_id IS NOT NULL)
+        WHERE therapist_id NOT IN (SELECT therapist_id FROM therapist) GROUP BY therapist_id""")
+    con.execute("""
+        UPDATE therapist t SET supervisor_id = coalesce(n.supervisor_id, t.supervisor_id),
+            trainee = coalesce(n.trainee, t.trainee)
+        FROM (SELECT therapist_id, any_value(supervisor_id) AS supervisor_id, any_value(trainee) AS trainee
+              FROM typ_sessions GROUP BY therapist_id) n
+        WHERE t.therapist_id = n.therapist_id AND (t.supervisor_id IS DISTINCT FROM coalesce(n.supervisor_id,
+              t.supervisor_id) OR t.trainee IS DISTINCT FROM coalesce(n.trainee, t.trainee))""")
+    con.execute("""
+        INSERT INTO dyad SELECT dyad_id, any_value(therapist_id), any_value(patient_id), any_value(treatment)
+        FROM typ_sessions WHERE dyad_id NOT IN (SELECT dyad_id FROM dyad) GROUP BY dyad_id""")
+    con.execute("""
+        UPDATE dyad d SET patient_id = coalesce(n.patient_id, d.patient_id), treatment = coalesce(n.treatment, d.treatment)
+        FROM (SELECT dyad_id, any_value(patient_id) AS patient_id, any_value(treatment) AS treatment
+              FROM typ_sessions GROUP BY dyad_id) n
+        WHERE d.dyad_id = n.dyad_id AND (d.patient_id IS DISTINCT FROM coalesce(n.patient_id, d.patient_id)
+              OR d.treatment IS DISTINCT FROM coalesce(n.treatment, d.treatment))""")
+    counts.sessions_new = con.execute("""
+        INSERT INTO session SELECT dyad_id, session_number, any_value(session_date), any_value(segment_minutes),
+            any_value(n_segments)
+        FROM typ_sessions n WHERE NOT EXISTS (SELECT 1 FROM session s WHERE s.dyad_id = n.dyad_id
+            AND s.session_number = n.session_number) GROUP BY dyad_id, session_number""").fetchone()[0]
+
+    todo = "('insert', 'conflict')" if replace else "('insert')"
+    if replace:
+        con.execute("UPDATE coding SET is_current = false WHERE coding_id IN "
+                    "(SELECT old_id FROM new_codings WHERE action = 'conflict')")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ins AS
+        SELECT nextval('coding_id_seq') AS coding_id, * FROM new_codings WHERE action IN {todo}""")
+    counts.codings_new = con.execute(
+        """INSERT INTO coding (coding_id, dyad_id, session_number, coder_id, version, is_current, status, consensus,
+               codebook_id, codebook_version, content_hash, created_at, created_by, batch_id, change_note)
+           SELECT coding_id, dyad_id, session_number, coder_id, coalesce(old_version, 0) + 1, true, 'final',
+               consensus, ?, ?, content_hash, current_localtimestamp(), ?, ?,
+               CASE WHEN old_id IS NULL THEN 'imported' ELSE 'replaced version ' || old_version || ' by import' END
+           FROM ins""", [book.id, book.version, user, batch_id]).fetchone()[0] - counts.codings_replaced
+    counts.marks = con.execute(f"""
+        INSERT INTO mark SELECT i.coding_id, m.segment, m.code, m.clarity
+        FROM typ_marks m JOIN ins i USING ({KEY})""").fetchone()[0]
+    counts.ratings = con.execute(f"""
+        INSERT INTO rating SELECT i.coding_id, r.item, r.rating
+        FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchone()[0]
+    con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
+                [counts.codings_new + counts.codings_replaced, batch_id])
+    con.execute("DROP TABLE ins")
+    return int(batch_id), counts

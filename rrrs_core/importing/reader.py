@@ -1,0 +1,180 @@
+"""Staging: read a CSV folder, an .xlsx workbook or DataFrames into text tables `stg_<name>` in DuckDB.
+
+Everything is staged as text so that a bad value becomes a precise message instead of a parse failure;
+`_row` is the row number a person sees in a spreadsheet (the header is row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from rrrs_core.errors import Problem
+from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
+
+Staged = tuple[dict[str, StagedTable], list[Problem], bool]
+
+
+def _error(file: str, message: str, row: int | None = None, column: str | None = None,
+           value: str | None = None) -> Problem:
+    return Problem("error", file, row, column, value, message)
+
+
+def _norm(name: object) -> str:
+    return str(name if name is not None else "").strip().lower().replace(" ", "_")
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """Excel writes ';' in many locales: pick the delimiter that splits the header line most."""
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def _header(path: Path, delim: str) -> list[str]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh, delimiter=delim), [])
+
+
+def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
+            names: list[str], problems: list[Problem]) -> StagedTable | None:
+    """Check the header, then project the raw table onto the known columns (missing optional -> NULL)."""
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            problems.append(_error(source, "column appears twice in the header", 1, n))
+        seen.add(n)
+    missing = [c for c in REQUIRED[table] if c not in seen]
+    for c in missing:
+        problems.append(_error(source, f"missing required column; {table} needs: {', '.join(REQUIRED[table])}",
+                               1, c))
+    unknown = [n for n in names if n and n not in columns(table)]
+    for n in unknown:
+        problems.append(Problem("warning", source, 1, n, None,
+                                f"unknown column ignored; known columns: {', '.join(columns(table))}"))
+    if missing or len(seen) != len(names):
+        return None
+    select = ", ".join(
+        f'nullif(trim("{c}"), \'\') AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
+                f"FROM {raw}")
+    con.execute(f"DROP TABLE {raw}")
+    rows = con.execute(f"SELECT count(*) FROM stg_{table}").fetchone()[0]
+    return StagedTable(table, source, int(rows))
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
+               problems: list[Problem]) -> StagedTable | None:
+    source = path.name
+    if path.stat().st_size == 0 or not path.read_bytes().strip(b"\xef\xbb\xbf \r\n\t"):
+        problems.append(_error(source, "the file is empty; it needs a header row: " + ", ".join(columns(table))))
+        return None
+    delim = _sniff_delimiter(path)
+    names = [_norm(n) for n in _header(path, delim)]
+    safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM read_csv(?, delim = ?, header = true, "
+            "all_varchar = true, null_padding = true, quote = '\"', escape = '\"', names = ?)",
+            [str(path), delim, safe],
+        )
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        problems.append(_error(source, f"could not read the file as CSV: {first}"))
+        return None
+    return _finish(con, table, source, f"raw_{table}", names, problems)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, source: str,
+                problems: list[Problem]) -> StagedTable | None:
+    """Stage a DataFrame whose first row is data (row 2 in the sheet the user sees)."""
+    names = [_norm(c) for c in frame.columns]
+    text = pd.DataFrame({f"c{i}": frame.iloc[:, i].map(_cell_text).astype("object")
+                         for i in range(frame.shape[1])})
+    text.columns = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    con.register("frame_in", text)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM frame_in")
+    finally:
+        con.unregister("frame_in")
+    return _finish(con, table, source, f"raw_{table}", names, problems)
+
+
+def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    from openpyxl import load_workbook
+
+    problems: list[Problem] = []
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear message
+        return {}, [_error(path.name, f"not a readable .xlsx workbook ({type(exc).__name__})")], False
+    sheets = {_norm(name): name for name in book.sheetnames}
+    staged: dict[str, StagedTable] = {}
+    for table in TABLES:
+        if table not in sheets:
+            problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
+                                   f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
+            continue
+        rows = list(book[sheets[table]].iter_rows(values_only=True))
+        source = f"{path.name} [{sheets[table]}]"
+        if not rows or all(v is None for v in rows[0]):
+            problems.append(_error(source, "the sheet is empty; it needs a header row: " + ", ".join(columns(table))))
+            continue
+        frame = pd.DataFrame(rows[1:], columns=list(range(len(rows[0])))) if rows[1:] else \
+            pd.DataFrame(columns=list(range(len(rows[0]))))
+        frame.columns = list(rows[0])
+        result = stage_frame(con, table, frame, source, problems)
+        if result:
+            staged[table] = result
+    book.close()
+    return staged, problems, SYNTHETIC_MARKER.lower() in {_norm(s) for s in book.sheetnames}
+
+
+def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> Staged:
+    files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    problems: list[Problem] = []
+    staged: dict[str, StagedTable] = {}
+    for table in TABLES:
+        path = files.get(f"{table}.csv")
+        if path is None:
+            problems.append(_error(f"{folder.name}/{table}.csv", "file not found; a 3RS tables folder needs "
+                                   "sessions.csv, marks.csv and ratings.csv (marks/ratings may hold only a header)"))
+            continue
+        result = _stage_csv(con, table, path, problems)
+        if result:
+            staged[table] = result
+    return staged, problems, SYNTHETIC_MARKER.lower() in files
+
+
+def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path) -> Staged:
+    """Stage a folder of CSVs or one workbook; returns staged tables, read problems, synthetic flag."""
+    p = Path(path)
+    if p.is_dir():
+        return _stage_folder(con, p)
+    if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file():
+        return _stage_xlsx(con, p)
+    if not p.exists():
+        return {}, [_error(str(p), "no such file or folder")], False
+    return {}, [_error(p.name, "expected a folder with sessions.csv, marks.csv, ratings.csv or an .xlsx "
+                       "workbook with sheets sessions, marks, ratings")], False
+
+
+__all__ = ["OPTIONAL", "stage_frame", "stage_path"]

@@ -1,0 +1,155 @@
+"""Validation rules as SQL over the staged text tables; each finding names file, row, column and value.
+
+Every rule runs, so one pass reports every problem; a rule reports at most `LIMIT` rows and then says how
+many more rows share the same problem, so a wholly wrong file stays readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from rrrs_core import codebook as cb
+from rrrs_core.errors import Problem
+from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
+
+LIMIT = 100
+INT = "regexp_full_match({c}, '[0-9]+')"
+CLARITIES = sorted(cb.CLARITY_ALIASES)
+
+
+@dataclass(frozen=True)
+class Rule:
+    table: str
+    column: str
+    where: str  # SQL condition over stg_<table> (alias t) selecting bad rows; `{c}` is the column
+    message: str
+    params: tuple[object, ...] = ()
+    value: str | None = None  # SQL expression shown as the value; default the column
+    frm: str | None = None  # FROM source (aliased t); default stg_<table>
+
+
+def _int_rule(table: str, column: str, lo: int, hi: int | None, what: str) -> Rule:
+    c = f"t.{column}"
+    upper = f" OR {c}::BIGINT > {hi}" if hi is not None else ""
+    rng = f"from {lo} to {hi}" if hi is not None else f"{lo} or more"
+    return Rule(table, column, f"{c} IS NOT NULL AND (NOT {INT.format(c=c)} OR {c}::HUGEINT < {lo}{upper})",
+                f"{what} must be a whole number {rng}")
+
+
+def _bool_rule(table: str, column: str) -> Rule:
+    words = list(TRUE_WORDS + FALSE_WORDS)
+    return Rule(table, column, f"t.{column} IS NOT NULL AND lower(t.{column}) NOT IN (SELECT unnest(?::VARCHAR[]))",
+                "must be true or false", (words,))
+
+
+def row_rules(book: cb.Codebook) -> list[Rule]:
+    rules = [Rule(t, c, f"t.{c} IS NULL", "required value is empty") for t, cols in REQUIRED.items() for c in cols]
+    for t in REQUIRED:
+        rules.append(_int_rule(t, "session_number", 1, 100000, "session_number"))
+    rules += [
+        _int_rule("sessions", "n_segments", 1, 60, "n_segments (number of coded segments)"),
+        _int_rule("sessions", "segment_minutes", 1, 60, "segment_minutes"),
+        Rule("sessions", "session_date",
+             "t.session_date IS NOT NULL AND try_strptime(t.session_date, '%Y-%m-%d') IS NULL",
+             "must be a date written YYYY-MM-DD, e.g. 2026-03-14"),
+        _bool_rule("sessions", "trainee"),
+        _bool_rule("sessions", "consensus"),
+        _int_rule("marks", "segment", 1, None, "segment"),
+        Rule("marks", "code", "t.code IS NOT NULL AND t.code NOT IN (SELECT unnest(?::VARCHAR[]))",
+             f"unknown code; allowed codes ({book.id} {book.version}): {', '.join(book.keys)}", (list(book.keys),)),
+        Rule("marks", "clarity", "t.clarity IS NOT NULL AND lower(t.clarity) NOT IN (SELECT unnest(?::VARCHAR[]))",
+             "clarity must be check or check_minus (or the scoresheet signs ✓ and ✓-)", (CLARITIES,)),
+        Rule("ratings", "item", "t.item IS NOT NULL AND t.item NOT IN (SELECT unnest(?::VARCHAR[]))",
+             "unknown rating item; allowed: a code key (its significance) or "
+             + ", ".join(book.global_keys), (list(book.rating_items),)),
+        _int_rule("ratings", "rating", 1, 5, "rating"),
+    ]
+    return rules
+
+
+KEY_JOIN = "s.dyad_id = t.dyad_id AND s.session_number = t.session_number AND s.coder_id = t.coder_id"
+
+def _first_differs(table: str, column: str, key: str, message: str) -> Rule:
+    """Rows whose `column` differs from the first row with the same `key` (window, not a self-join)."""
+    frm = (f"(SELECT *, first_value({column}) OVER (PARTITION BY {key} ORDER BY _row) AS _first "
+           f"FROM stg_{table}) t")
+    return Rule(table, column, f"t.{column} IS DISTINCT FROM t._first", message, frm=frm,
+                value=f"t.{column} || ' (earlier: ' || coalesce(t._first, 'empty') || ')'")
+
+
+def _duplicate(table: str, column: str, key: str, message: str) -> Rule:
+    frm = f"(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY _row) AS _n FROM stg_{table}) t"
+    return Rule(table, column, "t._n > 1", message, frm=frm)
+
+
+KEY = "dyad_id, session_number, coder_id"
+
+CROSS_RULES: list[Rule] = [
+    _duplicate("sessions", "coder_id", KEY,
+               "duplicate row: this dyad, session and coder already appear on an earlier row"),
+    _first_differs("sessions", "therapist_id", "dyad_id",
+                   "this dyad has a different therapist_id on an earlier row; a dyad has one therapist"),
+    Rule("sessions", "therapist_id",
+         "t.therapist_id <> d.therapist_id",
+         "this dyad is already stored with another therapist",
+         frm="stg_sessions t JOIN dyad d ON d.dyad_id = t.dyad_id",
+         value="t.therapist_id || ' (stored: ' || d.therapist_id || ')'"),
+    _first_differs("sessions", "n_segments", "dyad_id, session_number",
+                   "another coder's row for this session gives a different n_segments; a session has one length"),
+    _first_differs("sessions", "session_date", "dyad_id, session_number",
+                   "another coder's row for this session gives a different session_date"),
+    Rule("sessions", "n_segments",
+         "regexp_full_match(t.n_segments, '[0-9]+') AND s.n_segments <> t.n_segments::HUGEINT",
+         "this session is already stored with another number of segments",
+         frm="stg_sessions t JOIN session s ON s.dyad_id = t.dyad_id AND s.session_number::VARCHAR = t.session_number",
+         value="t.n_segments || ' (stored: ' || s.n_segments || ')'"),
+    _first_differs("sessions", "supervisor_id", "therapist_id",
+                   "this therapist has a different supervisor_id on an earlier row"),
+    Rule("sessions", "supervisor_id", "t.supervisor_id = t.therapist_id",
+         "a therapist cannot be their own supervisor"),
+]
+
+for _t in ("marks", "ratings"):
+    CROSS_RULES.append(Rule(
+        _t, "coder_id",
+        "t.dyad_id IS NOT NULL AND t.session_number IS NOT NULL AND t.coder_id IS NOT NULL AND s._row IS NULL",
+        "no row in sessions for this dyad, session and coder; add it to sessions first",
+        value="t.dyad_id || ' / ' || t.session_number || ' / ' || t.coder_id",
+        frm=f"stg_{_t} t LEFT JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN))
+
+CROSS_RULES += [
+    Rule("marks", "segment",
+         "regexp_full_match(t.segment, '[0-9]+') AND regexp_full_match(s.n_segments, '[0-9]+') "
+         "AND t.segment::HUGEINT > s.n_segments::HUGEINT",
+         "segment is beyond this session's n_segments",
+         frm=f"stg_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
+         value="t.segment || ' (n_segments: ' || s.n_segments || ')'"),
+    _duplicate("marks", "code", KEY + ", segment, code",
+               "duplicate mark: this code is already marked in this segment on an earlier row"),
+    _duplicate("ratings", "item", KEY + ", item",
+               "duplicate rating: this item is already rated for this coding on an earlier row"),
+]
+
+
+def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> list[Problem]:
+    """Apply every rule whose tables are staged; returns errors in file order."""
+    problems: list[Problem] = []
+    for rule in row_rules(book) + CROSS_RULES:
+        frm = rule.frm or f"stg_{rule.table} t"
+        if rule.table not in staged or ("stg_sessions" in frm and "sessions" not in staged):
+            continue
+        value = rule.value or f"t.{rule.column}"
+        rows = con.execute(
+            f"SELECT t._row, ({value})::VARCHAR, count(*) OVER () FROM {frm} "
+            f"WHERE {rule.where} ORDER BY t._row LIMIT {LIMIT}", list(rule.params)).fetchall()
+        source = staged[rule.table].source
+        problems += [Problem("error", source, r[0], rule.column, r[1], rule.message) for r in rows]
+        if rows and rows[0][2] > LIMIT:
+            problems.append(Problem("error", source, None, rule.column, None,
+                                    f"... and {rows[0][2] - LIMIT} more rows: {rule.message}"))
+    if "sessions" in staged and staged["sessions"].rows == 0:
+        problems.append(Problem("error", staged["sessions"].source, None, None, None,
+                                "no sessions: the sessions table has a header but no rows"))
+    return sorted(problems, key=lambda p: (p.file, p.row or 0))

@@ -1,0 +1,49 @@
+"""Typed copies of the staged tables, made only once the rules found no errors (so casts cannot fail)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from rrrs_core import codebook as cb
+from rrrs_core.importing.format import TRUE_WORDS
+
+CHECK_WORDS = sorted(k for k, v in cb.CLARITY_ALIASES.items() if v == "check")
+
+
+def build(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE typ_sessions AS
+        SELECT _row, dyad_id, therapist_id, session_number::INTEGER AS session_number, coder_id,
+            n_segments::INTEGER AS n_segments, strptime(session_date, '%Y-%m-%d')::DATE AS session_date,
+            coalesce(segment_minutes::INTEGER, 5) AS segment_minutes, supervisor_id,
+            CASE WHEN trainee IS NULL THEN NULL ELSE lower(trainee) IN (SELECT unnest(?::VARCHAR[])) END AS trainee,
+            patient_id, treatment,
+            coalesce(lower(consensus) IN (SELECT unnest(?::VARCHAR[])), false) AS consensus
+        FROM stg_sessions
+        """,
+        [list(TRUE_WORDS), list(TRUE_WORDS)],
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE typ_marks AS
+        SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, segment::INTEGER AS segment,
+            code, CASE WHEN lower(clarity) IN (SELECT unnest(?::VARCHAR[])) THEN 'check' ELSE 'check_minus' END
+            AS clarity
+        FROM stg_marks
+        """,
+        [CHECK_WORDS],
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE typ_ratings AS
+        SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, item, rating::INTEGER AS rating
+        FROM stg_ratings
+        """
+    )
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_sessions", "typ_marks", "typ_ratings",
+              "new_codings"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
