@@ -36,9 +36,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         close()
     print(report.summary())
-    for w in report.warnings:
-        print(f"  {w}", file=sys.stderr)
+    _print_problems(report.warnings, args.all_warnings)
     return 0
+
+
+def _print_problems(problems: list, show_all: bool, limit: int = 20) -> None:
+    """Warnings can run to thousands on a large import: show the first few unless asked for all."""
+    shown = problems if show_all else problems[:limit]
+    for p in shown:
+        print(f"  {p}", file=sys.stderr)
+    if len(problems) > len(shown):
+        print(f"  ... and {len(problems) - len(shown)} more (use --all-warnings to list every one)", file=sys.stderr)
 
 
 def cmd_export_summary(args: argparse.Namespace) -> int:
@@ -75,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="store differing codings as new versions (old versions are kept as history)")
     p.add_argument("--user", default="cli", help="who is importing (recorded with the import)")
+    p.add_argument("--all-warnings", action="store_true", help="list every warning, not only the first 20")
     p.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)

@@ -56,7 +56,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    row = one(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
     return int(row[0]) if row else 0
 
 
@@ -97,3 +97,14 @@ def sync_codebooks(con: duckdb.DuckDBPyConnection) -> None:
     with transaction(con):
         con.execute("DELETE FROM codebook_code")
         con.executemany("INSERT INTO codebook_code VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> tuple | None:
+    """First row, with the result fully consumed (DuckDB 2 refuses some work while a result is unread)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    row = one(con, sql, params)
+    return row[0] if row else None

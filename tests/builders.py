@@ -46,13 +46,13 @@ def add_session(
                     [dyad_id, session_number, date, n_segments])
         version = con.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM coding WHERE dyad_id = ? AND session_number = ? "
-            "AND coder_id = ?", [dyad_id, session_number, coder_id]).fetchone()[0]
+            "AND coder_id = ?", [dyad_id, session_number, coder_id]).fetchall()[0][0]
         coding_id = con.execute(
             "INSERT INTO coding (dyad_id, session_number, coder_id, version, is_current, status, consensus, "
             "codebook_id, codebook_version, content_hash, created_at, created_by) "
             "VALUES (?, ?, ?, ?, true, ?, ?, ?, ?, 'test', now()::TIMESTAMP, 'tests') RETURNING coding_id",
             [dyad_id, session_number, coder_id, version, status, consensus, cb.DEFAULT.id, cb.DEFAULT.version],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         for seg, code, clarity in marks:
             con.execute("INSERT INTO mark VALUES (?, ?, ?, ?)", [coding_id, seg, code, clarity])
         for item, value in (ratings or {}).items():

@@ -67,7 +67,7 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
     counts.codings_replaced = actions.get("conflict", 0) if replace else 0
     batch_id = con.execute(
         "INSERT INTO import_batch (source, imported_at, imported_by, synthetic, n_codings) "
-        "VALUES (?, current_localtimestamp(), ?, ?, 0) RETURNING batch_id", [source, user, synthetic]).fetchone()[0]
+        "VALUES (?, current_localtimestamp(), ?, ?, 0) RETURNING batch_id", [source, user, synthetic]).fetchall()[0][0]
 
     # Supervisors named only as supervisor_id become therapists too; later rows may fill in details.
     con.execute("""
@@ -96,7 +96,7 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         INSERT INTO session SELECT dyad_id, session_number, any_value(session_date), any_value(segment_minutes),
             any_value(n_segments)
         FROM typ_sessions n WHERE NOT EXISTS (SELECT 1 FROM session s WHERE s.dyad_id = n.dyad_id
-            AND s.session_number = n.session_number) GROUP BY dyad_id, session_number""").fetchone()[0]
+            AND s.session_number = n.session_number) GROUP BY dyad_id, session_number""").fetchall()[0][0]
 
     todo = "('insert', 'conflict')" if replace else "('insert')"
     if replace:
@@ -111,13 +111,13 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
            SELECT coding_id, dyad_id, session_number, coder_id, coalesce(old_version, 0) + 1, true, 'final',
                consensus, ?, ?, content_hash, current_localtimestamp(), ?, ?,
                CASE WHEN old_id IS NULL THEN 'imported' ELSE 'replaced version ' || old_version || ' by import' END
-           FROM ins""", [book.id, book.version, user, batch_id]).fetchone()[0] - counts.codings_replaced
+           FROM ins""", [book.id, book.version, user, batch_id]).fetchall()[0][0] - counts.codings_replaced
     counts.marks = con.execute(f"""
         INSERT INTO mark SELECT i.coding_id, m.segment, m.code, m.clarity
-        FROM typ_marks m JOIN ins i USING ({KEY})""").fetchone()[0]
+        FROM typ_marks m JOIN ins i USING ({KEY})""").fetchall()[0][0]
     counts.ratings = con.execute(f"""
         INSERT INTO rating SELECT i.coding_id, r.item, r.rating
-        FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchone()[0]
+        FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchall()[0][0]
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
     con.execute("DROP TABLE ins")

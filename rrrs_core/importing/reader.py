@@ -65,7 +65,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
     con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
                 f"FROM {raw}")
     con.execute(f"DROP TABLE {raw}")
-    rows = con.execute(f"SELECT count(*) FROM stg_{table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM stg_{table}").fetchall()[0][0]
     return StagedTable(table, source, int(rows))
 
 

@@ -152,4 +152,4 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
     if "sessions" in staged and staged["sessions"].rows == 0:
         problems.append(Problem("error", staged["sessions"].source, None, None, None,
                                 "no sessions: the sessions table has a header but no rows"))
-    return sorted(problems, key=lambda p: (p.file, p.row or 0))
+    return sorted(problems, key=lambda p: (p.file, p.row if p.row is not None else 1 << 62))

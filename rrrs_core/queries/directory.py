@@ -36,10 +36,10 @@ def therapist_scope(therapist_id: str) -> Scope:
 
 def is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
     """True when every import so far was synthetic demo data (drives the 'synthetic data' banner)."""
-    row = con.execute("SELECT count(*), count(*) FILTER (WHERE synthetic) FROM import_batch").fetchone()
+    row = con.execute("SELECT count(*), count(*) FILTER (WHERE synthetic) FROM import_batch").fetchall()[0]
     return bool(row and row[0] > 0 and row[0] == row[1])
 
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM session").fetchone()
+    row = con.execute("SELECT count(*) FROM session").fetchall()[0]
     return bool(row and row[0])

@@ -1,0 +1,131 @@
+"""Import writes atomically, is idempotent, keeps replaced versions, and reads CSV dialects and xlsx."""
+
+from __future__ import annotations
+
+import pytest
+
+from rrrs_core.errors import ValidationError
+from rrrs_core.importing import import_path, validate_path
+from tests.tables import read_ok, write_folder, write_xlsx
+from tests.test_import_validation import counts
+
+
+def metrics(con):
+    return con.execute(
+        "SELECT dyad_id, session_number, coder_id, withdrawal_segments, confrontation_segments, rupture_segments, "
+        "resolution_segments, withdrawal_possible_segments, confrontation_possible_segments, therapist_contribution, "
+        "ratings_pending FROM v_session_metrics ORDER BY ALL").fetchall()
+
+
+def test_import_and_metrics(con, tmp_path):
+    report = import_path(con, write_folder(tmp_path / "ok"))
+    assert report.counts.codings_new == 4 and report.counts.marks == 7 and report.counts.ratings == 13
+    assert report.counts.sessions_new == 3
+    # Hand-computed from tests/data/tables_ok: D1/1 minimal_response seg 2 (check), denial seg 2 (check_minus),
+    # redirect seg 3; D1/2 complaint seg 1, reject seg 4 (check minus), invite seg 5; D2/1 no marks, no ratings.
+    assert metrics(con) == [
+        ("D1", 1, "C1", 1, 0, 1, 1, 0, 0, 2, False),
+        ("D1", 2, "C1", 0, 1, 1, 1, 0, 1, 5, False),
+        ("D2", 1, "C1", 0, 0, 0, 0, 0, 0, None, True),
+    ]
+    assert con.execute("SELECT supervisor_id, trainee FROM therapist WHERE therapist_id = 'T1'").fetchall()[0] == ("S1", True)
+    assert con.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'S1'").fetchall()[0][0] == 1
+
+
+def test_warnings_follow_the_manual(con, tmp_path):
+    frames = read_ok()
+    r = frames["ratings"]
+    r.loc[len(r)] = ["D1", "1", "C1", "complaint_progress", "3"]      # rated but never marked
+    r.loc[r.item.eq("overall_withdrawal") & r.session_number.eq("1"), "rating"] = "2"  # below marker sig 3
+    report = import_path(con, write_folder(tmp_path / "w", frames))
+    texts = [str(w) for w in report.warnings]
+    assert any("complaint_progress, but that code is never marked" in t for t in texts)
+    assert any("overall_withdrawal is 2, below the highest withdrawal marker significance (3)" in t for t in texts)
+    assert any("denial is marked but has no significance rating" in t for t in texts)
+    assert any("no ratings for this coding: stored as ratings pending" in t for t in texts)
+
+
+def test_resolution_without_rupture_and_resolution_not_3(con, tmp_path):
+    frames = read_ok()
+    s = frames["sessions"]
+    s.loc[len(s)] = ["D2", "T2", "2", "C1", "9", "2026-01-13", "5", "", "false", "P-BRAVO", "Psychodynamic"]
+    frames["marks"].loc[len(frames["marks"])] = ["D2", "2", "C1", "3", "change_task", "check"]
+    r = frames["ratings"]
+    r.loc[len(r)] = ["D2", "2", "C1", "overall_resolution", "5"]
+    texts = [str(w) for w in import_path(con, write_folder(tmp_path / "w", frames)).warnings]
+    assert any("resolution strategies are marked but no rupture marker is" in t for t in texts)
+    assert any("overall_resolution is 5 in a session with no rupture marker" in t for t in texts)
+
+
+def test_reimport_identical_changes_nothing(con, tmp_path):
+    folder = write_folder(tmp_path / "ok")
+    import_path(con, folder)
+    before = counts(con)
+    report = import_path(con, folder)
+    assert report.counts.codings_new == 0 and report.counts.codings_unchanged == 4
+    assert counts(con)[:6] == before[:6]
+
+
+def test_changed_coding_is_refused_then_replaced_with_history(con, tmp_path):
+    import_path(con, write_folder(tmp_path / "v1"))
+    frames = read_ok()
+    frames["ratings"].loc[frames["ratings"].item.eq("therapist_contribution") & frames["ratings"].session_number.eq("2"),
+                          "rating"] = "3"
+    v2 = write_folder(tmp_path / "v2", frames)
+    before = counts(con)
+    with pytest.raises(ValidationError) as info:
+        import_path(con, v2)
+    assert "use --replace to store this one as version 2" in str(info.value.problems[0])
+    assert counts(con) == before
+    report = import_path(con, v2, replace=True)
+    assert report.counts.codings_replaced == 1 and report.counts.codings_unchanged == 3
+    rows = con.execute("SELECT version, is_current FROM coding WHERE dyad_id='D1' AND session_number=2 "
+                       "AND coder_id='C1' ORDER BY version").fetchall()
+    assert rows == [(1, False), (2, True)]
+    assert con.execute("SELECT therapist_contribution FROM v_session_metrics WHERE dyad_id='D1' "
+                       "AND session_number=2").fetchall()[0][0] == 3
+    old = con.execute("SELECT therapist_contribution FROM v_coding_metrics WHERE dyad_id='D1' AND session_number=2 "
+                      "AND coder_id='C1' AND version=1").fetchall()[0][0]
+    assert old == 5, "the replaced version keeps its ratings"
+
+
+def test_failure_during_write_rolls_back(con, tmp_path, monkeypatch):
+    from rrrs_core.importing import load
+
+    original = load.write
+
+    def boom(*args, **kwargs):
+        original(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(load, "write", boom)
+    before = counts(con)
+    with pytest.raises(RuntimeError):
+        import_path(con, write_folder(tmp_path / "ok"))
+    assert counts(con) == before
+
+
+def test_semicolon_bom_and_signs(con, tmp_path):
+    frames = read_ok()
+    folder = write_folder(tmp_path / "excel", frames, sep=";", encoding="utf-8-sig")
+    assert (folder / "marks.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    report = import_path(con, folder)
+    assert report.counts.marks == 7
+    assert con.execute("SELECT count(*) FROM mark WHERE clarity = 'check_minus'").fetchall()[0][0] == 2
+
+
+def test_xlsx_workbook_imports_the_same(con, tmp_path):
+    import_path(con, write_xlsx(tmp_path / "book.xlsx", read_ok()))
+    assert len(metrics(con)) == 3
+
+
+def test_dry_run_writes_nothing(con, tmp_path):
+    report = validate_path(con, write_folder(tmp_path / "ok"))
+    assert report.warnings and counts(con) == (0,) * 7
+
+
+def test_synthetic_marker_recorded(con, tmp_path):
+    folder = write_folder(tmp_path / "ok")
+    (folder / "SYNTHETIC.txt").write_text("synthetic")
+    assert import_path(con, folder).synthetic
+    assert con.execute("SELECT synthetic FROM import_batch").fetchall() == [(True,)]

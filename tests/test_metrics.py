@@ -1,0 +1,80 @@
+"""Metric views against values computed by hand from tests/builders.small_clinic and tiny codings."""
+
+from __future__ import annotations
+
+from rrrs_core import store
+from rrrs_core.views import metric_columns
+from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+
+def row(con, dyad, session, coder=None):
+    sql = "SELECT * FROM v_coding_metrics WHERE dyad_id = ? AND session_number = ? AND is_current"
+    params = [dyad, session]
+    if coder:
+        sql += " AND coder_id = ?"
+        params.append(coder)
+    return con.execute(sql, params).df().iloc[0]
+
+
+def test_family_segments_count_checks_and_possible_counts_check_minus_only(con):
+    add_therapist(con, "T")
+    add_dyad(con, "X", "T")
+    add_session(con, "X", 1, [
+        (1, "denial", "check"), (1, "deferential", "check_minus"),        # seg 1: withdrawal check
+        (2, "deferential", "check_minus"),                                 # seg 2: withdrawal possible only
+        (3, "complaint_therapist", "check"), (3, "minimal_response", "check"),  # seg 3: both families
+        (4, "complaint_progress", "check_minus"), (4, "invite_feelings", "check"),
+        (5, "redirect_refocus", "check_minus"),
+        (6, "denial", "check"),
+    ], globals_(w=3, c=2, r=3, tc=1, denial=3))
+    m = row(con, "X", 1)
+    assert (m.withdrawal_segments, m.confrontation_segments, m.rupture_segments) == (3, 1, 3)
+    assert (m.withdrawal_possible_segments, m.confrontation_possible_segments) == (1, 1)
+    assert (m.resolution_segments, m.resolution_possible_segments) == (1, 1)
+    assert (m.seg_denial, m.seg_deferential, m.seg_minimal_response, m.seg_complaint_therapist) == (2, 0, 1, 1)
+    assert m.sig_denial == 3 and m.sig_deferential == 1  # unrated code defaults to 1 once ratings exist
+    assert m.n_segments == 10 and not m.ratings_pending
+
+
+def test_pending_and_no_rupture_sessions(clinic_con):
+    pending = row(clinic_con, "D3", 2)
+    assert pending.ratings_pending and pending.overall_resolution is None or str(pending.overall_resolution) == "<NA>"
+    assert pending.withdrawal_segments == 1
+    quiet = row(clinic_con, "D4", 1)
+    assert quiet.rupture_segments == 0 and quiet.overall_resolution == 3 and quiet.n_segments == 9
+
+
+def test_primary_coding_rule(clinic_con):
+    # D1/3 has C1 (imported first) and C2: C1 is used by dashboards.
+    chosen = store.one(clinic_con, "SELECT coder_id, n_codings FROM v_primary_coding WHERE dyad_id='D1' AND "
+                       "session_number=3")
+    assert chosen == ("C1", 2)
+    # A consensus-flagged coding wins over the first one.
+    add_session(clinic_con, "D1", 3, [(1, "complaint_therapist", "check")], globals_(c=3, tc=4), coder_id="CONS",
+                consensus=True)
+    assert store.scalar(clinic_con, "SELECT coder_id FROM v_primary_coding WHERE dyad_id='D1' AND session_number=3") \
+        == "CONS"
+    # Drafts never feed dashboards.
+    add_session(clinic_con, "D4", 2, [], globals_(), status="draft")
+    assert store.scalar(clinic_con, "SELECT count(*) FROM v_session_metrics WHERE dyad_id='D4'") == 1
+
+
+def test_session_metrics_has_one_row_per_session(clinic_con):
+    assert store.scalar(clinic_con, "SELECT count(*) FROM v_session_metrics") == 10
+    assert store.scalar(clinic_con, "SELECT count(*) FROM v_coding_metrics") == 11
+
+
+def test_metric_columns_contract():
+    cols = metric_columns()
+    assert cols[:8] == ["n_segments", "withdrawal_segments", "confrontation_segments", "rupture_segments",
+                        "resolution_segments", "withdrawal_possible_segments", "confrontation_possible_segments",
+                        "resolution_possible_segments"]
+    assert cols[8:12] == ["overall_withdrawal", "overall_confrontation", "overall_resolution", "therapist_contribution"]
+    assert len(cols) == 12 + 24 and cols[12] == "seg_denial"
+
+
+def test_migrations_are_recorded_and_idempotent(empty_db):
+    path, con = empty_db
+    assert store.schema_version(con) == 1
+    assert store.migrate(con) == []
+    assert store.scalar(con, "SELECT name FROM schema_migrations WHERE version = 1") == "core 3RS schema"
