@@ -82,4 +82,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "supervision notes on dyads and sessions",
+        """
+        CREATE SEQUENCE note_id_seq START 1;
+        CREATE TABLE note (
+            note_id        BIGINT PRIMARY KEY DEFAULT nextval('note_id_seq'),
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER,
+            author         VARCHAR NOT NULL,
+            created_at     TIMESTAMP NOT NULL,
+            body           VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]

@@ -25,13 +25,16 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
-def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) and migrate the store; `":memory:"` gives a throwaway database."""
+def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) and migrate the store; `":memory:"` gives a throwaway database.
+
+    `read_only` lets several processes (batch report workers) share a file no writer holds.
+    """
     target = ":memory:" if str(path) == ":memory:" else str(db_path(path))
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(target)
+        con = duckdb.connect(target, read_only=read_only and target != ":memory:")
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusyError(
@@ -39,6 +42,10 @@ def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnec
                 "Stop it or use another --db, then try again."
             ) from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
+    if read_only and target != ":memory:":
+        if schema_version(con) < MIGRATIONS[-1][0]:
+            raise RrrsError(f"The database {target} needs upgrading; open it once without read-only access.")
+        return con
     migrate(con)
     return con
 

@@ -75,6 +75,6 @@ def test_metric_columns_contract():
 
 def test_migrations_are_recorded_and_idempotent(empty_db):
     path, con = empty_db
-    assert store.schema_version(con) == 1
+    assert store.schema_version(con) == 2
     assert store.migrate(con) == []
     assert store.scalar(con, "SELECT name FROM schema_migrations WHERE version = 1") == "core 3RS schema"
