@@ -1,6 +1,67 @@
-"""data page (being built)."""
+"""Data: upload 3RS tables with a validation report, download templates, export the summary."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("data")
-st.info("This page is being built.")
+from rrrs_core import export
+from rrrs_core.errors import ValidationError
+from rrrs_core.importing import templates
+from rrrs_core.importing.uploads import import_uploads
+from rrrs_ui import glue, widgets
+
+
+def problems_table(problems: list) -> pd.DataFrame:
+    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value,
+                          "problem": p.message} for p in problems])
+
+
+st.title("Data")
+with widgets.guard():
+    widgets.provenance_banner()
+    st.subheader("Upload coded sessions")
+    st.markdown("Upload the three **3RS tables** (`sessions.csv`, `marks.csv`, `ratings.csv`) together, or one "
+                "**.xlsx** workbook with sheets of those names. Everything is checked first: if anything is wrong, "
+                "nothing is imported and every problem is listed with its file, row, column and value.")
+    files = st.file_uploader("3RS tables", type=["csv", "xlsx"], accept_multiple_files=True)
+    replace = st.checkbox("Store changed codings as new versions (earlier versions are kept as history)")
+    check_col, import_col = st.columns(2)
+    check = check_col.button("Check only", disabled=not files)
+    run = import_col.button("Import", type="primary", disabled=not files)
+    if files and (check or run):
+        bar = st.progress(0.0, text="starting")
+        try:
+            report = import_uploads(glue.connection(), [(f.name, f.getvalue()) for f in files], replace=replace,
+                                    user="app", dry_run=check, progress=lambda x, label: bar.progress(x, text=label))
+        except ValidationError as exc:
+            bar.empty()
+            st.error(f"{exc}. Fix these and upload again:")
+            st.dataframe(problems_table(exc.problems), hide_index=True, width="stretch")
+            if exc.warnings:
+                st.warning(f"{len(exc.warnings)} warnings (not blocking):")
+                st.dataframe(problems_table(exc.warnings), hide_index=True, width="stretch")
+        else:
+            bar.empty()
+            if check:
+                st.success("No errors: this upload can be imported.")
+            else:
+                glue.data_changed()
+                st.success(report.summary())
+            if report.warnings:
+                st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
+                st.dataframe(problems_table(report.warnings), hide_index=True, width="stretch")
+
+    st.subheader("Templates")
+    st.markdown("Start from a template: each holds one example coding you can overwrite.")
+    left, right = st.columns(2)
+    left.download_button("CSV templates (zip)", templates.csv_zip(), "3rs-tables-template.zip", "application/zip")
+    right.download_button("Excel template", templates.xlsx(), "3rs-tables-template.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    st.subheader("Export")
+    if widgets.empty_state():
+        st.stop()
+    summary = glue.query(export.summary)
+    st.markdown(f"One row per coding ({len(summary)} codings) with every 3RS metric.")
+    st.download_button("Summary CSV", export.to_csv(summary), "rrrs-summary.csv", "text/csv")

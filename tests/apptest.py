@@ -1,0 +1,34 @@
+"""Running a page of the real app under AppTest against a given database file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None = None,
+              params: dict[str, str] | None = None) -> AppTest:
+    """Run app.py once (st.navigation needs a first run), then switch to `pages/<page>.py` with URL params."""
+    monkeypatch.setenv("RRRS_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    """Every piece of text a user can read on the page, including table cells."""
+    parts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader, *at.info,
+                               *at.warning, *at.error, *at.success]]
+    parts += [str(m.label) + " " + str(m.value) for m in at.metric]
+    parts += [df.value.to_string() for df in at.dataframe]
+    parts += [t.value.to_string() if hasattr(t.value, "to_string") else str(t.value) for t in at.table]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,80 @@
+"""Data page: uploads with a full validation report, templates, summary export."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from rrrs_core import store
+from rrrs_core.importing import import_path, templates
+from tests.apptest import all_text, open_page
+from tests.tables import OK, read_ok
+
+
+def uploads(frames=None):
+    if frames is None:
+        return [(f"{t}.csv", (OK / f"{t}.csv").read_bytes(), "text/csv") for t in ("sessions", "marks", "ratings")]
+    return [(f"{t}.csv", f.to_csv(index=False).encode(), "text/csv") for t, f in frames.items()]
+
+
+def test_empty_database_offers_upload_and_templates(monkeypatch, tmp_path):
+    at = open_page(monkeypatch, tmp_path / "e.duckdb", "data")
+    assert not at.exception
+    assert at.get("file_uploader")
+    assert [b.label for b in at.get("download_button")] == ["CSV templates (zip)", "Excel template"]
+    assert "No coded sessions yet" in all_text(at)
+
+
+def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path):
+    db = tmp_path / "d.duckdb"
+    frames = read_ok()
+    frames["marks"].loc[0, "code"] = "denail"
+    frames["ratings"].loc[1, "rating"] = "9"
+    at = open_page(monkeypatch, db, "data")
+    at.get("file_uploader")[0].set_value(uploads(frames)).run()
+    at.button[1].click().run()
+    assert not at.exception
+    text = all_text(at)
+    assert "nothing was imported" in text
+    assert "denail" in text and "unknown code" in text
+    report = at.dataframe[0].value
+    assert {"file", "row", "column", "value", "problem"} <= set(report.columns)
+    assert ("ratings.csv", 3, "rating", "9") in set(zip(report.file, report.row, report.column, report.value,
+                                                        strict=True))
+    con = store.connect(db)
+    assert store.scalar(con, "SELECT count(*) FROM coding") == 0
+
+
+def test_good_upload_imports_and_reports_warnings(monkeypatch, tmp_path):
+    db = tmp_path / "d.duckdb"
+    at = open_page(monkeypatch, db, "data")
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    at.button[1].click().run()
+    assert not at.exception
+    text = all_text(at)
+    assert "4 new codings" in text and "warnings" in text
+    assert "Summary CSV" in [b.label for b in at.get("download_button")]
+
+
+def test_check_only_is_a_dry_run(monkeypatch, tmp_path):
+    db = tmp_path / "d.duckdb"
+    at = open_page(monkeypatch, db, "data")
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    at.button[0].click().run()
+    assert "No errors: this upload can be imported." in all_text(at)
+    assert store.scalar(store.connect(db), "SELECT count(*) FROM coding") == 0
+
+
+def test_fixture_database_offers_summary_export(monkeypatch, clinic_db):
+    at = open_page(monkeypatch, clinic_db, "data")
+    assert not at.exception
+    assert "11 codings" in all_text(at)
+
+
+def test_templates_import_cleanly(con, tmp_path):
+    with zipfile.ZipFile(io.BytesIO(templates.csv_zip())) as zf:
+        zf.extractall(tmp_path / "tpl")
+    report = import_path(con, tmp_path / "tpl")
+    assert report.counts.codings_new == 1 and not report.warnings
+    (tmp_path / "t.xlsx").write_bytes(templates.xlsx())
+    assert import_path(con, tmp_path / "t.xlsx").counts.codings_unchanged == 1
