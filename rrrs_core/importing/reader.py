@@ -15,6 +15,7 @@ import pandas as pd
 
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
+from rrrs_core.store import scalar
 
 Staged = tuple[dict[str, StagedTable], list[Problem], bool]
 
@@ -59,13 +60,19 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
                                 f"unknown column ignored; known columns: {', '.join(columns(table))}"))
     if missing or len(seen) != len(names):
         return None
-    select = ", ".join(
-        f'nullif(trim("{c}"), \'\') AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table)
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
+    present = [c for c in columns(table) if c in seen]
+    messy = " OR ".join(f'"{c}" <> trim("{c}") OR "{c}" = \'\'' for c in present)
+    if present and scalar(con, f"SELECT count(*) FROM {raw} WHERE {messy}"):
+        # Stray spaces or empty strings: materialise a cleaned copy once.
+        cleaned = ", ".join(f'nullif(trim("{c}"), \'\') AS "{c}"' for c in present)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_clean AS SELECT {cleaned} FROM {raw}")
+        con.execute(f"DROP TABLE {raw}")
+        con.execute(f"ALTER TABLE {raw}_clean RENAME TO {raw}")
+    # Clean files (the usual case) get a thin view: no copy of a million-row table just to rename columns.
+    select = ", ".join(f'"{c}" AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
                 f"FROM {raw}")
-    con.execute(f"DROP TABLE {raw}")
-    rows = con.execute(f"SELECT count(*) FROM stg_{table}").fetchall()[0][0]
+    rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     return StagedTable(table, source, int(rows))
 
 

@@ -13,6 +13,7 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
+from rrrs_core.store import one, scalar
 
 LIMIT = 100
 INT = "regexp_full_match({c}, '[0-9]+')"
@@ -28,13 +29,14 @@ class Rule:
     params: tuple[object, ...] = ()
     value: str | None = None  # SQL expression shown as the value; default the column
     frm: str | None = None  # FROM source (aliased t); default stg_<table>
+    precheck: str | None = None  # cheap query counting offenders; the detailed query runs only if > 0
 
 
 def _int_rule(table: str, column: str, lo: int, hi: int | None, what: str) -> Rule:
     c = f"t.{column}"
-    upper = f" OR {c}::BIGINT > {hi}" if hi is not None else ""
+    upper = f" OR try_cast({c} AS HUGEINT) > {hi}" if hi is not None else ""
     rng = f"from {lo} to {hi}" if hi is not None else f"{lo} or more"
-    return Rule(table, column, f"{c} IS NOT NULL AND (NOT {INT.format(c=c)} OR {c}::HUGEINT < {lo}{upper})",
+    return Rule(table, column, f"{c} IS NOT NULL AND (NOT {INT.format(c=c)} OR try_cast({c} AS HUGEINT) < {lo}{upper})",
                 f"{what} must be a whole number {rng}")
 
 
@@ -75,13 +77,17 @@ def _first_differs(table: str, column: str, key: str, message: str) -> Rule:
     """Rows whose `column` differs from the first row with the same `key` (window, not a self-join)."""
     frm = (f"(SELECT *, first_value({column}) OVER (PARTITION BY {key} ORDER BY _row) AS _first "
            f"FROM stg_{table}) t")
+    pre = (f"SELECT count(*) FROM (SELECT 1 FROM stg_{table} GROUP BY {key} "
+           f"HAVING count(DISTINCT coalesce({column}, chr(0))) > 1)")
     return Rule(table, column, f"t.{column} IS DISTINCT FROM t._first", message, frm=frm,
-                value=f"t.{column} || ' (earlier: ' || coalesce(t._first, 'empty') || ')'")
+                value=f"t.{column} || ' (earlier: ' || coalesce(t._first, 'empty') || ')'", precheck=pre)
 
 
 def _duplicate(table: str, column: str, key: str, message: str) -> Rule:
     frm = f"(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY _row) AS _n FROM stg_{table}) t"
-    return Rule(table, column, "t._n > 1", message, frm=frm)
+    # A 64-bit hash of the key: a collision only triggers the exact query below, which then finds nothing.
+    pre = f"SELECT count(*) - count(DISTINCT hash({key})) FROM stg_{table}"
+    return Rule(table, column, "t._n > 1", message, frm=frm, precheck=pre)
 
 
 KEY = "dyad_id, session_number, coder_id"
@@ -101,7 +107,7 @@ CROSS_RULES: list[Rule] = [
     _first_differs("sessions", "session_date", "dyad_id, session_number",
                    "another coder's row for this session gives a different session_date"),
     Rule("sessions", "n_segments",
-         "regexp_full_match(t.n_segments, '[0-9]+') AND s.n_segments <> t.n_segments::HUGEINT",
+         "s.n_segments <> try_cast(t.n_segments AS HUGEINT)",
          "this session is already stored with another number of segments",
          frm="stg_sessions t JOIN session s ON s.dyad_id = t.dyad_id AND s.session_number::VARCHAR = t.session_number",
          value="t.n_segments || ' (stored: ' || s.n_segments || ')'"),
@@ -121,8 +127,7 @@ for _t in ("marks", "ratings"):
 
 CROSS_RULES += [
     Rule("marks", "segment",
-         "regexp_full_match(t.segment, '[0-9]+') AND regexp_full_match(s.n_segments, '[0-9]+') "
-         "AND t.segment::HUGEINT > s.n_segments::HUGEINT",
+         "try_cast(t.segment AS HUGEINT) > try_cast(s.n_segments AS HUGEINT)",
          "segment is beyond this session's n_segments",
          frm=f"stg_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
          value="t.segment || ' (n_segments: ' || s.n_segments || ')'"),
@@ -133,13 +138,31 @@ CROSS_RULES += [
 ]
 
 
+def _offending(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[Rule]:
+    """Rules with at least one offending row: one scan per table for plain row rules (the common case of a
+    clean file costs a single pass), the rule's own cheap precheck otherwise."""
+    hits: list[Rule] = []
+    plain: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.frm is None:
+            plain.setdefault(rule.table, []).append(rule)
+        elif rule.precheck is None or scalar(con, rule.precheck):
+            hits.append(rule)
+    for table, group in plain.items():
+        filters = ", ".join(f"count(*) FILTER (WHERE {r.where})" for r in group)
+        params = [p for r in group for p in r.params]
+        found = one(con, f"SELECT {filters} FROM stg_{table} t", params) or ()
+        hits += [r for r, n in zip(group, found, strict=True) if n]
+    return hits
+
+
 def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> list[Problem]:
     """Apply every rule whose tables are staged; returns errors in file order."""
     problems: list[Problem] = []
-    for rule in row_rules(book) + CROSS_RULES:
+    applicable = [r for r in row_rules(book) + CROSS_RULES if r.table in staged
+                  and not ("stg_sessions" in (r.frm or "") and "sessions" not in staged)]
+    for rule in _offending(con, applicable):
         frm = rule.frm or f"stg_{rule.table} t"
-        if rule.table not in staged or ("stg_sessions" in frm and "sessions" not in staged):
-            continue
         value = rule.value or f"t.{rule.column}"
         rows = con.execute(
             f"SELECT t._row, ({value})::VARCHAR, count(*) OVER () FROM {frm} "

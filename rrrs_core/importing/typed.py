@@ -44,6 +44,8 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_sessions", "typ_marks", "typ_ratings",
+    for t in ("stg_sessions", "stg_marks", "stg_ratings"):
+        con.execute(f"DROP VIEW IF EXISTS {t}")
+    for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions", "typ_marks", "typ_ratings",
               "new_codings"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
