@@ -1,8 +1,9 @@
 """Writing validated, typed tables into the store: idempotent, with replaced codings kept as history.
 
-A coding is identified by (dyad, session, coder). Its content fingerprint (md5 of its sorted marks and
-ratings and consensus flag) decides whether a re-import is identical (nothing written), new (version 1),
-or different (refused unless `replace`, which stores version n+1 and keeps version n, no longer current).
+A coding is identified by (dyad, session, coder). A re-import is compared with the current stored coding
+by a fingerprint of both sides' marks, ratings and consensus flag: identical (nothing written), new
+(version 1), or different (refused unless `replace`, which stores version n+1 and keeps version n, no
+longer current). `coding.content_hash` records who wrote the coding ("import"); it is not used to compare.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
+from rrrs_core.store import scalar
 
 KEY = "dyad_id, session_number, coder_id"
 JOIN = "c.dyad_id = n.dyad_id AND c.session_number = n.session_number AND c.coder_id = n.coder_id"
@@ -28,24 +30,42 @@ class LoadCounts:
     ratings: int = 0
 
 
+def _fingerprints(marks: str, ratings: str, keys: str, flag: str) -> str:
+    """SQL giving (key..., fp) for the codings in `keys`, from any marks/ratings source with the same columns."""
+    return f"""
+        SELECT k.dyad_id, k.session_number, k.coder_id, md5(coalesce(m.fp, '') || '|' || coalesce(r.fp, '') || '|'
+            || k.{flag}) AS fp
+        FROM {keys} k
+        LEFT JOIN (SELECT {KEY}, string_agg(segment || ':' || code || ':' || clarity, ',' ORDER BY segment, code)
+                   AS fp FROM {marks} WHERE ({KEY}) IN (SELECT ({KEY}) FROM {keys}) GROUP BY ALL) m USING ({KEY})
+        LEFT JOIN (SELECT {KEY}, string_agg(item || '=' || rating, ',' ORDER BY item) AS fp
+                   FROM {ratings} WHERE ({KEY}) IN (SELECT ({KEY}) FROM {keys}) GROUP BY ALL) r USING ({KEY})"""
+
+
 def plan(con: duckdb.DuckDBPyConnection) -> None:
-    """Fingerprint each incoming coding and decide insert / same / conflict against current codings."""
-    con.execute(
-        f"""
+    """Decide insert / same / conflict for each incoming coding against the current stored one.
+
+    Only codings whose key is already stored are compared (by a fingerprint of their marks, ratings and
+    consensus flag, computed on both sides from the rows themselves), so a fresh import pays nothing here.
+    """
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE new_codings AS
-        WITH m AS (SELECT {KEY}, string_agg(segment || ':' || code || ':' || clarity, ',' ORDER BY segment, code)
-                   AS fp FROM typ_marks GROUP BY ALL),
-             r AS (SELECT {KEY}, string_agg(item || '=' || rating, ',' ORDER BY item) AS fp
-                   FROM typ_ratings GROUP BY ALL)
-        SELECT n.*, md5(coalesce(m.fp, '') || '|' || coalesce(r.fp, '') || '|' || n.consensus) AS content_hash,
-            c.coding_id AS old_id, c.version AS old_version, c.created_at AS old_created_at,
-            CASE WHEN c.coding_id IS NULL THEN 'insert' WHEN c.content_hash = md5(coalesce(m.fp, '') || '|'
-                 || coalesce(r.fp, '') || '|' || n.consensus) THEN 'same' ELSE 'conflict' END AS action
-        FROM typ_sessions n
-        LEFT JOIN m USING ({KEY}) LEFT JOIN r USING ({KEY})
-        LEFT JOIN coding c ON {JOIN} AND c.is_current
-        """
-    )
+        SELECT n.*, c.coding_id AS old_id, c.version AS old_version, c.created_at AS old_created_at,
+            c.consensus AS old_consensus,
+            CASE WHEN c.coding_id IS NULL THEN 'insert' ELSE 'compare' END AS action
+        FROM typ_sessions n LEFT JOIN coding c ON {JOIN} AND c.is_current""")
+    if not scalar(con, "SELECT count(*) FROM new_codings WHERE action = 'compare'"):
+        return
+    stored_marks = f"(SELECT c.{KEY.replace(', ', ', c.')}, m.segment, m.code, m.clarity FROM mark m " \
+                   "JOIN new_codings c ON c.old_id = m.coding_id)"
+    stored_ratings = f"(SELECT c.{KEY.replace(', ', ', c.')}, r.item, r.rating FROM rating r " \
+                     "JOIN new_codings c ON c.old_id = r.coding_id)"
+    keys = "(SELECT * FROM new_codings WHERE action = 'compare')"
+    con.execute(f"""
+        UPDATE new_codings n SET action = CASE WHEN a.fp = b.fp THEN 'same' ELSE 'conflict' END
+        FROM ({_fingerprints('typ_marks', 'typ_ratings', keys, 'consensus')}) a
+        JOIN ({_fingerprints(stored_marks, stored_ratings, keys, 'old_consensus')}) b USING ({KEY})
+        WHERE n.action = 'compare' AND {JOIN.replace('c.', 'a.')}""")
 
 
 def conflicts(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
@@ -109,7 +129,7 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         """INSERT INTO coding (coding_id, dyad_id, session_number, coder_id, version, is_current, status, consensus,
                codebook_id, codebook_version, content_hash, created_at, created_by, batch_id, change_note)
            SELECT coding_id, dyad_id, session_number, coder_id, coalesce(old_version, 0) + 1, true, 'final',
-               consensus, ?, ?, content_hash, current_localtimestamp(), ?, ?,
+               consensus, ?, ?, 'import', current_localtimestamp(), ?, ?,
                CASE WHEN old_id IS NULL THEN 'imported' ELSE 'replaced version ' || old_version || ' by import' END
            FROM ins""", [book.id, book.version, user, batch_id]).fetchall()[0][0] - counts.codings_replaced
     counts.marks = con.execute(f"""
