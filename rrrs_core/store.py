@@ -25,16 +25,55 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
-def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+KEY_ENV = "RRRS_DB_KEY"
+CATALOG = "rrrs"
+
+
+def _load_crypto(con: duckdb.DuckDBPyConnection) -> None:
+    """Load httpfs from its PyPI wheel (never downloaded at run time): DuckDB needs its OpenSSL crypto to
+    write encrypted files; the built-in module only reads them."""
+    import duckdb_extension_httpfs
+
+    ext = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / \
+        "httpfs.duckdb_extension"
+    if not ext.exists():
+        raise RrrsError(f"The encryption extension for DuckDB {duckdb.__version__} is missing ({ext}); "
+                        "reinstall rrrs so duckdb and duckdb-extension-httpfs versions match.")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute(f"LOAD '{ext}'")
+
+
+def _open(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
+    if key is None or target == ":memory:":
+        return duckdb.connect(target, read_only=read_only and target != ":memory:")
+    con = duckdb.connect(":memory:")
+    _load_crypto(con)
+    quoted_path, quoted_key = target.replace("'", "''"), key.replace("'", "''")
+    options = f"ENCRYPTION_KEY '{quoted_key}'" + (", READ_ONLY" if read_only else "")
+    try:
+        con.execute(f"ATTACH '{quoted_path}' AS {CATALOG} ({options})")
+    except duckdb.Error as exc:
+        con.close()
+        if "key" in str(exc).lower() or "decrypt" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise RrrsError(f"Cannot open {target}: wrong or missing encryption key (${KEY_ENV}).") from exc
+        raise
+    con.execute(f"USE {CATALOG}")
+    return con
+
+
+def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
+            key: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) and migrate the store; `":memory:"` gives a throwaway database.
 
-    `read_only` lets several processes (batch report workers) share a file no writer holds.
+    `read_only` lets several processes (batch report workers) share a file no writer holds. With an
+    encryption key (argument or $RRRS_DB_KEY) the file is encrypted at rest (AES, DuckDB ENCRYPTION_KEY).
     """
     target = ":memory:" if str(path) == ":memory:" else str(db_path(path))
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
+    key = key if key is not None else (os.environ.get(KEY_ENV) or None)
     try:
-        con = duckdb.connect(target, read_only=read_only and target != ":memory:")
+        con = _open(target, read_only, key)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusyError(
@@ -42,12 +81,24 @@ def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False)
                 "Stop it or use another --db, then try again."
             ) from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
+    except duckdb.Error as exc:
+        if "encrypted" in str(exc).lower():
+            raise RrrsError(f"{target} is encrypted: set ${KEY_ENV} to its key.") from exc
+        raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
     if read_only and target != ":memory:":
         if schema_version(con) < MIGRATIONS[-1][0]:
             raise RrrsError(f"The database {target} needs upgrading; open it once without read-only access.")
         return con
     migrate(con)
     return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A thread's own connection to the same database (and, when encrypted, the same attached catalog)."""
+    cur = con.cursor()
+    if scalar(con, "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]):
+        cur.execute(f"USE {CATALOG}")
+    return cur
 
 
 @contextmanager

@@ -30,7 +30,7 @@ def db_location() -> str:
 
 def connection() -> duckdb.DuckDBPyConnection:
     """A per-call cursor on the shared connection: DuckDB connections are not shared across threads."""
-    return _root_connection(db_location()).cursor()
+    return store.cursor(_root_connection(db_location()))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
