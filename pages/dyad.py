@@ -1,6 +1,166 @@
-"""dyad page (being built)."""
+"""Dyad trajectory: one dyad's ruptures, repairs and global ratings across sessions (URL: dyad, tc)."""
 
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-st.title("dyad")
-st.info("This page is being built.")
+from rrrs_core.charts import dyad as charts
+from rrrs_core.episodes import EPISODE_WINDOW
+from rrrs_core.queries import dyad as q
+from rrrs_core.scope import Scope
+from rrrs_ui import widgets as w
+from rrrs_ui.glue import query
+from rrrs_ui.links import carried_params
+
+SESSION_PAGE = "pages/session.py"
+
+
+def choose_dyad(scope: Scope) -> str | None:
+    """The dyad from the URL, or the one picked here; an id outside the scope is kept so it fails loudly."""
+    options = query(q.dyads, scope)
+    current = w.param("dyad")
+    ids = list(options.dyad_id)
+    labels = {r.dyad_id: f"{r.dyad_id} - therapist {r.therapist_id}, {r.n_coded} of {r.n_sessions} "
+                         f"sessions coded" for r in options.itertuples()}
+    choice = st.selectbox("Dyad", ids, index=ids.index(current) if current in ids else None,
+                          format_func=lambda d: labels.get(d, d), placeholder="Choose a dyad")
+    if choice is not None and choice != current:
+        w.set_param("dyad", choice)
+        return choice
+    return current
+
+
+def show_header(info: dict[str, Any]) -> None:
+    role = "trainee" if info["trainee"] else "therapist"
+    sup = f", supervised by {info['supervisor_id']}" if info["supervisor_id"] else ""
+    st.markdown(f"**Dyad {info['dyad_id']}** - {role} {info['therapist_id']}{sup} - patient "
+                f"{info['patient_id'] or 'unknown'} - {info['treatment'] or 'treatment not recorded'}")
+
+
+def show_key_figures(info: dict[str, Any], figs: dict[str, Any], tc: int) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Sessions coded", figs["sessions_coded"],
+                   help=f"{info['n_sessions']} sessions recorded; coded = with a final coding.")
+    share = figs["mean_rupture_share"]
+    cols[1].metric("Mean rupture share", "-" if share is None else f"{share:.0%}",
+                   help="Segments with a withdrawal or confrontation marker (check), as a share of the "
+                        "session's coded segments, averaged over sessions.")
+    if figs["latest_resolution"] is None:
+        cols[2].metric("Latest resolution", "pending")
+    else:
+        cols[2].metric("Latest resolution", f"{figs['latest_resolution']} / 5",
+                       help=f"Overall resolution of session {figs['latest_resolution_session']}, the latest with "
+                            "ratings: 1 poor - 3 average - 5 very good.")
+    cols[3].metric(f"Therapist contribution >= {tc}", len(figs["high_contribution_sessions"]),
+                   help="Sessions whose therapist-contribution rating is at or above the threshold (sidebar).")
+    cols[4].metric("Ratings pending", len(figs["pending_sessions"]),
+                   help="Coded sessions without global ratings yet.")
+
+
+def show_guidance(traj: pd.DataFrame, figs: dict[str, Any], tc: int) -> None:
+    """What stands out and what to do next, in words (also what tests and screen readers find)."""
+    high = traj[traj.high_contribution]
+    if len(high):
+        listed = ", ".join(f"session {int(r.session_number)} (contribution {int(r.therapist_contribution)})"
+                           for r in high.itertuples())
+        st.markdown(f":violet[**Therapist contribution at or above {tc}:** {listed}.] Highlighted on every "
+                    "chart below; open the session to see where the ruptures fell.")
+    else:
+        st.markdown(f"No session has a therapist-contribution rating at or above {tc}.")
+    if figs["pending_sessions"]:
+        listed = ", ".join(str(s) for s in figs["pending_sessions"])
+        st.warning(f"Ratings pending for session {listed}: the coder has marked segments but not yet given "
+                   "the global ratings. Ask them to complete the scoresheet and re-import it on **Data**.")
+    if len(traj) == 1:
+        st.info("Only one coded session so far: the trajectory appears once a second session is coded. "
+                "Upload further codings on **Data**; meanwhile open the session below for its detail.")
+
+
+def session_table(traj: pd.DataFrame, tc: int) -> pd.DataFrame:
+    def flag(r: Any) -> str:
+        if r.ratings_pending:
+            return "ratings pending"
+        return f"contribution >= {tc}" if r.high_contribution else ""
+
+    return pd.DataFrame({
+        "Session": traj.session_number, "Date": traj.session_date,
+        "Flag": [flag(r) for r in traj.itertuples()],
+        "Withdrawal": traj.withdrawal_share * 100, "Confrontation": traj.confrontation_share * 100,
+        "Episodes": traj.episodes, "Unaddressed": traj.unaddressed,
+        "Overall W": traj.overall_withdrawal, "Overall C": traj.overall_confrontation,
+        "Resolution": traj.overall_resolution, "Contribution": traj.therapist_contribution,
+        "Coder": traj.coder_id,
+    })
+
+
+def open_session(dyad_id: str, traj: pd.DataFrame, picked: int | None) -> None:
+    numbers = [int(s) for s in traj.session_number]
+    high = [int(s) for s in traj.loc[traj.high_contribution, "session_number"]]
+    default = picked if picked in numbers else (high[0] if high else numbers[-1])
+    col1, col2 = st.columns([1, 2], vertical_alignment="bottom")
+    number = col1.selectbox("Open a session", numbers, index=numbers.index(default),
+                            format_func=lambda n: f"Session {n}")
+    params = {"dyad": dyad_id, "session": str(number), **carried_params()}
+    col2.page_link(SESSION_PAGE, label=f"Session {number} detail: timeline, ratings, episodes",
+                   icon=":material/arrow_forward:", query_params=params)
+
+
+def picked_session(event: Any) -> int | None:
+    """Session number clicked in the strip (Streamlit selection state), if any."""
+    try:
+        points = event["selection"]["pick"]
+        return int(points[0]["session_number"]) if points else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def main() -> None:
+    st.title("Dyad trajectory")
+    w.provenance_banner()
+    if w.empty_state():
+        return
+    scope = w.scope_selector()
+    tc = w.threshold_input()
+    dyad_id = choose_dyad(scope)
+    if not dyad_id:
+        st.info("Choose a dyad to see its sessions over time. The Caseload page lists the dyads that need "
+                "attention first.")
+        return
+    info = query(q.require_dyad, scope, dyad_id)
+    show_header(info)
+    traj = query(q.trajectory, scope, dyad_id, tc)
+    if traj.empty:
+        st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "
+                "appear here once they are marked final.")
+        return
+    figs = q.key_figures(traj)
+    show_key_figures(info, figs, tc)
+    show_guidance(traj, figs, tc)
+    st.altair_chart(charts.rupture_share_chart(traj, tc), theme=None)
+    st.altair_chart(charts.ratings_chart(traj, tc, width=900), theme=None, width="content")
+    strip = query(q.segment_strip, scope, dyad_id)
+    event = st.altair_chart(charts.segment_strip_chart(strip, traj, tc, selectable=True), theme=None,
+                            on_select="rerun", selection_mode="pick", key="strip")
+    st.caption(f"Hover a cell for the codes; click a session row to pick it below. Rupture episodes: "
+               f"consecutive rupture segments; unaddressed = no resolution strategy (check) in them or the "
+               f"{EPISODE_WINDOW} segments after.")
+    open_session(dyad_id, traj, picked_session(event))
+    st.subheader("Sessions")
+    st.dataframe(session_table(traj, tc), hide_index=True, column_config={
+        "Withdrawal": st.column_config.NumberColumn("Withdrawal %", format="%.0f%%",
+                                                    help="Share of segments with a withdrawal marker"),
+        "Confrontation": st.column_config.NumberColumn("Confrontation %", format="%.0f%%",
+                                                       help="Share of segments with a confrontation marker"),
+        "Date": st.column_config.DateColumn("Date"),
+        "Unaddressed": st.column_config.NumberColumn(help="Rupture episodes without a resolution strategy"),
+        "Overall W": st.column_config.NumberColumn(help="Overall withdrawal, 1-5"),
+        "Overall C": st.column_config.NumberColumn(help="Overall confrontation, 1-5"),
+        "Coder": st.column_config.TextColumn(help="Coder of the primary coding shown"),
+    })
+
+
+with w.guard():
+    main()

@@ -1,0 +1,187 @@
+"""Dyad trajectory charts: rupture shares, the four global ratings, and the session-by-segment strip.
+
+Inputs are the frames of `rrrs_core.queries.dyad` (`trajectory`, `segment_strip`). Sessions at or above
+the therapist-contribution threshold (`high_contribution`) get a HIGHLIGHT band on every chart so the eye
+can follow them from one chart to the next. Pure functions: the PDF report renders the same charts.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from rrrs_core import codebook as cb
+from rrrs_core.charts.theme import configure
+from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT, NEUTRAL
+
+WIDTH = 760
+FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
+NONE_COLOUR = "#F2F2F2"  # a segment with no mark of that family
+FAMILY_TITLES = {"withdrawal": "Withdrawal", "confrontation": "Confrontation", "resolution": "Resolution"}
+SCALE_HINTS = {
+    "overall_withdrawal": "1 none - 5 high significance",
+    "overall_confrontation": "1 none - 5 high significance",
+    "overall_resolution": "1 poor - 3 average - 5 very good",
+    "therapist_contribution": "1 usual - 5 clearly caused",
+}
+
+
+def session_axis(traj: pd.DataFrame, title: str | None = "Session") -> alt.X:
+    """Session numbers as integers, padded half a session each side so bands fit."""
+    numbers = [int(s) for s in traj.session_number] or [1]
+    axis = alt.Axis(values=numbers, format="d", title=title) if len(numbers) <= 30 else \
+        alt.Axis(tickMinStep=1, format="d", title=title)
+    return alt.X("session_number:Q", scale=alt.Scale(domain=[min(numbers) - 0.5, max(numbers) + 0.5],
+                                                     nice=False, zero=False), axis=axis)
+
+
+def highlight_band(traj: pd.DataFrame, threshold: int) -> alt.Chart:
+    """A HIGHLIGHT band behind each session whose therapist contribution is >= threshold."""
+    high = traj.loc[traj.high_contribution, ["session_number", "therapist_contribution"]].copy()
+    high["therapist_contribution"] = high["therapist_contribution"].astype(float)
+    high["lo"] = high.session_number - 0.45
+    high["hi"] = high.session_number + 0.45
+    high["note"] = f"Therapist contribution at or above {threshold}"
+    return alt.Chart(high).mark_rect(color=HIGHLIGHT, opacity=0.22).encode(
+        x=alt.X("lo:Q"), x2="hi:Q",
+        tooltip=[alt.Tooltip("session_number:Q", title="Session"),
+                 alt.Tooltip("therapist_contribution:Q", title="Therapist contribution"),
+                 alt.Tooltip("note:N", title="Highlighted")],
+    )
+
+
+def _dates(traj: pd.DataFrame) -> pd.DataFrame:
+    out = traj.copy()
+    out["date"] = pd.to_datetime(out.session_date).dt.strftime("%Y-%m-%d").fillna("no date")
+    return out
+
+
+def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
+    """Withdrawal and confrontation segments as a share of coded segments, per session."""
+    base = _dates(traj)
+    rows = []
+    for fam in ("withdrawal", "confrontation"):
+        part = base[["session_number", "date", "n_segments", f"{fam}_segments", f"{fam}_share"]].copy()
+        part.columns = ["session_number", "date", "n_segments", "segments", "share"]
+        part["family"] = fam
+        rows.append(part)
+    long = pd.concat(rows, ignore_index=True)
+    colour = alt.Color("family:N", title="Rupture type",
+                       scale=alt.Scale(domain=["withdrawal", "confrontation"],
+                                       range=[FAMILY_COLOURS["withdrawal"], FAMILY_COLOURS["confrontation"]]))
+    tooltip = [alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
+               alt.Tooltip("family:N", title="Rupture type"),
+               alt.Tooltip("segments:Q", title="Segments with a marker"),
+               alt.Tooltip("n_segments:Q", title="Coded segments"),
+               alt.Tooltip("share:Q", title="Share", format=".0%")]
+    top = max(0.1, float(long.share.max()) if len(long) else 0.0)  # sessions without ruptures: 0-10%
+    y = alt.Y("share:Q", title="Share of segments", axis=alt.Axis(format=".0%"),
+              scale=alt.Scale(domain=[0, top], nice=True))
+    line = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=60, filled=True)).encode(
+        x=session_axis(traj), y=y, color=colour, tooltip=tooltip)
+    chart = alt.layer(highlight_band(traj, threshold), line).properties(
+        width=width, height=180, autosize=FIT_X,
+        title="Rupture frequency: share of segments with a rupture marker")
+    return configure(chart)
+
+
+def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> alt.LayerChart:
+    item = cb.DEFAULT.global_item(key)
+    data = _dates(traj)[["session_number", "date", "ratings_pending", key]].rename(columns={key: "rating"})
+    data["rating"] = data["rating"].astype(float)
+    data["anchor"] = [item.scale.anchor(None if pd.isna(v) else int(v)) for v in data.rating]
+    y = alt.Y("rating:Q", title=None, scale=alt.Scale(domain=[1, 5]), axis=alt.Axis(values=[1, 2, 3, 4, 5], labelOverlap=False, tickCount=5))
+    tooltip = [alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
+               alt.Tooltip("rating:Q", title=item.label), alt.Tooltip("anchor:N", title="Manual")]
+    line = alt.Chart(data).mark_line(
+        color=GLOBAL_COLOURS[key], invalid="break-paths-show-domains",
+        point=alt.OverlayMarkDef(size=50, filled=True, color=GLOBAL_COLOURS[key]),
+    ).encode(x=session_axis(traj), y=y, tooltip=tooltip)
+    pending = alt.Chart(data).transform_filter("datum.ratings_pending").mark_text(
+        text="pending", color=NEUTRAL, fontStyle="italic", angle=270, fontSize=11,
+    ).encode(x="session_number:Q", y=alt.datum(3),
+             tooltip=[alt.Tooltip("session_number:Q", title="Session"),
+                      alt.Tooltip("anchor:N", title=item.label)])
+    layers = [highlight_band(traj, threshold), line, pending]
+    if key == "therapist_contribution":
+        layers.insert(1, alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(
+            color=HIGHLIGHT, strokeDash=[4, 3]).encode(y=alt.Y("t:Q", scale=alt.Scale(domain=[1, 5]))))
+    return alt.layer(*layers).properties(
+        width=width, height=120, title=alt.Title(item.label, subtitle=SCALE_HINTS[key]))
+
+
+def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
+    """The four global ratings as small multiples on their 1-5 scales; pending sessions say so."""
+    panel_width = max(200, (width - 60) // 2)
+    panels = [_rating_panel(traj, key, threshold, panel_width) for key in cb.DEFAULT.global_keys]
+    chart = alt.concat(*panels, columns=2).resolve_scale(color="independent")
+    return configure(chart.properties(autosize=alt.AutoSizeParams(type="pad")))
+
+
+def strip_kind(family: str, clarity: str | None) -> str:
+    """Legend entry of a strip cell."""
+    if clarity is None or pd.isna(clarity):
+        return "none"
+    return f"{FAMILY_TITLES[family]} {'(unclear)' if clarity == 'check_minus' else ''}".strip()
+
+
+def kind_scale() -> alt.Scale:
+    """Family colour for check, its LIGHT tint for check-minus, pale grey for nothing marked."""
+    domain, colours = [], []
+    for fam in cb.FAMILIES:
+        domain += [strip_kind(fam, "check"), strip_kind(fam, "check_minus")]
+        colours += [FAMILY_COLOURS[fam], LIGHT[fam]]
+    return alt.Scale(domain=[*domain, "none"], range=[*colours, NONE_COLOUR])
+
+
+def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH,
+                        selectable: bool = False) -> alt.TopLevelMixin:
+    """Rows = sessions, columns = segment minutes; each row has a lane per family (W, C, R).
+
+    Highlighted sessions are framed in HIGHLIGHT. With `selectable`, clicking a cell selects its session
+    (selection parameter `pick`, field `session_number`), for a page that opens that session.
+    """
+    data = strip.copy()
+    data["kind"] = [strip_kind(f, c) for f, c in zip(data.family, data.clarity, strict=True)]
+    data["minutes"] = data.minute_start.astype(str) + "-" + data.minute_end.astype(str) + " min"
+    data["date"] = pd.to_datetime(data.session_date).dt.strftime("%Y-%m-%d").fillna("no date")
+    data["codes"] = data.codes.replace("", "none")
+    data["lane"] = data.family.map(FAMILY_TITLES)
+    labels = _row_labels(traj)
+    data["row"] = data.session_number.map(labels)
+    order = [labels[s] for s in traj.session_number]
+    y = alt.Y("row:N", sort=order, title=None, scale=alt.Scale(domain=order))
+    cells = alt.Chart(data).mark_rect(stroke="white", strokeWidth=1).encode(
+        x=alt.X("minute_start:Q", title="Minutes into the session", axis=alt.Axis(tickMinStep=5)),
+        x2="minute_end:Q", y=y,
+        yOffset=alt.YOffset("lane:N", sort=[FAMILY_TITLES[f] for f in cb.FAMILIES]),
+        color=alt.Color("kind:N", scale=kind_scale(), title="Marked in segment"),
+        tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
+                 alt.Tooltip("minutes:N", title="Minutes"), alt.Tooltip("lane:N", title="Family"),
+                 alt.Tooltip("codes:N", title="Codes")],
+    )
+    if selectable:
+        pick = alt.selection_point(name="pick", fields=["session_number"], on="click")
+        cells = cells.add_params(pick).encode(
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)))
+    high = traj.loc[traj.high_contribution].copy()
+    high["row"] = high.session_number.map(labels)
+    high["end"] = high.n_segments * high.segment_minutes
+    high["start"] = 0
+    frame = alt.Chart(high[["row", "start", "end"]]).mark_rect(
+        filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x="start:Q", x2="end:Q", y=y)
+    chart = alt.layer(cells, frame).properties(
+        width=width, height=alt.Step(13), autosize=FIT_X,
+        title=alt.Title("Where ruptures and resolution strategies fell",
+                        subtitle="Each session row has three lanes: withdrawal, confrontation, resolution. "
+                                 f"Framed: therapist contribution {threshold} or more."))
+    return configure(chart)
+
+
+def _row_labels(traj: pd.DataFrame) -> dict[int, str]:
+    out = {}
+    for r in traj.itertuples():
+        note = " - pending" if r.ratings_pending else (
+            f" - TC {int(r.therapist_contribution)}" if r.high_contribution else "")
+        out[int(r.session_number)] = f"Session {int(r.session_number)}{note}"
+    return out

@@ -1,0 +1,89 @@
+"""Dyad trajectory page in AppTest: empty database, the small clinic, pending and one-session dyads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/dyad.py"
+
+
+def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = PAGE, **params: str) -> AppTest:
+    """Run the app under st.navigation, switch to `page` with URL query params, and insist on no exception."""
+    monkeypatch.setenv("RRRS_DB", str(db))
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    at.run()
+    at.switch_page(page)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "info", "warning", "error", "caption")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_empty_database(monkeypatch: pytest.MonkeyPatch,
+                        empty_db: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
+    at = run_page(monkeypatch, empty_db[0])
+    assert "No coded sessions yet" in text(at)
+    assert not at.error
+
+
+def test_no_dyad_offers_a_picker(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db)
+    box = next(s for s in at.selectbox if s.label == "Dyad")
+    assert box.value is None and len(box.options) == 4
+    box.set_value("D2").run()
+    assert at.query_params.get("dyad") == "D2"
+    assert "**Dyad D2**" in text(at)
+
+
+def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="D1")
+    body = text(at)
+    assert "Therapist contribution at or above 4:** session 3 (contribution 5)" in body
+    assert "Sessions coded: 4" in body and "Mean rupture share: 25%" in body
+    latest = next(m for m in at.metric if m.label == "Latest resolution")
+    assert latest.value == "2 / 5" and "session 4" in latest.help
+    table = at.dataframe[0].value
+    assert table.loc[table.Flag != "", "Session"].tolist() == [3]
+    assert table.set_index("Session").loc[3, "Flag"] == "contribution >= 4"
+    assert not at.warning and not at.error
+    link = next(p for p in at.page_link if p.proto.page == "session")
+    assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the highlighted session
+
+
+def test_threshold_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="D1", tc="3")
+    assert "session 2 (contribution 3), session 3 (contribution 5)" in text(at)
+    assert at.slider[0].value == 3
+
+
+def test_pending_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="D3")
+    assert "Ratings pending: 1" in text(at)
+    assert "Ratings pending for session 2" in at.warning[0].value
+    assert at.dataframe[0].value.set_index("Session").loc[2, "Flag"] == "ratings pending"
+
+
+def test_one_session_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="D4")
+    body = text(at)
+    assert "Only one coded session so far" in body and "Sessions coded: 1" in body
+    assert next(s for s in at.selectbox if s.label == "Open a session").options == ["Session 1"]
+
+
+def test_unknown_and_out_of_scope_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="ZZ")
+    assert [w.value for w in at.warning] == ["Not found or not permitted."]
+    at = run_page(monkeypatch, clinic_db, dyad="D1", scope="therapist:T2")
+    assert [w.value for w in at.warning] == ["Not found or not permitted."]
+    assert "T1" not in text(at)
