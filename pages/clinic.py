@@ -1,6 +1,89 @@
-"""clinic page (being built)."""
+"""Clinic: de-identified trends for quality-improvement meetings (no patients, dyads or therapist ids)."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("clinic")
-st.info("This page is being built.")
+from rrrs_core.charts import clinic as charts
+from rrrs_core.queries import clinic
+from rrrs_core.scope import CLINIC
+from rrrs_ui import widgets
+from rrrs_ui.glue import query
+
+PERIOD_FORMAT = {"month": "MMM YYYY", "quarter": "YYYY [Q]Q"}
+COUNT = {"alignment": "right"}  # counts arrive as text ('<5' when suppressed); align them like numbers
+SHARE = st.column_config.NumberColumn("With ruptures", format="%.0f%%",
+                                      help="Sessions with at least one rupture segment")
+
+with widgets.guard():
+    st.title("Clinic overview")
+    widgets.provenance_banner()
+    if widgets.empty_state():
+        st.stop()
+
+    st.caption("Clinic-wide and de-identified for QI meetings: no patient or dyad ids, therapists only by "
+               "pseudonym. The scope selector of the other pages does not apply here.")
+    current = widgets.param("period", "month")
+    period = st.radio("Period", clinic.PERIODS, index=clinic.PERIODS.index(current)
+                      if current in clinic.PERIODS else 0, horizontal=True, format_func=str.capitalize)
+    widgets.set_param("period", None if period == "month" else period)
+
+    totals = query(clinic.overview, CLINIC)
+    cols = st.columns(3)
+    cols[0].metric("Coded sessions", totals["n_sessions"])
+    cols[1].metric("Therapists", totals["n_therapists"])
+    cols[2].metric("Treatments", totals["n_treatments"])
+
+    trends = query(clinic.trends, CLINIC, period)
+    st.info(clinic.SUPPRESSION_NOTE + " Gaps in a line are suppressed periods.")
+    if totals["n_undated"]:
+        st.caption(f"{totals['n_undated']} session(s) without a date are left out of the trends.")
+    if trends.empty:
+        st.info("No dated sessions yet, so there are no trends to show.")
+    else:
+        st.altair_chart(charts.rupture_share_chart(trends, period, width=820), theme=None, width="content")
+        st.altair_chart(charts.resolution_chart(trends, period, width=820), theme=None, width="content")
+
+        period_col = st.column_config.DateColumn(period.capitalize(), format=PERIOD_FORMAT[period])
+        st.subheader("Ruptures and resolution")
+        st.dataframe(
+            trends.assign(rupture_share=trends.rupture_share * 100), hide_index=True, placeholder="",
+            column_order=["period_start", "treatment", "sessions", "rupture_share", "rated_sessions",
+                          "mean_resolution"],
+            column_config={
+                "period_start": period_col,
+                "treatment": "Treatment",
+                "sessions": st.column_config.TextColumn("Sessions", **COUNT),
+                "rupture_share": SHARE,
+                "rated_sessions": st.column_config.TextColumn("Rated sessions", **COUNT),
+                "mean_resolution": st.column_config.NumberColumn("Mean resolution", format="%.2f"),
+            },
+        )
+
+        st.subheader("Therapist-contribution ratings")
+        st.dataframe(
+            query(clinic.contribution_table, CLINIC, period), hide_index=True, placeholder="",
+            column_order=["period_start", "treatment", "rated_sessions",
+                          *[f"rating_{r}" for r in clinic.RATINGS], "mean_contribution"],
+            column_config={
+                "period_start": period_col,
+                "treatment": "Treatment",
+                "rated_sessions": st.column_config.TextColumn("Rated sessions", **COUNT),
+                **{f"rating_{r}": st.column_config.TextColumn(f"Rated {r}", **COUNT) for r in clinic.RATINGS},
+                "mean_contribution": st.column_config.NumberColumn("Mean contribution", format="%.2f"),
+            },
+        )
+
+    st.subheader("By therapist (pseudonymised)")
+    st.caption("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it.")
+    therapists = query(clinic.therapist_table, CLINIC)
+    st.dataframe(
+        therapists.assign(rupture_share=therapists.rupture_share * 100), hide_index=True, placeholder="",
+        column_config={
+            "therapist": "Therapist",
+            "sessions": st.column_config.TextColumn("Sessions", **COUNT),
+            "rupture_share": SHARE,
+            "mean_resolution": st.column_config.NumberColumn("Mean resolution", format="%.2f"),
+            "mean_contribution": st.column_config.NumberColumn("Mean contribution", format="%.2f"),
+        },
+    )

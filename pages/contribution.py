@@ -1,6 +1,81 @@
-"""contribution page (being built)."""
+"""Therapist contribution: sessions where the therapist fed a rupture, to pick what to review together."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("contribution")
-st.info("This page is being built.")
+from rrrs_core.charts import contribution as charts
+from rrrs_core.queries import contribution
+from rrrs_ui import links, widgets
+from rrrs_ui.glue import query
+
+with widgets.guard():
+    st.title("Therapist contribution")
+    widgets.provenance_banner()
+    if widgets.empty_state():
+        st.stop()
+
+    scope = widgets.scope_selector()
+    threshold = widgets.threshold_input()
+    relative = st.sidebar.toggle(
+        "Also list sessions >= 1 point above the therapist's own mean",
+        value=widgets.param("rel") == "1",
+        help="Catches a change in a usually well-rated therapist even below the threshold.")
+    widgets.set_param("rel", "1" if relative else None)
+
+    summary = query(contribution.contribution_summary, scope, threshold)
+    st.caption(f"{scope.label}. Sessions whose therapist-contribution rating is at or above {threshold}, "
+               "newest first.")
+    cols = st.columns(4)
+    cols[0].metric(f"Sessions rated >= {threshold}", summary["n_at_threshold"])
+    cols[1].metric("Above the therapist's own mean", summary["n_above_own_mean"],
+                   help="Sessions rated at least 1 point above that therapist's mean contribution")
+    cols[2].metric("Rated sessions", summary["n_rated"])
+    cols[3].metric("Ratings pending", summary["n_unrated"])
+    if summary["n_unrated"]:
+        st.caption(f"{summary['n_unrated']} coded session(s) in scope have no therapist-contribution rating "
+                   "yet (ratings pending); they cannot be listed here until they are rated.")
+
+    sessions = query(contribution.high_contribution_sessions, scope, threshold, relative)
+    if sessions.empty:
+        st.info(f"No rated session in this scope has a therapist contribution of {threshold} or more.")
+    else:
+        if len(sessions) >= contribution.DEFAULT_LIMIT:
+            st.caption(f"Showing the newest {len(sessions)} sessions; raise the threshold or narrow the "
+                       "scope to see older ones.")
+        sessions = sessions.assign(link=links.session_urls(sessions.dyad_id, sessions.session_number))
+        st.dataframe(
+            sessions,
+            hide_index=True,
+            placeholder="–",
+            column_order=["session_date", "dyad_id", "session_number", "link", "therapist_id",
+                          "therapist_contribution", "above_own_mean", "therapist_mean",
+                          "withdrawal_segments", "confrontation_segments", "rupture_codes",
+                          "overall_resolution"],
+            column_config={
+                "session_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+                "dyad_id": "Dyad",
+                "session_number": st.column_config.NumberColumn("Session", format="%d"),
+                "therapist_id": "Therapist",
+                "therapist_contribution": st.column_config.NumberColumn("Contribution", format="%d"),
+                "above_own_mean": st.column_config.CheckboxColumn(
+                    "Above own mean", help="At least 1 point above this therapist's mean contribution"),
+                "therapist_mean": st.column_config.NumberColumn("Therapist mean", format="%.2f"),
+                "withdrawal_segments": st.column_config.NumberColumn("Withdrawal segs", format="%d"),
+                "confrontation_segments": st.column_config.NumberColumn("Confrontation segs", format="%d"),
+                "rupture_codes": st.column_config.TextColumn("Rupture markers", width="large"),
+                "overall_resolution": st.column_config.NumberColumn("Resolution", format="%d"),
+                "link": st.column_config.LinkColumn("Open", display_text="Open session",
+                                                    help="Session detail: where the ruptures fell"),
+            },
+        )
+        listed_above = int(sessions.above_own_mean.sum())
+        st.caption(f"{listed_above} of the {len(sessions)} listed session(s) are at least 1 point above their "
+                   "therapist's own mean.")
+
+    st.subheader("Ratings per therapist")
+    dist = query(contribution.contribution_distribution, scope)
+    if dist.empty:
+        st.info("No therapist-contribution ratings in this scope yet.")
+    else:
+        st.altair_chart(charts.distribution_chart(dist, threshold, width=760), theme=None, width="content")

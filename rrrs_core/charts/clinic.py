@@ -1,0 +1,72 @@
+"""Clinic trends for QI meetings: share of sessions with ruptures and mean resolution over time.
+
+One line per treatment plus a heavier black 'All treatments' line. Suppressed cells (fewer than five
+sessions) arrive as NULL and break the line instead of being bridged, so a gap is visibly "not shown"
+rather than an invented trend.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from rrrs_core.charts.theme import configure
+from rrrs_core.queries.clinic import ALL_TREATMENTS
+
+# Colours not used for the 3RS families or the contribution highlight, so a treatment line is never
+# mistaken for withdrawal (blue), confrontation (vermillion) or resolution (green); dashes tell the
+# lines apart in greyscale print. The total is solid black and heavier.
+TREATMENT_COLOURS = ("#E69F00", "#56B4E9", "#7F7F7F", "#8C564B", "#B59F00", "#B07AA1")
+TREATMENT_DASHES = ([6, 3], [2, 2], [8, 3, 2, 3], [1, 0], [4, 4], [10, 2])
+TOTAL_COLOUR = "#000000"
+_TIME_UNIT = {"month": "yearmonth", "quarter": "yearquarter"}
+_TIME_FORMAT = {"month": "%b %Y", "quarter": "Q%q %Y"}
+
+
+def _scales(trends: pd.DataFrame) -> tuple[alt.Scale, alt.Scale]:
+    """Colour and dash scales with a fixed order: treatments alphabetically, then the total."""
+    treatments = sorted(t for t in trends["treatment"].unique() if t != ALL_TREATMENTS)
+    domain = [*treatments, ALL_TREATMENTS]
+    colours = [TREATMENT_COLOURS[i % len(TREATMENT_COLOURS)] for i in range(len(treatments))]
+    dashes = [TREATMENT_DASHES[i % len(TREATMENT_DASHES)] for i in range(len(treatments))]
+    return (alt.Scale(domain=domain, range=[*colours, TOTAL_COLOUR]),
+            alt.Scale(domain=domain, range=[*dashes, [1, 0]]))
+
+
+def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, y_scale: alt.Scale,
+                 axis_format: str, period: str, width: int) -> alt.TopLevelMixin:
+    unit = _TIME_UNIT.get(period, "yearmonth")
+    colour, dash = _scales(trends)
+    base = alt.Chart(trends, title=title).encode(
+        x=alt.X(f"{unit}(period_start):T", title=period.capitalize(),
+                axis=alt.Axis(format=_TIME_FORMAT.get(period, "%b %Y"))),
+        y=alt.Y(f"{field}:Q", title=axis_title, scale=y_scale, axis=alt.Axis(format=axis_format)),
+        color=alt.Color("treatment:N", title="Treatment", scale=colour),
+        tooltip=[
+            alt.Tooltip(f"{unit}(period_start):T", title=period.capitalize(),
+                        format=_TIME_FORMAT.get(period, "%b %Y")),
+            alt.Tooltip("treatment:N", title="Treatment"),
+            alt.Tooltip("sessions:N", title="Sessions"),
+            alt.Tooltip(f"{field}:Q", title=axis_title, format=axis_format),
+        ],
+    )
+    lines = base.mark_line(invalid="break-paths-show-domains").encode(
+        strokeDash=alt.StrokeDash("treatment:N", title="Treatment", scale=dash),
+        strokeWidth=alt.condition(alt.datum.is_total, alt.value(3), alt.value(1.8)))
+    points = base.mark_point(filled=True, size=40, opacity=1, invalid="filter")
+    # autosize pad: width/height size the plot in the app as in the PDF (Streamlit would fit the
+    # whole chart, axes and legend included, into them).
+    return configure((lines + points).properties(width=width, height=240,
+                                                 autosize=alt.AutoSizeParams(type="pad")))
+
+
+def rupture_share_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
+    """Lines of `rupture_share` from `queries.clinic.trends()`."""
+    return _trend_chart(trends, "rupture_share", "Share of sessions with ruptures",
+                        "Sessions with >= 1 rupture segment", alt.Scale(domain=[0, 1]), ".0%", period, width)
+
+
+def resolution_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
+    """Lines of `mean_resolution` (1-5, 3 = average) from `queries.clinic.trends()`."""
+    return _trend_chart(trends, "mean_resolution", "Mean overall resolution",
+                        "Mean overall resolution (1-5)", alt.Scale(domain=[1, 5]), ".1f", period, width)

@@ -1,0 +1,116 @@
+"""Clinic page in AppTest: no identifiers anywhere on the page, suppression shown, real numbers at scale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rrrs_core import store
+from tests.test_queries_clinic import big_clinic, pseudonym
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGE = "pages/clinic.py"
+IDENTIFIERS = ("D1", "D2", "D3", "D4", "P-ALPHA", "P-BRAVO", "P-CHARLIE", "P-DELTA", "T1", "T2", "S1", "S2")
+
+
+def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = PAGE, **params: str) -> AppTest:
+    monkeypatch.setenv("RRRS_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    at.switch_page(page)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _chart_frames(at: AppTest) -> Iterator[pd.DataFrame]:
+    for el in at.main:
+        if getattr(el, "type", None) == "vega_lite_chart":
+            for ds in el.proto.datasets:
+                yield pa.ipc.open_stream(ds.data.data).read_all().to_pandas()
+
+
+def page_text(at: AppTest) -> list[str]:
+    """Every string a user can see or download from the page: text, widgets, tables and chart data."""
+    out: list[str] = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    out += [f"{m.label} {m.value}" for m in at.metric]
+    out += [f"{r.label} {r.options}" for r in at.radio]
+    out += [f"{getattr(w, 'label', '')} {getattr(w, 'options', '')}" for w in at.sidebar]
+    frames = [d.value for d in at.dataframe] + list(_chart_frames(at))
+    assert frames, "the page shows no tables or charts"
+    for df in frames:
+        out += [str(c) for c in df.columns] + [str(v) for v in df.to_numpy().ravel()]
+    out += [el.proto.spec for el in at.main if getattr(el, "type", None) == "vega_lite_chart"]
+    return out
+
+
+def test_empty_database_shows_guidance(monkeypatch: pytest.MonkeyPatch, empty_db) -> None:
+    at = run_page(monkeypatch, empty_db[0])
+    assert "No coded sessions yet" in at.info[0].value
+    assert not at.dataframe
+
+
+def test_small_clinic_has_no_identifiers_and_shows_suppression(monkeypatch: pytest.MonkeyPatch,
+                                                               clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db)
+    text = page_text(at)
+    joined = "\n".join(text)
+    for ident in IDENTIFIERS:  # pseudonyms are lowercase hex, so they cannot contain these
+        assert not any(ident in t for t in text), ident
+    columns = {c for d in at.dataframe for c in d.value.columns}
+    assert not {c for c in columns if "dyad" in c or "patient" in c or c == "therapist_id"}
+    assert "Suppression rule" in joined
+    trends = at.dataframe[0].value.set_index("treatment")
+    assert trends.loc["Psychodynamic", "sessions"] == "<5"
+    assert pd.isna(trends.loc["Psychodynamic", "rupture_share"])
+    therapists = at.dataframe[2].value
+    assert sorted(therapists.therapist) == sorted(pseudonym(t) for t in ("T1", "T2", "S1"))
+    assert set(therapists.sessions) == {"<5"}
+    assert len(list(_chart_frames(at))) == 2
+
+
+def test_identifier_check_does_catch_identified_pages(monkeypatch: pytest.MonkeyPatch,
+                                                    clinic_db: Path) -> None:
+    """The detector above must be able to fail: the caseload page does show dyad and therapist ids."""
+    text = page_text(run_page(monkeypatch, clinic_db, "pages/caseload.py"))
+    assert any("D1" in t for t in text) and any("T1" in t for t in text)
+
+
+def test_scope_param_is_ignored(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, scope="therapist:T2")
+    totals = {m.label: m.value for m in at.metric}
+    assert totals["Coded sessions"] == "10"
+    assert at.dataframe[0].value.set_index("treatment").loc["All treatments", "sessions"] == "10"
+
+
+def test_big_clinic_quarter_is_unsuppressed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = tmp_path / "big.duckdb"
+    con = store.connect(db)
+    big_clinic(con)
+    con.close()
+    at = run_page(monkeypatch, db, period="quarter")
+    assert at.radio[0].value == "quarter"
+    trends = at.dataframe[0].value.set_index("treatment")
+    assert trends.loc["CBT", "sessions"] == "15"
+    assert trends.loc["CBT", "rupture_share"] == pytest.approx(60.0)  # shown as a percentage
+    assert trends.loc["All treatments", "mean_resolution"] == pytest.approx(3.5)
+    tc = at.dataframe[1].value.set_index("treatment")
+    assert tc.loc["Psychodynamic", "rating_2"] == "15"
+    assert "PAT-" not in "\n".join(page_text(at))
+
+
+def test_period_radio_updates_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db)
+    assert "period" not in at.query_params
+    at.radio[0].set_value("quarter").run()
+    assert not at.exception
+    assert at.query_params.get("period") == "quarter"
