@@ -9,6 +9,10 @@ Metric definitions (README "Metrics"; 3RS manual, Coding Procedures pp. 4-9):
 - `<family>_possible_segments`: segments where that family is marked only `check_minus` (unclear).
 - `seg_<key>`: segments where that code is marked `check`.
 
+Per-coding metrics are computed by `v_coding_metrics_live` and kept in a derived cache table (rebuilt at
+will, never the only copy of anything), because aggregating millions of ratings on every page load is too
+slow at clinic scale; `v_coding_metrics` joins the cache with the live coding and session rows.
+
 Primary coding rule: among a session's current, final codings, a coding flagged `consensus` wins;
 otherwise the coder whose coding of that session reached the database first (lowest first coding id of
 that coder's version history), then coder id alphabetically.
@@ -50,7 +54,7 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         f"CASE WHEN r.n_ratings > 0 THEN coalesce(r.sig_{k}, 1) END AS sig_{k}" for k in book.keys
     )
     return f"""
-    CREATE OR REPLACE VIEW v_coding_metrics AS
+    CREATE OR REPLACE VIEW v_coding_metrics_live AS
     WITH m AS (
         SELECT k.coding_id, k.segment, k.code, k.clarity, cc.family
         FROM mark k
@@ -79,8 +83,7 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         SELECT coding_id, count(*) AS n_ratings, {globals_}, {sigs}
         FROM rating GROUP BY coding_id
     )
-    SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id, c.version, c.status, c.consensus,
-        c.is_current, c.codebook_id, c.codebook_version, s.n_segments, s.segment_minutes, s.session_date,
+    SELECT c.coding_id,
         coalesce(fam.withdrawal_segments, 0)::INTEGER AS withdrawal_segments,
         coalesce(fam.confrontation_segments, 0)::INTEGER AS confrontation_segments,
         coalesce(fam.rupture_segments, 0)::INTEGER AS rupture_segments,
@@ -91,11 +94,22 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         {glob_cols}, {seg_cols}, {sig_cols},
         coalesce(r.n_ratings, 0) = 0 AS ratings_pending
     FROM coding c
-    JOIN session s USING (dyad_id, session_number)
     LEFT JOIN fam USING (coding_id)
     LEFT JOIN pc USING (coding_id)
     LEFT JOIN r USING (coding_id)
     """
+
+
+CACHE = "coding_metrics_cache"
+
+CODING_METRICS_SQL = f"""
+CREATE OR REPLACE VIEW v_coding_metrics AS
+SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id, c.version, c.status, c.consensus, c.is_current,
+    c.codebook_id, c.codebook_version, s.n_segments, s.segment_minutes, s.session_date, x.* EXCLUDE (coding_id)
+FROM coding c
+JOIN session s USING (dyad_id, session_number)
+JOIN {CACHE} x USING (coding_id)
+"""
 
 
 PRIMARY_CODING_SQL = """
@@ -125,7 +139,43 @@ JOIN therapist t ON t.therapist_id = d.therapist_id
 """
 
 
+def _cache_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """The cache's columns must match the live view's (a codebook change rebuilds it)."""
+    cols = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = "
+        "current_schema() AND table_catalog = current_database() ORDER BY ordinal_position", [CACHE]).fetchall()]
+    live = [r[0] for r in con.execute("SELECT * FROM v_coding_metrics_live LIMIT 0").description]
+    return cols == live
+
+
+def refresh_metrics(con: duckdb.DuckDBPyConnection, coding_ids: list[int] | None = None) -> None:
+    """Recompute cached metrics for these codings (every coding missing from the cache when None).
+
+    A coding's marks and ratings never change once written (edits create new versions), so the cache only
+    has to learn about new codings; every write path calls this inside its own transaction.
+    """
+    if coding_ids is None:
+        missing = [r[0] for r in con.execute(f"SELECT coding_id FROM coding EXCEPT SELECT coding_id FROM {CACHE}")
+                   .fetchall()]
+        if missing:
+            refresh_metrics(con, missing)
+        con.execute(f"DELETE FROM {CACHE} WHERE coding_id NOT IN (SELECT coding_id FROM coding)")
+        return
+    ids = [int(i) for i in coding_ids]
+    con.execute(f"DELETE FROM {CACHE} WHERE coding_id IN (SELECT unnest(?::BIGINT[]))", [ids])
+    con.execute(f"INSERT INTO {CACHE} SELECT * FROM v_coding_metrics_live WHERE coding_id IN "
+                "(SELECT unnest(?::BIGINT[]))", [ids])
+
+
 def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:
+    """Rebuild the views; create, rebuild or top up the derived metrics cache (it holds no original data)."""
     con.execute(_coding_metrics_sql(book))
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND "
+                         "table_catalog = current_database()", [CACHE]).fetchall()[0][0]
+    if not exists or not _cache_is_current(con):
+        con.execute(f"CREATE OR REPLACE TABLE {CACHE} AS SELECT * FROM v_coding_metrics_live")
+    else:
+        refresh_metrics(con)
+    con.execute(CODING_METRICS_SQL)
     con.execute(PRIMARY_CODING_SQL)
     con.execute(SESSION_METRICS_SQL)

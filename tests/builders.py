@@ -10,6 +10,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.store import transaction
+from rrrs_core.views import refresh_metrics
 
 
 def add_therapist(con: duckdb.DuckDBPyConnection, therapist_id: str, supervisor_id: str | None = None,
@@ -57,6 +58,7 @@ def add_session(
             con.execute("INSERT INTO mark VALUES (?, ?, ?, ?)", [coding_id, seg, code, clarity])
         for item, value in (ratings or {}).items():
             con.execute("INSERT INTO rating VALUES (?, ?, ?)", [coding_id, item, value])
+        refresh_metrics(con, [coding_id])
     return int(coding_id)
 
 

@@ -80,3 +80,24 @@ def test_migrations_are_recorded_and_idempotent(empty_db):
     assert store.schema_version(con) == MIGRATIONS[-1][0] >= 2
     assert store.migrate(con) == []
     assert store.scalar(con, "SELECT name FROM schema_migrations WHERE version = 1") == "core 3RS schema"
+
+
+def test_metrics_cache_is_rebuilt_and_topped_up(clinic_db):
+    from rrrs_core.views import CACHE
+
+    con = store.connect(clinic_db)
+    expected = con.execute("SELECT * FROM v_coding_metrics ORDER BY coding_id").df()
+    con.execute(f"DROP TABLE {CACHE}")
+    con.close()
+    con = store.connect(clinic_db)  # a missing cache is rebuilt from the live definition
+    assert con.execute("SELECT * FROM v_coding_metrics ORDER BY coding_id").df().equals(expected)
+    con.execute(f"DELETE FROM {CACHE} WHERE coding_id = (SELECT min(coding_id) FROM coding)")
+    con.close()
+    con = store.connect(clinic_db)  # codings written without a refresh are topped up on connect
+    assert store.scalar(con, "SELECT count(*) FROM v_coding_metrics") == len(expected)
+
+
+def test_cache_matches_live_definition(clinic_con):
+    cached = clinic_con.execute("SELECT * EXCLUDE (coding_id) FROM coding_metrics_cache ORDER BY coding_id").df()
+    live = clinic_con.execute("SELECT * EXCLUDE (coding_id) FROM v_coding_metrics_live ORDER BY coding_id").df()
+    assert cached.equals(live)
