@@ -85,6 +85,7 @@ def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
         if "encrypted" in str(exc).lower():
             raise RrrsError(f"{target} is encrypted: set ${KEY_ENV} to its key.") from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's would garble output
     if read_only and target != ":memory:":
         if schema_version(con) < MIGRATIONS[-1][0]:
             raise RrrsError(f"The database {target} needs upgrading; open it once without read-only access.")

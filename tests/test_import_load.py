@@ -129,3 +129,17 @@ def test_synthetic_marker_recorded(con, tmp_path):
     (folder / "SYNTHETIC.txt").write_text("synthetic")
     assert import_path(con, folder).synthetic
     assert con.execute("SELECT synthetic FROM import_batch").fetchall() == [(True,)]
+
+
+def test_empty_cells_in_uploaded_frames_stay_empty(con):
+    import numpy as np
+
+    from rrrs_core.importing import import_tables
+
+    frames = read_ok()
+    frames["sessions"] = frames["sessions"].replace("", np.nan)
+    frames["sessions"]["n_segments"] = frames["sessions"]["n_segments"].astype(float)  # as Excel gives numbers
+    import_tables(con, frames, "upload.xlsx")
+    assert con.execute("SELECT therapist_id, supervisor_id FROM therapist ORDER BY 1").fetchall() == [
+        ("S1", None), ("T1", "S1"), ("T2", None)]
+    assert con.execute("SELECT DISTINCT n_segments FROM session ORDER BY 1").fetchall() == [(9,), (10,)]

@@ -99,7 +99,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
 
 
 def _cell_text(value: object) -> str | None:
-    if value is None:
+    """Text as a person typed it: empty cells (None, NaN, NA) stay empty, 3.0 from Excel reads as 3."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
