@@ -31,6 +31,30 @@ GLOBAL_COLOURS: dict[str, str] = {
 }
 
 
+# Other categories (treatments, dyads on one chart): Okabe-Ito hues not used for the families or the
+# contribution highlight, so no line is mistaken for withdrawal, confrontation or resolution.
+CATEGORY_COLOURS = ("#E69F00", "#56B4E9", "#7F7F7F", "#8C564B", "#B59F00", "#B07AA1")
+CATEGORY_DASHES = ([6, 3], [2, 2], [8, 3, 2, 3], [1, 0], [4, 4], [10, 2])  # tell lines apart in greyscale
+TOTAL = "#000000"
+CONTRIBUTION_RATINGS = (1, 2, 3, 4, 5)
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    """The colour a fraction `t` of the way from hex colour `a` to `b`."""
+    ca = [int(a[i:i + 2], 16) for i in (1, 3, 5)]
+    cb = [int(b[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(ca, cb, strict=True))
+
+
+def contribution_colours(threshold: int) -> list[str]:
+    """One colour per therapist-contribution rating 1-5: greys below `threshold`, HIGHLIGHT shades at/above."""
+    below = [r for r in CONTRIBUTION_RATINGS if r < threshold]
+    above = [r for r in CONTRIBUTION_RATINGS if r >= threshold]
+    greys = [_mix("#FFFFFF", NEUTRAL, 0.3 + 0.7 * (i + 1) / len(below)) for i in range(len(below))]
+    pinks = [_mix(HIGHLIGHT, "#000000", 0.4 * i / max(len(above) - 1, 1)) for i in range(len(above))]
+    return greys + pinks
+
+
 def family_scale() -> tuple[list[str], list[str]]:
     """Domain and range for an Altair colour scale keyed by family name."""
     return list(FAMILY_COLOURS), list(FAMILY_COLOURS.values())

@@ -10,15 +10,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from rrrs_core import palette
 from rrrs_core.charts.theme import configure
 from rrrs_core.queries.clinic import ALL_TREATMENTS
 
-# Colours not used for the 3RS families or the contribution highlight, so a treatment line is never
-# mistaken for withdrawal (blue), confrontation (vermillion) or resolution (green); dashes tell the
-# lines apart in greyscale print. The total is solid black and heavier.
-TREATMENT_COLOURS = ("#E69F00", "#56B4E9", "#7F7F7F", "#8C564B", "#B59F00", "#B07AA1")
-TREATMENT_DASHES = ([6, 3], [2, 2], [8, 3, 2, 3], [1, 0], [4, 4], [10, 2])
-TOTAL_COLOUR = "#000000"
+TREATMENT_COLOURS = palette.CATEGORY_COLOURS
+TREATMENT_DASHES = palette.CATEGORY_DASHES
+TOTAL_COLOUR = palette.TOTAL
 _TIME_UNIT = {"month": "yearmonth", "quarter": "yearquarter"}
 _TIME_FORMAT = {"month": "%b %Y", "quarter": "Q%q %Y"}
 

@@ -14,24 +14,8 @@ from rrrs_core import codebook as cb
 from rrrs_core import palette
 from rrrs_core.charts.theme import configure
 
-RATINGS = (1, 2, 3, 4, 5)
-_WHITE, _BLACK = "#FFFFFF", "#000000"
-
-
-def _mix(a: str, b: str, t: float) -> str:
-    """The colour a fraction `t` of the way from hex colour `a` to `b`."""
-    ca = [int(a[i:i + 2], 16) for i in (1, 3, 5)]
-    cb_ = [int(b[i:i + 2], 16) for i in (1, 3, 5)]
-    return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(ca, cb_, strict=True))
-
-
-def rating_colours(threshold: int) -> list[str]:
-    """One colour per rating 1-5: grey ramp below `threshold`, HIGHLIGHT ramp at/above it."""
-    below = [r for r in RATINGS if r < threshold]
-    above = [r for r in RATINGS if r >= threshold]
-    greys = [_mix(_WHITE, palette.NEUTRAL, 0.3 + 0.7 * (i + 1) / len(below)) for i in range(len(below))]
-    pinks = [_mix(palette.HIGHLIGHT, _BLACK, 0.4 * i / max(len(above) - 1, 1)) for i in range(len(above))]
-    return greys + pinks
+RATINGS = palette.CONTRIBUTION_RATINGS
+rating_colours = palette.contribution_colours
 
 
 def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 520) -> alt.TopLevelMixin:
