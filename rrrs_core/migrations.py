@@ -97,4 +97,50 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "per-segment notes on codings (a timestamp or quote to find the moment on video)",
+        """
+        CREATE TABLE segment_note (
+            coding_id BIGINT NOT NULL,
+            segment   INTEGER NOT NULL,
+            note      VARCHAR NOT NULL,
+            PRIMARY KEY (coding_id, segment)
+        );
+        """,
+    ),
+    (
+        4,
+        "principals, roles and the append-only audit trail",
+        """
+        CREATE TABLE principal (
+            subject      VARCHAR PRIMARY KEY,
+            email        VARCHAR,
+            display_name VARCHAR,
+            role         VARCHAR NOT NULL CHECK (role IN ('admin', 'supervisor', 'therapist', 'coder', 'qi')),
+            therapist_id VARCHAR,
+            coder_id     VARCHAR,
+            active       BOOLEAN NOT NULL DEFAULT true,
+            created_at   TIMESTAMP NOT NULL
+        );
+        CREATE TABLE coding_assignment (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            coder_id       VARCHAR NOT NULL,
+            PRIMARY KEY (dyad_id, session_number, coder_id)
+        );
+        CREATE SEQUENCE audit_id_seq START 1;
+        CREATE TABLE audit (
+            audit_id  BIGINT PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            occurred_at TIMESTAMP NOT NULL,
+            actor     VARCHAR NOT NULL,
+            role      VARCHAR NOT NULL,
+            action    VARCHAR NOT NULL,
+            target    VARCHAR,
+            detail    VARCHAR,
+            prev_hash VARCHAR NOT NULL,
+            row_hash  VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]
