@@ -120,7 +120,8 @@ def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
     text.columns = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
     con.register("frame_in", text)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM frame_in")
+        # Cast to text: pandas types a column with no values (an empty marks table) as a number.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT COLUMNS(*)::VARCHAR FROM frame_in")
     finally:
         con.unregister("frame_in")
     return _finish(con, table, source, f"raw_{table}", names, problems)

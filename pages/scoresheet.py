@@ -1,0 +1,273 @@
+"""Scoresheet: code a session with the 3RS in the app (or with the Excel scoresheet), keeping every version.
+
+URL params: dyad, session, coder. The page remembers the version it opened; a save made by someone else in
+the meantime is refused (never silently overwritten) with a message naming who saved first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from rrrs_core import coding_edit as ce
+from rrrs_core import coding_history as ch
+from rrrs_core import scoresheet_xlsx as sx
+from rrrs_core.errors import ConflictError, ValidationError
+from rrrs_core.queries import directory
+from rrrs_ui import glue, widgets
+from rrrs_ui import scoresheet_grid as grid
+from rrrs_ui.notes_panel import notes_panel
+
+NEW = "+ New…"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ss = st.session_state
+
+
+def _pick(col, label: str, options: list, param: str | None, key: str, fmt=str):
+    """A selectbox over stored values plus NEW; the URL param preselects (an unknown value means NEW)."""
+    opts = [*options, NEW]
+    index = opts.index(param) if param in opts else (len(opts) - 1 if param else None)
+    return col.selectbox(label, opts, index=index, key=key, placeholder=f"Choose a {label.lower()}",
+                         format_func=lambda v: NEW if v == NEW else fmt(v))
+
+
+def choose() -> ce.CodingDraft | None:
+    """Choose or create the dyad, session and coder; returns the coding's header as a draft, or None."""
+    dyads = glue.query(ch.dyads)
+    therapist_of = dict(zip(dyads.dyad_id, dyads.therapist_id, strict=True))
+    c1, c2, c3 = st.columns(3)
+    p_dyad, p_session = widgets.param("dyad"), widgets.param("session")
+    dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}")
+    if dyad is None:
+        st.info("Choose or create a dyad, a session and a coder to start coding.")
+        return None
+    head: dict[str, object] = {}
+    if dyad == NEW:
+        n1, n2, n3, n4 = st.columns(4)
+        dyad = n1.text_input("New dyad id", value=p_dyad if p_dyad not in therapist_of else "", key="sc_pick_new_dyad")
+        people = glue.query(directory.therapists)
+        therapist = _pick(n2, "Therapist", list(people.therapist_id), None, "sc_pick_therapist")
+        if therapist == NEW:
+            therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist")
+            head["supervisor_id"] = n2.selectbox("Supervisor", [None, *people.therapist_id], key="sc_pick_sup",
+                                                 format_func=lambda v: "none" if v is None else v)
+            head["trainee"] = n2.checkbox("Trainee", key="sc_pick_trainee")
+        head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
+                    treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
+        if not dyad.strip() or not therapist:
+            st.info("Enter the new dyad's id and choose or enter its therapist.")
+            return None
+        dyad = dyad.strip()
+        if dyad in therapist_of:
+            st.error(f"Dyad {dyad} already exists under therapist {therapist_of[dyad]}: a dyad id cannot be reused "
+                     "for another dyad. Choose it in the Dyad list to code one of its sessions.")
+            return None
+    else:
+        head.update({k: v for k, v in ce.header(glue.connection(), dyad, None).items() if v is not None})
+    stored = glue.query(ch.sessions, dyad) if dyad in therapist_of else None
+    numbers = [] if stored is None else [int(n) for n in stored.session_number]
+    dates = {} if stored is None else dict(zip(numbers, stored.session_date, strict=True))
+    session = _pick(c2, "Session", numbers, int(p_session) if (p_session or "").isdigit() else None,
+                    f"sc_pick_session_{dyad}",
+                    lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""))
+    if session is None:
+        st.info(f"Choose a session of dyad {dyad}, or {NEW} to add one.")
+        return None
+    if session == NEW:
+        s1, s2, s3, s4 = st.columns(4)
+        session = int(s1.number_input("New session number", 1, 100000, max(numbers, default=0) + 1,
+                                      key=f"sc_pick_new_session_{dyad}"))
+        if session in numbers:
+            st.warning(f"Session {session} already exists; choose it in the Session list.")
+            return None
+        head.update(session_date=s2.date_input("Session date", value=dt.date.today(), key="sc_pick_date"),
+                    segment_minutes=int(s3.number_input("Segment length (minutes)", 1, 60, 5, key="sc_pick_len")),
+                    n_segments=int(s4.number_input("Number of segments", 1, 60, 10, key="sc_pick_nseg")))
+    else:
+        head.update({k: v for k, v in ce.header(glue.connection(), dyad, session).items() if v is not None})
+    coders = glue.query(ch.known_coders)
+    p_coder = widgets.param("coder")
+    coder = _pick(c3, "Coder", coders, p_coder, "sc_pick_coder")
+    if coder == NEW:
+        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
+    if not coder or not coder.strip():
+        st.info(f"Choose the coder, or {NEW} to enter a new one.")
+        return None
+    widgets.set_param("dyad", dyad)
+    widgets.set_param("session", session)
+    widgets.set_param("coder", coder.strip())
+    return ce.CodingDraft(dyad, int(session), coder.strip(), **head)
+
+
+def open_coding(target: ce.CodingDraft, force: bool = False) -> None:
+    """Load the stored coding (or a blank one) and remember the version opened."""
+    key = "|".join(map(str, target.key))
+    if force or ss.get("sc_key") != key:
+        if ss.get("sc_flash") and ss.sc_flash[0] != key:
+            ss.sc_flash = None
+        base, version = ce.load_coding(glue.connection(), *target.key)
+        ss.sc_key, ss.sc_base, ss.sc_version = key, base, version
+        grid.reset()
+
+
+def done(message: str, kind: str = "success") -> None:
+    """After a write: clear caches, reopen the coding from the store on the next run, show a message."""
+    glue.data_changed()
+    ss.sc_flash = (ss.sc_key, kind, message)
+    ss.sc_key = None
+    for key in [k for k in ss if str(k).startswith("sc_pick_")]:
+        del ss[key]  # a dyad/session/coder just created is now picked from the stored ones (URL params)
+    st.rerun()
+
+
+def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None:
+    try:
+        version = ce.save_coding(glue.connection(), draft, user=user, expected_version=ss.sc_version, status=status)
+    except ConflictError as exc:
+        st.error(f"Not saved. {exc}")
+        return
+    except ValidationError as exc:
+        st.error(f"Not saved: {exc}.")
+        st.dataframe(grid.check_table(exc.problems), hide_index=True, width="stretch")
+        return
+    if version == ss.sc_version:
+        done(f"Nothing changed since version {version}; nothing was saved.", "info")
+    tail = f" with {n_warnings} consistency warning{'s' if n_warnings != 1 else ''}" if status == "final" and \
+        n_warnings else ""
+    done(f"Saved version {version} as {status}{tail}.")
+
+
+def history_section(target: ce.CodingDraft, user: str) -> None:
+    hist = ch.history(glue.connection(), *target.key)
+    if hist.empty:
+        st.caption("Not saved yet: the first save creates version 1.")
+        return
+    st.dataframe(hist, hide_index=True, width="stretch", column_config={
+        "saved_at": st.column_config.DatetimeColumn("saved at", format="YYYY-MM-DD HH:mm:ss"),
+        "saved_by": "saved by", "changes": st.column_config.TextColumn("what changed", width="large")})
+    older = [int(v) for v in hist.version if int(v) != ss.sc_version]
+    if not older:
+        return
+    r1, r2 = st.columns([1, 2])
+    version = r1.selectbox("Version to restore", older, key="sc_restore_version")
+    if r2.button(f"Restore version {version}", help="Saves a new version equal to this one; nothing is deleted."):
+        try:
+            new = ch.restore(glue.connection(), *target.key, version, user=user, expected_version=ss.sc_version)
+        except (ConflictError, ValidationError) as exc:
+            st.error(f"Not restored. {exc}")
+            return
+        if new == ss.sc_version:
+            done(f"Version {version} equals the current version; nothing was saved.", "info")
+        done(f"Restored version {version} as new version {new}.")
+
+
+def excel_section(target: ce.CodingDraft, user: str) -> None:
+    st.markdown("Code on paper-like Excel sheets: one session per file, segments as rows, codes as columns, cells "
+                "limited to ✓ and ✓-. Upload one or many filled scoresheets; everything is checked first and "
+                "nothing is imported if any file has a problem.")
+    d1, d2 = st.columns(2)
+    d1.download_button("Blank scoresheet (.xlsx)", sx.template, "3rs-scoresheet.xlsx", XLSX)
+    name = f"3rs-scoresheet-{target.dyad_id}-s{target.session_number}-{target.coder_id}.xlsx"
+    if ss.sc_version is None:
+        d2.download_button("Scoresheet for this session", lambda: sx.template(draft=target), name, XLSX)
+    else:
+        d2.download_button(f"This coding (stored version {ss.sc_version})",
+                           lambda: sx.filled(glue.connection(), *target.key), name, XLSX)
+    files = st.file_uploader("Filled scoresheets", type=["xlsx"], accept_multiple_files=True, key="sc_upload")
+    replace_old = st.checkbox("Store changed codings as new versions (earlier versions are kept)", key="sc_replace")
+    u1, u2 = st.columns(2)
+    check, run = u1.button("Check only", disabled=not files), u2.button("Import", type="primary", disabled=not files)
+    if not (files and (check or run)):
+        return
+    try:
+        report = sx.import_scoresheets(glue.connection(), [(f.name, f.getvalue()) for f in files],
+                                       replace=replace_old, user=user or "app", dry_run=check)
+    except ValidationError as exc:
+        st.error(f"{exc}. Fix these and upload again:")
+        st.dataframe(grid.problems_table(exc.problems), hide_index=True, width="stretch")
+        if exc.warnings:
+            st.warning(f"{len(exc.warnings)} warnings (not blocking):")
+            st.dataframe(grid.problems_table(exc.warnings), hide_index=True, width="stretch")
+        return
+    if check:
+        st.success("No errors: these scoresheets can be imported.")
+    else:
+        glue.data_changed()
+        st.success(report.summary() + ". Press Reload above to see an imported coding of the session open here.")
+    if report.warnings:
+        st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
+        st.dataframe(grid.problems_table(report.warnings), hide_index=True, width="stretch")
+
+
+st.title("Scoresheet")
+with widgets.guard():
+    widgets.provenance_banner()
+    target = choose()
+    if target is None:
+        st.stop()
+    open_coding(target)
+    if ss.get("sc_flash") and ss.sc_flash[0] == ss.sc_key:  # stays until another coding is opened or saved
+        getattr(st, ss.sc_flash[1])(ss.sc_flash[2])
+    base: ce.CodingDraft = replace(ss.sc_base, **{f: getattr(target, f) for f in (
+        "therapist_id", "session_date", "segment_minutes", "n_segments", "patient_id", "treatment",
+        "supervisor_id", "trainee")})
+    date = f" on {base.session_date:%Y-%m-%d}" if base.session_date else ""
+    st.caption(f"Dyad **{base.dyad_id}** · therapist {base.therapist_id} · session {base.session_number}{date} · "
+               f"{base.n_segments} segments of {base.segment_minutes} min · coder **{base.coder_id}**")
+    if ss.sc_version is None:
+        st.caption("Not coded yet by this coder: a new coding.")
+    else:
+        status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version)
+        st.caption(f"Opened version {ss.sc_version} ({status}), saved by {by} at {at:%Y-%m-%d %H:%M}.")
+    grid.codebook_panel(base.book)
+
+    st.subheader("Segments")
+    marks, seg_notes = grid.mark_grid(base)
+    st.subheader("Ratings")
+    ratings = grid.ratings_inputs(base, marks)
+    draft = replace(base, marks=marks, ratings=ratings, segment_notes=seg_notes)
+
+    st.subheader("Save")
+    errors, warnings = [], []
+    try:
+        warnings = ce.check_coding(glue.connection(), draft)
+    except ValidationError as exc:
+        errors, warnings = exc.problems, exc.warnings
+    if errors:
+        st.error(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to fix before saving:")
+        st.dataframe(grid.check_table(errors), hide_index=True, width="stretch")
+    if warnings:
+        st.warning(f"Before saving as final: {len(warnings)} point{'s' if len(warnings) != 1 else ''} from the "
+                   "manual's consistency rules (they do not block saving).")
+        st.dataframe(grid.check_table(warnings), hide_index=True, width="stretch")
+    elif not errors:
+        st.caption("No consistency warnings from the manual's rules.")
+    changes = ch.diff(ss.sc_base.normalized(), draft.normalized()) if ss.sc_version else []
+    if changes:
+        st.caption("Unsaved changes: " + ch.summary(changes))
+    u, b1, b2, b3 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+    user = u.text_input("Saved by", value=base.coder_id, key="sc_user",
+                        help="Recorded with every version (and named if someone else saves in between).")
+    if b1.button("Save draft", disabled=bool(errors), help="Drafts never feed the dashboards.", width="stretch"):
+        save(draft, "draft", user, len(warnings))
+    if b2.button("Save final", type="primary", disabled=bool(errors), width="stretch"):
+        save(draft, "final", user, len(warnings))
+    if b3.button("Reload", help="Discard unsaved changes and open the latest stored version.", width="stretch"):
+        ss.sc_key, ss.sc_flash = None, None
+        st.rerun()
+    if ss.sc_base.status == "final" and ss.sc_version is not None:
+        st.caption("A draft saved over this final coding takes the session off the dashboards until it is saved "
+                   "as final again (the earlier versions stay in the history).")
+
+    with st.expander("Version history", expanded=False):
+        history_section(target, user)
+    with st.expander("Excel scoresheet", expanded=False):
+        excel_section(target, user)
+    with st.expander("Supervision notes on this session"):
+        if "n_segments" not in ce.header(glue.connection(), target.dyad_id, target.session_number):
+            st.caption("Save the coding first: notes attach to a stored session.")
+        else:
+            notes_panel(target.dyad_id, target.session_number, author=user or "demo user")

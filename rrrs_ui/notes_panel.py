@@ -1,0 +1,49 @@
+"""Supervision notes widget: lists the notes on a dyad (or one of its sessions) and adds one.
+
+    notes_panel("D1")                # every note on the dyad, including per-session ones
+    notes_panel("D1", 3, author=me)  # the notes on session 3; new notes attach to session 3
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from rrrs_core import notes
+from rrrs_core.errors import RrrsError
+from rrrs_ui import glue
+
+
+def _when(value: object) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if value is not None and not pd.isna(value) else ""
+
+
+def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "demo user") -> None:
+    """Notes newest first, then a small form to add one (stored with `author` and the time)."""
+    scope = f"session {session_number}" if session_number is not None else f"dyad {dyad_id}"
+    listing = st.container()
+    suffix = f"{dyad_id}_{session_number if session_number is not None else 'all'}"
+    with st.form(key=f"notes_form_{suffix}", clear_on_submit=True):
+        body = st.text_area(f"Add a note on {scope}", max_chars=notes.MAX_LENGTH, key=f"notes_body_{suffix}",
+                            placeholder="What to take to supervision, what to watch for next session…")
+        submitted = st.form_submit_button("Add note")
+    if submitted:
+        try:
+            notes.add(glue.connection(), dyad_id, author, body, session_number=session_number)
+        except RrrsError as exc:
+            st.error(str(exc))
+        else:
+            glue.data_changed()
+            st.success(f"Note added by {author}.")
+    with listing:
+        shown = glue.query(notes.for_dyad, dyad_id, session_number)
+        if shown.empty:
+            st.caption(f"No supervision notes on {scope} yet.")
+            return
+        st.caption(f"{len(shown)} note{'s' if len(shown) != 1 else ''} on {scope}, newest first")
+        for note in shown.itertuples(index=False):
+            where = "" if session_number is not None or pd.isna(note.session_number) else \
+                f" · session {int(note.session_number)}"
+            with st.container(border=True):
+                st.markdown(note.body)
+                st.caption(f"{note.author} · {_when(note.created_at)}{where}")
