@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dyads", type=int, default=40)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
+
+    from rrrs_core.reports.commands import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 

@@ -1,0 +1,116 @@
+"""The clinic report for quality-improvement meetings: the clinic page's aggregates, on paper.
+
+De-identified exactly as the page: everything comes from `queries.clinic`, which never returns patient or
+dyad ids, names therapists only by a pseudonym computed in SQL and suppresses cells under five sessions.
+This module adds no identifiers of its own; a test scans the text of the PDF for ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+from reportlab.platypus import CondPageBreak, Flowable
+
+from rrrs_core.charts import clinic as clinic_charts
+from rrrs_core.queries import clinic as clinic_q
+from rrrs_core.reports import blocks as b
+from rrrs_core.reports import images
+from rrrs_core.reports import layout as lay
+from rrrs_core.scope import CLINIC
+
+CHART_WIDTH = 430
+
+
+def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: datetime | None = None,
+                  period: str = "month") -> bytes:
+    """PDF bytes of the clinic QI report (`period`: 'month', as the page opens, or 'quarter')."""
+    if period not in clinic_q.PERIODS:
+        raise ValueError(f"period must be one of {clinic_q.PERIODS}, not {period!r}")
+    totals = clinic_q.overview(con, CLINIC)
+    trends = clinic_q.trends(con, CLINIC, period)
+    contribution = clinic_q.contribution_table(con, CLINIC, period)
+    therapists = clinic_q.therapist_table(con, CLINIC)
+    meta = lay.Meta("Clinic QI report - 3RS, de-identified", generated_by, lay.resolve_now(now))
+
+    story: list[Flowable] = [
+        b.para("Clinic quality-improvement report", "title"),
+        b.para("Rupture Resolution Rating System (3RS) - clinic-wide and de-identified", "subtitle"),
+        b.para("No patient or dyad ids; therapists appear only by a stable pseudonym. "
+               + b.esc(clinic_q.SUPPRESSION_NOTE), "body"),
+        b.key_figures([
+            (str(totals["n_sessions"]), "coded sessions", False),
+            (str(totals["n_therapists"]), "therapists", False),
+            (str(totals["n_treatments"]), "treatments", False),
+            (period.capitalize(), "period of the trends", False),
+        ]),
+        b.gap(6),
+    ]
+    if totals["n_undated"]:
+        story.append(b.para(f"{totals['n_undated']} session(s) without a date are left out of the trends.",
+                            "small"))
+    if trends.empty:
+        story.append(b.para("No dated sessions yet, so there are no trends to show.", "body"))
+    else:
+        story += [
+            b.para("Trends", "h1"),
+            b.para("Gaps in a line are suppressed periods (fewer than five sessions).", "small"),
+            images.chart(clinic_charts.rupture_share_chart(trends, period, width=CHART_WIDTH)),
+            b.gap(6),
+            images.chart(clinic_charts.resolution_chart(trends, period, width=CHART_WIDTH)),
+            *_trends_table(trends, period),
+            *_contribution_table(contribution, period),
+        ]
+    story += _therapist_table(therapists)
+    return lay.build(story, meta)
+
+
+def _period(value: object, period: str) -> str:
+    ts = pd.Timestamp(value)
+    return f"Q{ts.quarter} {ts.year}" if period == "quarter" else f"{ts:%b %Y}"
+
+
+def _totals(df: pd.DataFrame) -> list[int]:
+    return [i for i, total in enumerate(df.is_total) if total]
+
+
+def _trends_table(trends: pd.DataFrame, period: str) -> list[Flowable]:
+    rows = [[_period(r.period_start, period), r.treatment, r.sessions, b.fmt_share(r.rupture_share),
+             r.rated_sessions, b.fmt_mean(r.mean_resolution)] for r in trends.itertuples()]
+    return [
+        CondPageBreak(200), b.para("Ruptures and resolution", "h1"),
+        b.para("With ruptures: sessions with at least one rupture segment / sessions. Mean resolution: mean "
+               "Overall resolution (1-5, 3 = average) of rated sessions. Bold: all treatments.", "small"),
+        b.table([period.capitalize(), "Treatment", "Sessions", "With ruptures", "Rated sessions",
+                 "Mean resolution"], rows, [0.14, 0.26, 0.14, 0.15, 0.15, 0.16], right=range(2, 6),
+                bold_rows=_totals(trends)),
+    ]
+
+
+def _contribution_table(table: pd.DataFrame, period: str) -> list[Flowable]:
+    ratings = [f"rating_{r}" for r in clinic_q.RATINGS]
+    rows = [[_period(r.period_start, period), r.treatment, r.rated_sessions,
+             *[getattr(r, c) for c in ratings], b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
+    return [
+        CondPageBreak(200), b.para("Therapist-contribution ratings", "h1"),
+        b.para("Sessions per therapist-contribution rating (1 usual - 5 clearly caused) among rated sessions. "
+               "Bold: all treatments.", "small"),
+        b.table([period.capitalize(), "Treatment", "Rated sessions", *[f"Rated {r}" for r in clinic_q.RATINGS],
+                 "Mean contribution"], rows, [0.12, 0.2, 0.1, 0.08, 0.08, 0.08, 0.08, 0.08, 0.12],
+                right=range(2, 9), bold_rows=_totals(table)),
+    ]
+
+
+def _therapist_table(table: pd.DataFrame) -> list[Flowable]:
+    rows = [[r.therapist, r.sessions, b.fmt_share(r.rupture_share), b.fmt_mean(r.mean_resolution),
+             b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
+    story: list[Flowable] = [
+        CondPageBreak(200), b.para("By therapist (pseudonymised)", "h1"),
+        b.para("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it.",
+               "small"),
+    ]
+    if not rows:
+        return [*story, b.para("No coded sessions yet.", "body")]
+    return [*story, b.table(["Therapist", "Sessions", "With ruptures", "Mean resolution", "Mean contribution"],
+                            rows, [0.28, 0.15, 0.18, 0.19, 0.2], right=range(1, 5))]

@@ -1,0 +1,124 @@
+"""`rrrs report dyad|therapist|clinic|all`: the CLI side of the reports (registered by rrrs_core.cli).
+
+Reports open the database read-only and write their file only once the PDF is complete, so an unknown
+id (exit 1, a one-line message) leaves no file behind. Heavy imports happen inside the commands to keep
+`rrrs --help` quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+
+def default_user() -> str:
+    """The OS user, for the report footer's "Generated for ..." line."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME variables
+        return "unknown user"
+
+
+def _write(out: str, pdf: bytes) -> None:
+    from rrrs_core.reports.batch import write_atomic
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, pdf)
+    print(f"Wrote {path} ({len(pdf) // 1024} KB)")
+
+
+def cmd_report_dyad(args: argparse.Namespace) -> int:
+    from rrrs_core import store
+    from rrrs_core.reports import dyad_report
+
+    con = store.connect(args.db, read_only=True)
+    try:
+        pdf = dyad_report(con, args.dyad, generated_by=args.user, threshold=args.threshold)
+    finally:
+        con.close()
+    _write(args.out, pdf)
+    return 0
+
+
+def cmd_report_therapist(args: argparse.Namespace) -> int:
+    from rrrs_core import store
+    from rrrs_core.reports import therapist_report
+
+    con = store.connect(args.db, read_only=True)
+    try:
+        pdf = therapist_report(con, args.therapist, generated_by=args.user, threshold=args.threshold)
+    finally:
+        con.close()
+    _write(args.out, pdf)
+    return 0
+
+
+def cmd_report_clinic(args: argparse.Namespace) -> int:
+    from rrrs_core import store
+    from rrrs_core.reports import clinic_report
+
+    con = store.connect(args.db, read_only=True)
+    try:
+        pdf = clinic_report(con, generated_by=args.user, period=args.period)
+    finally:
+        con.close()
+    _write(args.out, pdf)
+    return 0
+
+
+def cmd_report_all(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rrrs_core import store
+    from rrrs_core.reports import report_all
+
+    bar = tqdm(total=0, desc="therapist reports", unit="report", disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        paths = report_all(store.db_path(args.db), args.out_dir, generated_by=args.user, workers=args.workers,
+                           progress=progress, threshold=args.threshold)
+    finally:
+        bar.close()
+    print(f"Wrote {len(paths)} therapist report{'s' if len(paths) != 1 else ''} to {args.out_dir}")
+    return 0
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `rrrs report ...` on the top-level subparsers."""
+    rep = sub.add_parser("report", help="PDF supervision reports").add_subparsers(dest="what", required=True)
+
+    def common(p: argparse.ArgumentParser, threshold: bool = True) -> argparse.ArgumentParser:
+        p.add_argument("--db", help="DuckDB file (default: $RRRS_DB or data/rrrs.duckdb)")
+        p.add_argument("--user", default=default_user(),
+                       help="who the report is generated for (footer; default: the OS user)")
+        if threshold:
+            p.add_argument("--threshold", type=int, default=4, choices=range(1, 6), metavar="N",
+                           help="therapist contribution at or above N is highlighted (1-5, default 4)")
+        return p
+
+    p = common(rep.add_parser("dyad", help="one dyad over time, with its flagged sessions in detail"))
+    p.add_argument("--dyad", required=True, help="dyad id")
+    p.add_argument("--out", required=True, help="PDF file to write")
+    p.set_defaults(func=cmd_report_dyad)
+
+    p = common(rep.add_parser("therapist", help="a therapist's caseload and the sessions to review first"))
+    p.add_argument("--therapist", required=True, help="therapist id")
+    p.add_argument("--out", required=True, help="PDF file to write")
+    p.set_defaults(func=cmd_report_therapist)
+
+    p = common(rep.add_parser("clinic", help="de-identified clinic aggregates for QI meetings"), threshold=False)
+    p.add_argument("--out", required=True, help="PDF file to write")
+    p.add_argument("--period", choices=("month", "quarter"), default="month", help="trend period")
+    p.set_defaults(func=cmd_report_clinic)
+
+    p = common(rep.add_parser("all", help="one therapist report per therapist, on all cores"))
+    p.add_argument("--out-dir", required=True, help="folder for the PDFs (created if missing)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.set_defaults(func=cmd_report_all)

@@ -1,0 +1,296 @@
+"""The dyad report: one therapist-patient pair over time, for supervision and the therapist's reflection.
+
+Cover (who, when, which codebook and coders, key figures, what to look at first, how the flags are
+computed), the trajectory charts of the dyad page, a table per session, then every flagged session in
+detail (minutes to review on the video, timeline, episodes, strategies used and not used, reflection
+prompts), patterns across sessions and the supervisor's notes. Patient ids are never printed: the dyad id
+is the pseudonym.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak
+
+from rrrs_core import codebook as cb
+from rrrs_core import notes as notes_mod
+from rrrs_core.charts import dyad as dyad_charts
+from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
+from rrrs_core.queries import dyad as dq
+from rrrs_core.reports import blocks as b
+from rrrs_core.reports import data, images
+from rrrs_core.reports import layout as lay
+from rrrs_core.reports import review as rv
+from rrrs_core.reports.timeline import timeline
+from rrrs_core.scope import CLINIC, Scope
+
+CHART_WIDTH = 500     # CSS px, about the frame width in points: charts print at 1 px = 1 pt
+STRIP_WIDTH = 620     # the strip's legend and subtitle need more room; it prints at ~80%
+STRIP_SESSIONS = 15   # sessions per segment-strip chart
+COVER_FLAGGED = 12    # flagged sessions listed on the cover
+EPISODE_WIDTHS = {"Episode": 0.05, "Minutes": 0.09, "Status": 0.1, "Rupture markers": 0.22,
+                  "Strategies within window": 0.22, "Unclear strategies": 0.2, "Window": 0.09}
+
+
+def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: str, scope: Scope = CLINIC,
+                threshold: int = 4, now: datetime | None = None) -> bytes:
+    """PDF bytes of the dyad report; NotFoundError for an unknown dyad or one outside `scope`."""
+    dyad = dq.require_dyad(con, scope, dyad_id)
+    traj = dq.trajectory(con, scope, dyad_id, threshold)
+    reviews = rv.build_reviews(traj, data.dyad_marks(con, dyad_id), threshold, dyad_id=dyad_id)
+    codings = data.dyad_codings(con, dyad_id)
+    notes = notes_mod.for_dyad(con, dyad_id)
+    strip = dq.segment_strip(con, scope, dyad_id) if len(traj) else None
+    meta = lay.Meta(f"Dyad {dyad_id} - 3RS supervision report", generated_by, lay.resolve_now(now))
+
+    story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold)
+    if len(traj):
+        story += [PageBreak(), *_trajectory(traj, strip, threshold), *_session_table(traj, threshold)]
+        flagged = [r for r in reviews if r.flagged]
+        if flagged:
+            story += [PageBreak(), b.para("Flagged sessions in detail", "h1"),
+                      b.para(f"Every session with therapist contribution at or above {threshold} or with a "
+                             "rupture episode that no resolution strategy followed. Minutes refer to the "
+                             "session recording. Metacommunicative strategies (invites thoughts/feelings, "
+                             "acknowledges own contribution, discloses internal experience, links the rupture "
+                             "to patterns with the therapist or in other relationships) are listed apart.",
+                             "body")]
+            for r in flagged:
+                story += _flagged_session(r, traj, threshold)
+        story += _patterns(reviews)
+    story += _notes(notes)
+    return lay.build(story, meta)
+
+
+def _period(traj: pd.DataFrame) -> str:
+    dates = pd.to_datetime(traj.session_date).dropna()
+    if dates.empty:
+        return "no session dates recorded"
+    return f"{b.fmt_date(dates.min())} to {b.fmt_date(dates.max())} (first to last coded session)"
+
+
+def _coders(codings: pd.DataFrame) -> str:
+    if codings.empty:
+        return "none yet"
+    parts = []
+    for coder, rows in codings.groupby("coder_id", sort=True):
+        primary = sorted(int(s) for s in rows.loc[rows.is_primary, "session_number"])
+        other = sorted(int(s) for s in rows.loc[~rows.is_primary, "session_number"])
+        bits = []
+        if primary:
+            bits.append(f"primary coding of {len(primary)} session{'s' if len(primary) != 1 else ''}")
+        if other:
+            bits.append(f"second coding of session{'s' if len(other) != 1 else ''} {b.fmt_list(other)}")
+        parts.append(f"{b.esc(coder)} ({'; '.join(bits)})")
+    return "; ".join(parts)
+
+
+def _codebooks(codings: pd.DataFrame) -> str:
+    pairs = sorted({(r.codebook_id, r.codebook_version) for r in codings.itertuples()})
+    if not pairs:
+        return b.esc(f"{cb.DEFAULT.id} {cb.DEFAULT.version} - {cb.DEFAULT.title}")
+    out = []
+    for cid, version in pairs:
+        book = cb.CODEBOOKS.get((cid, version))
+        out.append(f"{cid} version {version}" + (f" - {book.title}" if book else ""))
+    return b.esc("; ".join(out))
+
+
+def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codings: pd.DataFrame,
+           scope: Scope, threshold: int) -> list[Flowable]:
+    role = "trainee" if dyad.get("trainee") else "staff therapist"
+    story: list[Flowable] = [
+        b.para(f"Supervision report: dyad {b.esc(dyad['dyad_id'])}", "title"),
+        b.para("Rupture Resolution Rating System (3RS) - for supervision and the therapist's own reflection",
+               "subtitle"),
+        b.facts([
+            ("Dyad (pseudonym)", b.esc(dyad["dyad_id"])),
+            ("Therapist", f"{b.esc(dyad['therapist_id'])} ({role})"),
+            ("Supervisor", b.esc(dyad.get("supervisor_id") or "none recorded")),
+            ("Treatment", b.esc(dyad.get("treatment") or "not recorded")),
+            ("Period", b.esc(_period(traj)) if len(traj) else "no coded sessions yet"),
+            ("Sessions", f"{len(traj)} coded of {int(dyad['n_sessions'])} recorded"),
+            ("Codebook", _codebooks(codings)),
+            ("Coders", _coders(codings)),
+            ("Highlighted", f"therapist contribution at or above {threshold} (of 5)"),
+            ("Scope", b.esc(scope.label)),
+        ]),
+        b.gap(10),
+    ]
+    if not len(traj):
+        story.append(b.para("This dyad has no coded sessions yet, so there is nothing to chart or review.",
+                            "body"))
+        return story
+    figs = dq.key_figures(traj)
+    flagged = [r for r in reviews if r.flagged]
+    latest = figs["latest_resolution"]
+    items = [
+        (str(figs["sessions_coded"]), "sessions coded", False),
+        (b.fmt_share(figs["mean_rupture_share"]), "mean share of segments with a rupture marker", False),
+        (f"{b.fmt_share(figs['mean_shares']['withdrawal'])} / {b.fmt_share(figs['mean_shares']['confrontation'])}",
+         "withdrawal / confrontation share", False),
+        ("pending" if latest is None else str(latest),
+         "latest overall resolution" + ("" if latest is None else f" (session {figs['latest_resolution_session']})"),
+         False),
+        (str(len(figs["high_contribution_sessions"])), f"sessions with therapist contribution >= {threshold}",
+         bool(figs["high_contribution_sessions"])),
+        (str(figs["unaddressed_episodes"]), "unaddressed rupture episodes", False),
+        (str(len(flagged)), "sessions flagged for review", False),
+        (str(len(figs["pending_sessions"])), "sessions with ratings pending", False),
+    ]
+    story += [b.para("Key figures", "h2"), b.key_figures(items), b.gap(8)]
+    if flagged:
+        links = [f'<a href="#s{r.session_number}" color="#0B5394">Session {r.session_number}</a>'
+                 f" ({b.fmt_date(r.session_date)}): {b.esc('; '.join(r.reasons()))}"
+                 for r in flagged[:COVER_FLAGGED]]
+        if len(flagged) > COVER_FLAGGED:
+            links.append(f"... and {len(flagged) - COVER_FLAGGED} more, under \u201cFlagged sessions in "
+                         "detail\u201d")
+        story += [b.para("To look at first", "h2"), *b.bullets(links)]
+    else:
+        story.append(b.para("No session is flagged: no therapist contribution at or above the threshold and "
+                            "every rupture episode was followed by a resolution strategy.", "body"))
+    if figs["pending_sessions"]:
+        story.append(b.para(f"Ratings pending for session(s) {b.fmt_list(figs['pending_sessions'])}: their "
+                            "global ratings show as \u201cpending\u201d.", "body"))
+    return story + _about(threshold)
+
+
+def _chunks(n: int, most: int) -> list[slice]:
+    """`n` items in balanced runs of at most `most` (30 -> 15 + 15, 20 -> 10 + 10)."""
+    parts = max(1, math.ceil(n / most))
+    size = math.ceil(n / parts) if n else 0
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)] if n else []
+
+
+def _trajectory(traj: pd.DataFrame, strip: pd.DataFrame | None, threshold: int) -> list[Flowable]:
+    story: list[Flowable] = [
+        b.para("Over time", "h1"),
+        b.para(f"Sessions with therapist contribution at or above {threshold} are shaded in purple on every "
+               "chart; \u201cpending\u201d marks sessions whose global ratings are not in yet.", "small"),
+        images.chart(dyad_charts.rupture_share_chart(traj, threshold, width=CHART_WIDTH)),
+        b.gap(6),
+        images.chart(dyad_charts.ratings_chart(traj, threshold, width=CHART_WIDTH - 40)),
+    ]
+    if strip is not None and len(strip):
+        # One chart per run of sessions so a long therapy stays legible instead of shrinking to a stamp.
+        for part in _chunks(len(traj), STRIP_SESSIONS):
+            sub = traj.iloc[part]
+            rows = strip[strip.session_number.isin(sub.session_number)]
+            story += [CondPageBreak(lay.FRAME_HEIGHT * 0.5),
+                      images.chart(dyad_charts.segment_strip_chart(rows, sub, threshold, width=STRIP_WIDTH),
+                              config={"legend": {"columns": 4}}),
+                      b.gap(6)]
+    return story
+
+
+def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
+    header = ["Session", "Date", "Coder", "Segs", "W segs", "C segs", "R segs", "Rupture share",
+              "Episodes (unaddr.)", "Overall withdrawal", "Overall confront.", "Overall resolution",
+              "Therapist contrib."]
+    rows, high = [], []
+    for i, r in enumerate(traj.itertuples()):
+        p = bool(r.ratings_pending)
+        rows.append([
+            int(r.session_number), b.fmt_date(r.session_date), r.coder_id, int(r.n_segments),
+            int(r.withdrawal_segments), int(r.confrontation_segments), int(r.resolution_segments),
+            b.fmt_share(r.rupture_share), f"{int(r.episodes)} ({int(r.unaddressed)})",
+            b.fmt_rating(r.overall_withdrawal, p), b.fmt_rating(r.overall_confrontation, p),
+            b.fmt_rating(r.overall_resolution, p), b.fmt_rating(r.therapist_contribution, p),
+        ])
+        if r.high_contribution:
+            high.append(i)
+    widths = [0.065, 0.105, 0.055, 0.07, 0.06, 0.06, 0.06, 0.065, 0.08, 0.085, 0.085, 0.085, 0.085]
+    return [
+        CondPageBreak(160), b.para("Session by session", "h1"),
+        b.para("Segs: coded segments. W / C / R segs: segments with at least one withdrawal / confrontation / "
+               "resolution marker marked check (meets criteria); rupture share: segments with a rupture marker "
+               "/ segments. Episodes: rupture episodes (unaddressed ones in brackets). "
+               f"Global ratings are 1-5. Rows shaded purple: therapist contribution at or above {threshold}.",
+               "small"),
+        b.table(header, rows, widths, highlight=high, right=range(3, 13), font_size=7.2),
+    ]
+
+
+def _flagged_session(r: rv.SessionReview, traj: pd.DataFrame, threshold: int) -> list[Flowable]:
+    book = cb.DEFAULT
+    row = traj.loc[traj.session_number == r.session_number].iloc[0]
+    res, tc = book.global_item("overall_resolution"), book.global_item("therapist_contribution")
+    ratings = ("Global ratings pending." if r.ratings_pending else
+               f"Overall resolution {r.overall_resolution}: {res.scale.anchor(r.overall_resolution)}. "
+               f"Therapist contribution {r.therapist_contribution}: {tc.scale.anchor(r.therapist_contribution)}.")
+    codings = int(row.n_codings)
+    head = [
+        b.para(f'<a name="s{r.session_number}"/>Session {r.session_number} - {b.fmt_date(r.session_date)}',
+               "h2"),
+        b.para(f"<b>Flagged:</b> {b.esc('; '.join(r.reasons()))}. Coder {b.esc(r.coder_id)}"
+               f"{f' (primary of {codings} codings)' if codings > 1 else ''}. {b.esc(ratings)}", "body"),
+        b.para("<b>Minutes to review on the video</b>", "body"),
+        *b.bullets(b.esc(x) for x in rv.review_ranges(r)),
+        b.gap(2),
+        timeline(r.marks, r.n_segments, r.segment_minutes, r.episodes),
+    ]
+    story: list[Flowable] = [CondPageBreak(260), KeepTogether(head)]
+    if r.episodes:
+        t = episodes_table(list(r.episodes))
+        widths = [EPISODE_WIDTHS.get(c, 0.12) for c in t.columns]
+        story += [b.para("Rupture-to-resolution episodes", "h3"),
+                  b.table(["No." if c == "Episode" else c for c in t.columns], t.values.tolist(), widths)]
+    use = rv.strategy_use(r.marks, r.segment_minutes, book)
+    rows = [[kind, "\n".join(use.used[kind]) or "none", "\n".join(use.unclear[kind]) or "-",
+             "; ".join(use.unused[kind]) or "-"] for kind in (rv.META, rv.OTHER)]
+    story += [
+        b.para("Resolution strategies in this session", "h3"),
+        b.table(["", "Used (check)", "Unclear (check-minus)", "Not used"], rows, [0.19, 0.27, 0.22, 0.32],
+                bold_first=True),
+    ]
+    prompts = rv.reflection_prompts(r, book, EPISODE_WINDOW)
+    if prompts:
+        story.append(KeepTogether([b.para("Reflection prompts", "h3"),
+                                   b.boxed(b.bullets(b.esc(p) for p in prompts), lay.tint("#F2F2F2", 1))]))
+    story.append(b.gap(10))
+    return story
+
+
+def _patterns(reviews: list[rv.SessionReview]) -> list[Flowable]:
+    recurring = rv.recurring_ruptures(reviews)
+    if not recurring:
+        return []
+    items = [b.esc(f"{label} recurs in flagged sessions {b.fmt_list(sessions)}. Does this pattern remind you "
+                   "of how the patient relates to others, or of something in you?")
+             for label, sessions in recurring]
+    return [CondPageBreak(120), b.para("Patterns across sessions", "h1"), *b.bullets(items)]
+
+
+def _notes(notes: pd.DataFrame) -> list[Flowable]:
+    if notes.empty:
+        return []
+    story: list[Flowable] = [CondPageBreak(140), b.para("Supervisor's notes", "h1")]
+    for n in notes.itertuples():
+        where = "the dyad" if b.is_missing(n.session_number) else f"session {int(n.session_number)}"
+        story.append(KeepTogether([
+            b.para(f"<b>{b.esc(n.author)}</b>, {b.esc(f'{pd.Timestamp(n.created_at):%Y-%m-%d %H:%M}')}, "
+                   f"on {where}", "small"),
+            b.text(n.body, "note"),
+        ]))
+    return story
+
+
+def _about(threshold: int) -> list[Flowable]:
+    return [
+        b.para("How the flags are computed", "h2"),
+        *b.bullets(style="bullet_small", items=[
+            "A <b>rupture episode</b> is a run of consecutive segments with a withdrawal or confrontation "
+            "marker marked check; check-minus (unclear) markers alone do not open one.",
+            f"An episode is <b>addressed</b> when a resolution strategy marked check falls in its segments or "
+            f"the {EPISODE_WINDOW} segments after it, otherwise <b>unaddressed</b>. Addressed means a repair "
+            "was attempted, not that it worked: that is the Overall resolution rating.",
+            f"A session is <b>flagged</b> when its therapist contribution is at or above {threshold} or it has "
+            "an unaddressed episode. Counts and ratings come from each session's primary coding (a consensus "
+            "coding first, otherwise the first coder).",
+        ]),
+    ]

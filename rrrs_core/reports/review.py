@@ -1,0 +1,221 @@
+"""What a supervisor reviews in one session: flags, episodes, minute ranges, strategies, reflection prompts.
+
+A session is *flagged* when its therapist contribution is at or above the threshold or when it has an
+unaddressed rupture episode (`rrrs_core.episodes`). Pure functions over already queried rows, shared by
+the dyad and the therapist report and unit-tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from rrrs_core import codebook as cb
+from rrrs_core.episodes import EPISODE_WINDOW, Episode, Mark, find_episodes, minutes
+from rrrs_core.reports.blocks import is_missing
+
+
+@dataclass(frozen=True)
+class SessionReview:
+    """One coded session (its primary coding) with the episodes found in it."""
+
+    dyad_id: str
+    session_number: int
+    session_date: date | None
+    n_segments: int
+    segment_minutes: int
+    coder_id: str
+    therapist_contribution: int | None
+    overall_resolution: int | None
+    ratings_pending: bool
+    threshold: int
+    marks: tuple[Mark, ...] = ()
+    episodes: tuple[Episode, ...] = field(default=())
+
+    @property
+    def high_contribution(self) -> bool:
+        return self.therapist_contribution is not None and self.therapist_contribution >= self.threshold
+
+    @property
+    def unaddressed(self) -> tuple[Episode, ...]:
+        return tuple(e for e in self.episodes if not e.addressed)
+
+    @property
+    def flagged(self) -> bool:
+        return self.high_contribution or bool(self.unaddressed)
+
+    def reasons(self) -> list[str]:
+        out = []
+        if self.high_contribution:
+            out.append(f"therapist contribution {self.therapist_contribution} (at or above {self.threshold})")
+        if self.unaddressed:
+            n = len(self.unaddressed)
+            out.append(f"{n} unaddressed rupture episode{'s' if n != 1 else ''}")
+        return out
+
+
+def _int(value: Any) -> int | None:
+    return None if is_missing(value) else int(value)
+
+
+def _date(value: Any) -> date | None:
+    return None if is_missing(value) else pd.Timestamp(value).date()
+
+
+def marks_by_session(marks: pd.DataFrame, keys: Sequence[str]) -> dict[tuple, list[Mark]]:
+    """Group a marks frame into episode `Mark`s by the given key columns."""
+    out: dict[tuple, list[Mark]] = {}
+    for row in marks.itertuples(index=False):
+        key = tuple(getattr(row, k) for k in keys)
+        out.setdefault(key, []).append(Mark(int(row.segment), row.code, row.family, row.clarity, row.label))
+    return out
+
+
+def build_reviews(sessions: pd.DataFrame, marks: pd.DataFrame, threshold: int,
+                  dyad_id: str | None = None) -> list[SessionReview]:
+    """A review per session row; `sessions` needs dyad_id (or the `dyad_id` argument), session_number,
+    session_date, n_segments, segment_minutes, coder_id, the global ratings and ratings_pending."""
+    with_dyad = "dyad_id" in marks.columns
+    grouped = marks_by_session(marks, ["dyad_id", "session_number"] if with_dyad else ["session_number"])
+    out = []
+    for row in sessions.itertuples(index=False):
+        d = getattr(row, "dyad_id", None) or dyad_id
+        n = int(row.session_number)
+        ms = grouped.get((d, n) if with_dyad else (n,), [])
+        seg_min = int(row.segment_minutes)
+        out.append(SessionReview(
+            dyad_id=str(d), session_number=n, session_date=_date(row.session_date),
+            n_segments=int(row.n_segments), segment_minutes=seg_min, coder_id=str(row.coder_id),
+            therapist_contribution=_int(row.therapist_contribution),
+            overall_resolution=_int(row.overall_resolution), ratings_pending=bool(row.ratings_pending),
+            threshold=threshold, marks=tuple(ms),
+            episodes=tuple(find_episodes(ms, int(row.n_segments), seg_min)),
+        ))
+    return out
+
+
+def review_ranges(review: SessionReview, unaddressed_only: bool = False) -> list[str]:
+    """Minute ranges to find on the video, unaddressed episodes first, each with why (with
+    `unaddressed_only`, only those when there are any)."""
+    ranges = []
+    episodes = review.unaddressed if unaddressed_only and review.unaddressed else review.episodes
+    for e in sorted(episodes, key=lambda e: (e.addressed, e.first_segment)):
+        status = "unaddressed" if not e.addressed else "addressed"
+        ranges.append(f"{e.window_minutes} ({status}: rupture at {e.minutes})")
+    if not ranges:
+        unclear = sorted({m.segment for m in review.marks if m.family in cb.RUPTURE_FAMILIES})
+        if unclear:
+            ranges = [f"{minutes(s, s, review.segment_minutes)} (unclear rupture marker)" for s in unclear]
+        else:
+            ranges = [f"the whole session (0-{review.n_segments * review.segment_minutes} min): "
+                      "no rupture marker was coded"]
+    return ranges
+
+
+def compact_ranges(review: SessionReview) -> str:
+    """One line for a table: the unaddressed ruptures' minutes, else every episode's, else why none."""
+    if review.unaddressed:
+        return ", ".join(e.minutes.removesuffix(" min") for e in review.unaddressed) + " min (unaddressed)"
+    if review.episodes:
+        return ", ".join(e.minutes.removesuffix(" min") for e in review.episodes) + " min (addressed)"
+    return review_ranges(review)[0]
+
+
+@dataclass(frozen=True)
+class StrategyUse:
+    """Resolution strategies of one coding, split into metacommunicative and other ones."""
+
+    used: dict[str, list[str]]       # kind -> "Label (minutes)" marked check
+    unclear: dict[str, list[str]]    # kind -> marked only check-minus
+    unused: dict[str, list[str]]     # kind -> labels not marked at all
+
+
+META, OTHER = "Metacommunicative", "Other strategies"
+
+
+def strategy_use(marks: Sequence[Mark], segment_minutes: int, book: cb.Codebook = cb.DEFAULT) -> StrategyUse:
+    used: dict[str, list[str]] = {META: [], OTHER: []}
+    unclear: dict[str, list[str]] = {META: [], OTHER: []}
+    unused: dict[str, list[str]] = {META: [], OTHER: []}
+    for code in book.family("resolution"):
+        kind = META if code.metacommunicative else OTHER
+        checks = sorted(m.segment for m in marks if m.code == code.key and m.clarity == "check")
+        minus = sorted(m.segment for m in marks if m.code == code.key and m.clarity == "check_minus")
+        if checks:
+            used[kind].append(f"{code.label} ({', '.join(minutes(s, s, segment_minutes) for s in checks)})")
+        if minus:
+            unclear[kind].append(f"{code.label} ({', '.join(minutes(s, s, segment_minutes) for s in minus)})")
+        if not checks and not minus:
+            unused[kind].append(code.label)
+    return StrategyUse(used, unclear, unused)
+
+
+def _labels(marks: Sequence[Mark], family: str) -> str:
+    names = list(dict.fromkeys(m.label.lower() or m.code for m in marks if m.family == family))
+    return ", ".join(names)
+
+
+def reflection_prompts(review: SessionReview, book: cb.Codebook = cb.DEFAULT,
+                       window: int = EPISODE_WINDOW) -> list[str]:
+    """Short questions in the spirit of alliance-focused supervision, tied to the flagged minutes."""
+    prompts: list[str] = []
+    focus = review.unaddressed[0] if review.unaddressed else (
+        max(review.episodes, key=lambda e: (e.last_segment - e.first_segment, -e.first_segment))
+        if review.episodes else None)
+    if focus is not None:
+        span = focus.minutes.removesuffix(" min")
+        start = (focus.first_segment - 1) * focus.segment_minutes
+        prompts.append(f"What was happening between you and the patient at minutes {span}?")
+        withdrew = _labels(focus.ruptures, "withdrawal")
+        confronted = _labels(focus.ruptures, "confrontation")
+        if withdrew:
+            prompts.append(f"What did you feel just before the patient withdrew ({withdrew}) around "
+                           f"minute {start}?")
+        if confronted:
+            prompts.append(f"When the patient confronted you ({confronted}) around minute {start}, what did "
+                           "you feel, and what did you want to do?")
+        if not focus.addressed:
+            prompts.append(f"No resolution strategy was coded within {window * focus.segment_minutes} minutes "
+                           f"of the rupture at minutes {span}. What made it hard to stay with it, and what "
+                           "could you say if it happened again?")
+    if review.high_contribution:
+        anchor = book.global_item("therapist_contribution").scale.anchor(review.therapist_contribution)
+        prompts.append(f"Coders rated your contribution {review.therapist_contribution} of 5 "
+                       f"(\u201c{anchor}\u201d). What was your part in it?")
+    elif focus is not None:
+        prompts.append("What was your part in it?")
+    meta_used = [m for m in review.marks if m.family == "resolution" and m.clarity == "check"
+                 and book.has_code(m.code) and book.code(m.code).metacommunicative]
+    if review.episodes and not meta_used:
+        prompts.append("No metacommunicative strategy was coded. How could you have invited the patient to "
+                       "talk about what was happening between you, or shared your own experience of it?")
+    elif meta_used:
+        first = min(meta_used, key=lambda m: m.segment)
+        prompts.append(f"You used \u201c{first.label.lower()}\u201d at minute "
+                       f"{(first.segment - 1) * review.segment_minutes}. How did the patient respond, and "
+                       "how did it feel to you?")
+    return prompts
+
+
+def recurring_ruptures(reviews: Sequence[SessionReview], min_sessions: int = 3) -> list[tuple[str, list[int]]]:
+    """Rupture codes (marked check) that recur in at least `min_sessions` flagged sessions."""
+    seen: dict[str, list[int]] = {}
+    for r in reviews:
+        if not r.flagged:
+            continue
+        for label in dict.fromkeys(m.label for m in r.marks
+                                   if m.family in cb.RUPTURE_FAMILIES and m.clarity == "check"):
+            seen.setdefault(label, []).append(r.session_number)
+    return [(label, sessions) for label, sessions in seen.items() if len(sessions) >= min_sessions]
+
+
+def review_priority(review: SessionReview) -> tuple:
+    """Sort key of 'sessions to review first': contribution at/above the threshold first (highest
+    first), then sessions with unaddressed ruptures; newest first within each."""
+    newest = -(review.session_date.toordinal() if review.session_date else 0)
+    tc = review.therapist_contribution if review.high_contribution else 0
+    return (-tc, newest, -len(review.unaddressed), -review.session_number, review.dyad_id)

@@ -1,0 +1,190 @@
+"""The therapist report, for a trainee's supervision: caseload, contribution over time, sessions to review.
+
+The caseload and its concern flags are `queries.caseload` (the caseload page's rules, printed verbatim);
+the sessions to review are every flagged session of the therapist's dyads (contribution at or above the
+threshold, or an unaddressed rupture episode), most pressing first, with the minutes to find on video.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import altair as alt
+import duckdb
+import pandas as pd
+from reportlab.platypus import CondPageBreak, Flowable
+
+from rrrs_core import codebook as cb
+from rrrs_core.charts.theme import configure
+from rrrs_core.palette import HIGHLIGHT
+from rrrs_core.queries import caseload as caseload_q
+from rrrs_core.reports import blocks as b
+from rrrs_core.reports import data, images
+from rrrs_core.reports import layout as lay
+from rrrs_core.reports import review as rv
+from rrrs_core.scope import CLINIC, Scope
+
+DASHES = ([1, 0], [5, 3], [2, 2], [8, 3, 2, 3])
+REVIEW_ROWS = 15   # sessions listed under "to review first"; the rest are counted
+# Okabe-Ito colours left over once the 3RS families and the highlight have theirs; dashes tell dyads apart
+# in greyscale print too.
+DYAD_COLOURS = ("#E69F00", "#56B4E9", "#000000", "#8C564B", "#7F7F7F", "#F0E442")
+
+
+def therapist_report(con: duckdb.DuckDBPyConnection, therapist_id: str, *, generated_by: str,
+                     scope: Scope = CLINIC, threshold: int = 4, now: datetime | None = None) -> bytes:
+    """PDF bytes of the therapist report; NotFoundError for an unknown therapist or one outside `scope`."""
+    return build_therapist_report(con, therapist_id, generated_by=generated_by, scope=scope,
+                                  threshold=threshold, now=now)
+
+
+def build_therapist_report(con: duckdb.DuckDBPyConnection, therapist_id: str, *, generated_by: str,
+                           scope: Scope = CLINIC, threshold: int = 4, now: datetime | None = None,
+                           clinic_caseload: pd.DataFrame | None = None) -> bytes:
+    """`therapist_report`, optionally reusing `caseload(con, CLINIC, threshold)` computed once for a batch:
+    the caseload query aggregates the whole clinic whatever the scope, and its rows do not depend on it."""
+    who = data.require_therapist(con, scope, therapist_id)
+    if clinic_caseload is None:
+        cases = caseload_q.caseload(con, Scope.therapists([therapist_id], f"Therapist {therapist_id}"), threshold)
+    else:
+        cases = clinic_caseload[clinic_caseload.therapist_id == therapist_id].reset_index(drop=True)
+    sessions = data.therapist_sessions(con, therapist_id)
+    reviews = rv.build_reviews(sessions, data.therapist_marks(con, therapist_id), threshold)
+    meta = lay.Meta(f"Therapist {therapist_id} - 3RS supervision report", generated_by, lay.resolve_now(now))
+
+    story = _cover(who, sessions, reviews, scope, threshold)
+    story += _caseload(cases, threshold)
+    story += _contribution(sessions, threshold)
+    story += _to_review(reviews, threshold)
+    return lay.build(story, meta)
+
+
+def _cover(who: dict, sessions: pd.DataFrame, reviews: list[rv.SessionReview], scope: Scope,
+           threshold: int) -> list[Flowable]:
+    dates = pd.to_datetime(sessions.session_date).dropna()
+    period = (f"{b.fmt_date(dates.min())} to {b.fmt_date(dates.max())} (first to last coded session)"
+              if len(dates) else "no coded sessions yet")
+    rated = sessions.therapist_contribution.dropna()
+    flagged = [r for r in reviews if r.flagged]
+    high = [r for r in reviews if r.high_contribution]
+    story: list[Flowable] = [
+        b.para(f"Supervision report: therapist {b.esc(who['therapist_id'])}", "title"),
+        b.para("Rupture Resolution Rating System (3RS) - caseload and sessions to review in supervision",
+               "subtitle"),
+        b.facts([
+            ("Therapist", b.esc(who["therapist_id"])),
+            ("Role", "trainee" if who["trainee"] else "staff therapist"),
+            ("Supervisor", b.esc(who["supervisor_id"] or "none recorded")),
+            ("Dyads", str(int(who["n_dyads"]))),
+            ("Period", b.esc(period)),
+            ("Codebook", b.esc(f"{cb.DEFAULT.id} version {cb.DEFAULT.version} - {cb.DEFAULT.title}")),
+            ("Highlighted", f"therapist contribution at or above {threshold} (of 5)"),
+            ("Scope", b.esc(scope.label)),
+        ]),
+        b.gap(10),
+        b.para("Key figures", "h2"),
+        b.key_figures([
+            (str(int(who["n_dyads"])), "dyads", False),
+            (str(len(sessions)), "coded sessions", False),
+            (str(len(rated)), "sessions with a contribution rating", False),
+            (b.fmt_mean(rated.mean() if len(rated) else None), "mean therapist contribution (1-5)", False),
+            (str(len(high)), f"sessions with contribution >= {threshold}", bool(high)),
+            (str(sum(1 for r in reviews if r.unaddressed)), "sessions with unaddressed ruptures", False),
+            (str(len(flagged)), "sessions flagged for review", False),
+            (str(int(sessions.ratings_pending.sum())), "sessions with ratings pending", False),
+        ]),
+        b.gap(6),
+    ]
+    return story
+
+
+def _caseload(cases: pd.DataFrame, threshold: int) -> list[Flowable]:
+    story: list[Flowable] = [b.para("Caseload", "h1")]
+    if cases.empty:
+        return [*story, b.para("No dyads are assigned to this therapist.", "body")]
+    rows, high = [], []
+    for i, c in enumerate(cases.itertuples()):
+        rows.append([c.dyad_id, c.treatment or "-", int(c.n_sessions), b.fmt_date(c.last_date),
+                     b.fmt_int(c.latest_resolution, "pending"), int(c.n_high_contribution), int(c.n_pending),
+                     c.flags or "none"])
+        if c.n_high_contribution:
+            high.append(i)
+    story += [
+        b.para(f"One row per dyad, most concerning first. Rows shaded purple have at least one session with "
+               f"therapist contribution at or above {threshold}.", "small"),
+        b.table(["Dyad", "Treatment", "Coded sessions", "Last session", "Latest resolution",
+                 f"Sessions TC >= {threshold}", "Ratings pending", "Concern flags"],
+                rows, [0.08, 0.11, 0.08, 0.1, 0.09, 0.09, 0.08, 0.37], highlight=high, right=range(2, 7)),
+        b.gap(4),
+        b.para("How the concern flags are defined", "h3"),
+        *b.bullets(f"<b>{b.esc(f.label)}</b>: {b.esc(f.definition)}" for f in caseload_q.FLAGS),
+    ]
+    return story
+
+
+def contribution_chart(sessions: pd.DataFrame, threshold: int = 4, width: int = 430) -> alt.TopLevelMixin:
+    """Therapist contribution of every rated session over time, one line per dyad; sessions at or above
+    the threshold get a HIGHLIGHT ring, and a dashed HIGHLIGHT rule marks the threshold."""
+    data_ = sessions.loc[sessions.therapist_contribution.notna(),
+                         ["dyad_id", "session_number", "session_date", "therapist_contribution"]].copy()
+    data_["therapist_contribution"] = data_["therapist_contribution"].astype(float)
+    data_["date"] = pd.to_datetime(data_.session_date)
+    data_ = data_.dropna(subset=["date"])
+    data_["high"] = data_.therapist_contribution >= threshold
+    dyads = sorted(data_.dyad_id.unique())
+    colour = alt.Color("dyad_id:N", title="Dyad", scale=alt.Scale(
+        domain=dyads, range=[DYAD_COLOURS[i % len(DYAD_COLOURS)] for i in range(len(dyads))]))
+    x = alt.X("date:T", title="Session date", axis=alt.Axis(format="%b %Y", labelAngle=0))
+    y = alt.Y("therapist_contribution:Q", title="Therapist contribution",
+              scale=alt.Scale(domain=[0.8, 5.2], nice=False), axis=alt.Axis(values=[1, 2, 3, 4, 5]))
+    dash = alt.StrokeDash("dyad_id:N", title="Dyad", scale=alt.Scale(
+        domain=dyads, range=[DASHES[i % len(DASHES)] for i in range(len(dyads))]))
+    base = alt.Chart(data_).encode(x=x, y=y, color=colour, strokeDash=dash)
+    lines = base.mark_line(strokeWidth=1.4, opacity=0.8)
+    points = base.mark_point(filled=True, size=28)
+    rings = alt.Chart(data_[data_.high]).mark_point(size=150, strokeWidth=2.2, color=HIGHLIGHT).encode(x=x, y=y)
+    rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color=HIGHLIGHT, strokeDash=[4, 3]).encode(
+        y=alt.Y("t:Q", scale=alt.Scale(domain=[0.8, 5.2], nice=False)))
+    chart = alt.layer(rule, lines, points, rings).properties(width=width, height=190)
+    return configure(chart)
+
+
+def _contribution(sessions: pd.DataFrame, threshold: int) -> list[Flowable]:
+    story: list[Flowable] = [CondPageBreak(300), b.para("Therapist contribution over time", "h1")]
+    rated = sessions.therapist_contribution.notna() & sessions.session_date.notna()
+    if not rated.any():
+        return [*story, b.para("No session has a therapist-contribution rating yet.", "body")]
+    return [*story,
+            b.para(f"Every rated session of every dyad (1 usual - 5 clearly caused). Ringed in purple: at or "
+                   f"above {threshold}; the dashed line marks the threshold.", "small"),
+            images.chart(contribution_chart(sessions, threshold))]
+
+
+def _to_review(reviews: list[rv.SessionReview], threshold: int) -> list[Flowable]:
+    flagged = sorted((r for r in reviews if r.flagged), key=rv.review_priority)
+    story: list[Flowable] = [CondPageBreak(200), b.para("Sessions to review first", "h1")]
+    if not flagged:
+        return [*story, b.para("No session is flagged: no therapist contribution at or above the threshold and "
+                               "every rupture episode was followed by a resolution strategy.", "body")]
+    shown = flagged[:REVIEW_ROWS]
+    rows, high = [], []
+    for i, r in enumerate(shown):
+        ruptures = "; ".join(dict.fromkeys(m.label for e in (r.unaddressed or r.episodes) for m in e.ruptures))
+        rows.append([r.dyad_id, r.session_number, b.fmt_date(r.session_date),
+                     b.fmt_rating(r.therapist_contribution, r.ratings_pending),
+                     b.fmt_rating(r.overall_resolution, r.ratings_pending), len(r.unaddressed),
+                     rv.compact_ranges(r), ruptures or "-"])
+        if r.high_contribution:
+            high.append(i)
+    story += [
+        b.para(f"Sessions with therapist contribution at or above {threshold} first (highest first), then "
+               "sessions with a rupture episode no resolution strategy followed; newest first within each. "
+               "Minutes refer to the session recording.", "small"),
+        b.table(["Dyad", "Session", "Date", "Therapist contrib.", "Overall resolution", "Unaddressed episodes",
+                 "Minutes to review", "Rupture markers"], rows,
+                [0.07, 0.06, 0.1, 0.08, 0.08, 0.09, 0.22, 0.3], highlight=high, right=(1, 3, 4, 5)),
+    ]
+    if len(flagged) > len(shown):
+        story.append(b.para(f"{len(flagged) - len(shown)} more flagged session(s) are not listed; the dyad "
+                            "reports show every one.", "small"))
+    return story
