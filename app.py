@@ -1,19 +1,28 @@
-"""rrrs: entry point. Registers the pages with st.navigation and shows the data-provenance banner."""
+"""rrrs: entry point. Resolves who is signed in, registers only the pages their role allows, runs one."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from rrrs_ui import auth
+
 st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
 
-PAGES = [
-    st.Page("pages/caseload.py", title="Caseload", url_path="caseload", default=True),
-    st.Page("pages/dyad.py", title="Dyad trajectory", url_path="dyad"),
-    st.Page("pages/session.py", title="Session detail", url_path="session"),
-    st.Page("pages/contribution.py", title="Therapist contribution", url_path="contribution"),
-    st.Page("pages/clinic.py", title="Clinic", url_path="clinic"),
-    st.Page("pages/data.py", title="Data", url_path="data"),
-]
+PAGES: dict[str, tuple[str, str, str]] = {  # name -> (file, title, url path)
+    "caseload": ("pages/caseload.py", "Caseload", "caseload"),
+    "dyad": ("pages/dyad.py", "Dyad trajectory", "dyad"),
+    "session": ("pages/session.py", "Session detail", "session"),
+    "contribution": ("pages/contribution.py", "Therapist contribution", "contribution"),
+    "clinic": ("pages/clinic.py", "Clinic", "clinic"),
+    "data": ("pages/data.py", "Data", "data"),
+    "scoresheet": ("pages/scoresheet.py", "Scoresheet", "scoresheet"),
+    "audit": ("pages/audit.py", "Audit trail", "audit"),
+    "users": ("pages/users.py", "Users", "users"),
+}
 
-nav = st.navigation(PAGES)
+who = auth.current()
+allowed = [name for name in PAGES if who.may(name)]
+nav = st.navigation([st.Page(PAGES[n][0], title=PAGES[n][1], url_path=PAGES[n][2], default=(i == 0))
+                     for i, n in enumerate(allowed)])
+auth.banner(who)
 nav.run()

@@ -9,7 +9,7 @@ from rrrs_core import export
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
-from rrrs_ui import glue, widgets
+from rrrs_ui import auth, glue, widgets
 
 
 def problems_table(problems: list) -> pd.DataFrame:
@@ -33,7 +33,7 @@ with widgets.guard():
         bar = st.progress(0.0, text="starting")
         try:
             report = import_uploads(glue.connection(), [(f.name, f.getvalue()) for f in files], replace=replace,
-                                    user="app", dry_run=check, progress=lambda x, label: bar.progress(x, text=label))
+                                    user=auth.principal().subject, dry_run=check, progress=lambda x, label: bar.progress(x, text=label))
         except ValidationError as exc:
             bar.empty()
             st.error(f"{exc}. Fix these and upload again:")
@@ -47,6 +47,8 @@ with widgets.guard():
                 st.success("No errors: this upload can be imported.")
             else:
                 glue.data_changed()
+                auth.record("import", report.source, report.summary())
+                st.session_state.pop(("_audited", "import", report.source), None)  # every import is logged
                 st.success(report.summary())
             if report.warnings:
                 st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
@@ -62,6 +64,7 @@ with widgets.guard():
     st.subheader("Export")
     if widgets.empty_state():
         st.stop()
-    summary = glue.query(export.summary)
+    summary = glue.query(export.summary, auth.scope())
     st.markdown(f"One row per coding ({len(summary)} codings) with every 3RS metric.")
-    st.download_button("Summary CSV", export.to_csv(summary), "rrrs-summary.csv", "text/csv")
+    if st.download_button("Summary CSV", export.to_csv(summary), "rrrs-summary.csv", "text/csv"):
+        auth.record("export csv", "summary", f"{len(summary)} codings")

@@ -11,6 +11,7 @@ from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
 from rrrs_core.scope import Scope
+from rrrs_ui import auth
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -130,6 +131,7 @@ def main() -> None:
                 "attention first.")
         return
     info = query(q.require_dyad, scope, dyad_id)
+    auth.record("view dyad", dyad_id)
     show_header(info)
     traj = query(q.trajectory, scope, dyad_id, tc)
     if traj.empty:

@@ -14,6 +14,7 @@ from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as q
 from rrrs_core.scope import Scope
+from rrrs_ui import auth
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -174,6 +175,7 @@ def main() -> None:
     if chosen is None:
         return
     head = query(q.session_header, scope, *chosen)
+    auth.record("view session", f"{chosen[0]}/{chosen[1]}")
     date = head["session_date"].isoformat() if head["session_date"] else "no date"
     st.markdown(f"**Dyad {head['dyad_id']} - session {head['session_number']}** - {date} - therapist "
                 f"{head['therapist_id']} - {head['n_segments']} segments of {head['segment_minutes']} min")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from rrrs_core.errors import NotFoundError, RrrsError
 from rrrs_core.queries import directory
-from rrrs_core.scope import CLINIC, Scope
+from rrrs_core.scope import Scope
 from rrrs_ui.glue import query
 
 NOT_FOUND = "Not found or not permitted."
@@ -54,8 +54,13 @@ def set_param(name: str, value: object | None) -> None:
         st.query_params[name] = str(value)
 
 
-def scope_selector(allowed: Scope = CLINIC) -> Scope:
-    """Whole clinic, one supervisor's trainees, or one therapist; kept in the URL as `scope`."""
+def scope_selector(allowed: Scope | None = None) -> Scope:
+    """Whole clinic, one supervisor's trainees, or one therapist, within what the signed-in user may see;
+    kept in the URL as `scope` (a scope outside the user's own falls back to it)."""
+    if allowed is None:
+        from rrrs_ui import auth
+
+        allowed = auth.scope()
     people = query(directory.therapists, allowed)
     options = ["clinic"] if allowed.is_clinic else []
     options += [f"supervisor:{t}" for t in people.loc[people.is_supervisor, "therapist_id"]]
@@ -74,10 +79,14 @@ def scope_selector(allowed: Scope = CLINIC) -> Scope:
     set_param("scope", None if choice == options[0] and allowed.is_clinic else choice)
     kind, _, ident = choice.partition(":")
     if kind == "supervisor":
-        return query(directory.supervisor_scope, ident)
-    if kind == "therapist":
-        return directory.therapist_scope(ident)
-    return allowed
+        chosen = query(directory.supervisor_scope, ident)
+    elif kind == "therapist":
+        chosen = directory.therapist_scope(ident)
+    else:
+        return allowed
+    if allowed.is_clinic or chosen.therapist_ids is None:
+        return chosen
+    return Scope.therapists(chosen.therapist_ids & (allowed.therapist_ids or frozenset()), chosen.label)
 
 
 def threshold_input(default: int = 4) -> int:

@@ -1,0 +1,28 @@
+"""Users (admins): who may sign in, with which role, linked to which therapist or coder."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rrrs_core import access
+from rrrs_ui import auth, glue, widgets
+
+st.title("Users")
+with widgets.guard():
+    st.markdown("People sign in with the clinic's identity provider; rrrs matches their subject or e-mail "
+                "here. Changes take effect on their next click.")
+    st.dataframe(glue.query(access.listing), hide_index=True, width="stretch")
+    with st.form("principal"):
+        st.subheader("Add or change a user")
+        subject = st.text_input("Subject or e-mail (as the identity provider sends it)")
+        email = st.text_input("E-mail (optional)")
+        role = st.selectbox("Role", access.ROLES)
+        therapist = st.text_input("Therapist id (supervisors and therapists)")
+        coder = st.text_input("Coder id (coders)")
+        active = st.checkbox("Active", value=True)
+        if st.form_submit_button("Save"):
+            access.upsert(glue.connection(), subject, role, email=email or None, therapist_id=therapist or None,
+                          coder_id=coder or None, active=active)
+            auth.record("manage users", subject, f"role={role} active={active}")
+            glue.data_changed()
+            st.success(f"Saved {subject} as {role}{'' if active else ' (inactive)'}.")

@@ -1,0 +1,107 @@
+"""Sign-in and the current principal: OpenID Connect through st.login when configured, else demo mode.
+
+The principal is re-read from the database on every run (never cached), so revoking a role takes effect
+on the user's next click. Demo mode refuses to run on a database that holds non-demo data unless
+RRRS_FORCE_DEMO=1, because it has no sign-in at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from rrrs_core import access, audit
+from rrrs_core.errors import PermissionDeniedError
+from rrrs_core.scope import Scope
+from rrrs_ui import glue
+
+DEMO_BANNER = "Demo mode - no sign-in; do not load real data"
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets.toml at all means no sign-in configured
+        return False
+
+
+def _sign_in_page() -> None:
+    st.title("rrrs")
+    st.markdown("Sign in with your clinic account to see the 3RS supervision dashboard.")
+    st.button("Sign in", type="primary", on_click=st.login)
+    st.stop()
+
+
+def _no_access(identity: str) -> None:
+    st.title("rrrs")
+    st.warning(f"Your account ({identity}) has no access to rrrs. Ask an administrator to add you.")
+    st.button("Sign out", on_click=st.logout)
+    st.stop()
+
+
+def _identity() -> tuple[str | None, str | None]:
+    subject, email = st.user.get("sub"), st.user.get("email")
+    return (str(subject) if subject else None), (str(email) if email else None)
+
+
+def _lookup() -> access.Principal | None:
+    """Who this is right now, read from the database (never from session state, so revocation is instant)."""
+    if not oidc_configured():
+        return access.DEMO
+    if not st.user.is_logged_in:
+        return None
+    return access.resolve(glue.connection(), *_identity())
+
+
+def current() -> access.Principal:
+    """The principal for this run; stops the script with a message when there is none."""
+    if not oidc_configured():
+        if access.has_real_data(glue.connection()) and os.environ.get("RRRS_FORCE_DEMO") != "1":
+            st.error("This database holds non-demo data, so rrrs will not run in demo mode (no sign-in). "
+                     "Configure sign-in in .streamlit/secrets.toml (see README), or set RRRS_FORCE_DEMO=1 "
+                     "if you really mean it.")
+            st.stop()
+        return access.DEMO
+    if not st.user.is_logged_in:
+        _sign_in_page()
+    who = _lookup()
+    if who is None:
+        subject, email = _identity()
+        _no_access(email or subject or "unknown")
+    assert who is not None
+    if st.session_state.get("_signed_in_as") != who.subject:
+        audit.record(glue.connection(), who.subject, who.role, "sign in")
+        st.session_state["_signed_in_as"] = who.subject
+    return who
+
+
+def principal() -> access.Principal:
+    """The current principal, re-read on every call; raises when there is none (pages show the guard message)."""
+    who = _lookup()
+    if who is None:
+        raise PermissionDeniedError("You are not signed in, or your access was revoked. Reload the page.")
+    return who
+
+
+def scope() -> Scope:
+    """The identified data the current principal may see."""
+    return access.scope_for(glue.connection(), principal())
+
+
+def record(action: str, target: str | None = None, detail: str | None = None) -> None:
+    """Audit an access once per browser session and target, not on every widget rerun."""
+    who = principal()
+    key = ("_audited", action, target)
+    if st.session_state.get(key):
+        return
+    audit.record(glue.connection(), who.subject, who.role, action, target, detail)
+    st.session_state[key] = True
+
+
+def banner(who: access.Principal) -> None:
+    if who is access.DEMO:
+        st.sidebar.warning(DEMO_BANNER)
+    else:
+        st.sidebar.caption(f"Signed in as **{who.name}** ({who.role})")
+        st.sidebar.button("Sign out", on_click=st.logout)
