@@ -155,3 +155,15 @@ def test_report_font_ships_with_a_pip_package():
     packages = [d for d in (_package_dir(src[0]) for src in _FONT_SOURCES) if d is not None]
     for path in register_fonts():
         assert path.is_file() and any(path.is_relative_to(d) for d in packages), path
+
+
+def test_names_in_any_script_print(con):
+    from tests.builders import add_session, add_therapist, globals_
+
+    add_therapist(con, "Ελένη")
+    add_therapist(con, "Сергей", "Ελένη", trainee=True)
+    add_dyad(con, "Zoë-Łódź", "Сергей")
+    add_session(con, "Zoë-Łódź", 1, [(2, "minimal_response", "check")], globals_(w=2, minimal_response=2))
+    text = "\n".join(pdf_text(dyad_report(con, "Zoë-Łódź", generated_by="Ødegård")))
+    for name in ("Ελένη", "Сергей", "Zoë-Łódź", "Ødegård"):
+        assert name in text

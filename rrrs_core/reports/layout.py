@@ -2,7 +2,7 @@
 
 Fonts: a TrueType family is registered with ReportLab so names and notes print in any language the font
 covers (the PDF standard fonts only know Latin-1). Only fonts that ship inside installed packages are
-used, never system paths, so a fresh CI machine renders the same PDF: DejaVu Sans when a package provides
+used, never system paths, so a fresh CI machine renders the same PDF: Noto Sans (fontpkg-noto-sans) or DejaVu Sans when a package provides
 it (rrrs_core/reports/fonts/, matplotlib or rinoh-typeface-dejavusans), otherwise Bitstream Vera, DejaVu's
 parent, which ReportLab itself ships (Latin-1, Latin Extended-A in part, common punctuation; no Greek,
 Cyrillic or CJK).
@@ -55,7 +55,11 @@ FONT_BOLD_ITALIC = "RrrsSans-BoldItalic"
 # (package, folder inside it, regular, bold, italic, bold italic), first found wins. The first entry is
 # a place for DejaVu files should the project ever ship them itself (package data).
 _DEJAVU = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf")
+_NOTO = ("NotoSans[wdth,wght].ttf", "NotoSans-Italic[wdth,wght].ttf")
 _FONT_SOURCES: tuple[tuple[str, str, str, str, str, str], ...] = (
+    # Noto Sans from its PyPI package (a pinned dependency): Latin, Greek and Cyrillic names. Its variable
+    # files render their default (regular) instance in ReportLab, so "bold" is the regular face, larger.
+    ("fontpkg_noto_sans", "files", _NOTO[0], _NOTO[0], _NOTO[1], _NOTO[1]),
     ("rrrs_core.reports", "fonts", *_DEJAVU),
     ("matplotlib", "mpl-data/fonts/ttf", *_DEJAVU),
     ("rinoh_typeface_dejavusans", "", *_DEJAVU),
