@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rrrs_core import reports
 from rrrs_core.charts import clinic as charts
 from rrrs_core.queries import clinic
 from rrrs_core.scope import CLINIC
 from rrrs_ui import widgets
 from rrrs_ui.glue import query
+from rrrs_ui.pdf_button import pdf_download
 
 PERIOD_FORMAT = {"month": "MMM YYYY", "quarter": "YYYY [Q]Q"}
 COUNT = {"alignment": "right"}  # counts arrive as text ('<5' when suppressed); align them like numbers
@@ -28,6 +30,9 @@ with widgets.guard():
                       if current in clinic.PERIODS else 0, horizontal=True, format_func=str.capitalize)
     widgets.set_param("period", None if period == "month" else period)
 
+    pdf_download("Download clinic report (PDF)", f"rrrs-clinic-{period}.pdf",
+                 lambda con, who: reports.clinic_report(con, generated_by=who.name, period=period),
+                 target=f"clinic/{period}")
     totals = query(clinic.overview, CLINIC)
     cols = st.columns(3)
     cols[0].metric("Coded sessions", totals["n_sessions"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rrrs_core import reports
 from rrrs_core.charts import contribution as charts
-from rrrs_core.queries import contribution
+from rrrs_core.queries import contribution, directory
 from rrrs_ui import links, widgets
 from rrrs_ui.glue import query
+from rrrs_ui.pdf_button import pdf_download
 
 with widgets.guard():
     st.title("Therapist contribution")
@@ -35,6 +37,16 @@ with widgets.guard():
     if summary["n_unrated"]:
         st.caption(f"{summary['n_unrated']} coded session(s) in scope have no therapist-contribution rating "
                    "yet (ratings pending); they cannot be listed here until they are rated.")
+
+    people = query(directory.therapists, scope)
+    if not people.empty:
+        left, right = st.columns([2, 1])
+        chosen = left.selectbox("Therapist report for supervision", people.therapist_id.tolist(),
+                                help="Caseload, contribution over time and the sessions to review first.")
+        with right:
+            pdf_download("Download therapist report (PDF)", f"rrrs-therapist-{chosen}.pdf",
+                         lambda con, who: reports.therapist_report(con, chosen, generated_by=who.name, scope=scope,
+                                                                   threshold=threshold), target=chosen)
 
     sessions = query(contribution.high_contribution_sessions, scope, threshold, relative)
     if sessions.empty:

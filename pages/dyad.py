@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rrrs_core import reports
 from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
@@ -15,6 +16,8 @@ from rrrs_ui import auth
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
+from rrrs_ui.notes_panel import notes_panel
+from rrrs_ui.pdf_button import pdf_download
 
 SESSION_PAGE = "pages/session.py"
 
@@ -133,6 +136,10 @@ def main() -> None:
     info = query(q.require_dyad, scope, dyad_id)
     auth.record("view dyad", dyad_id)
     show_header(info)
+    pdf_download("Download dyad report (PDF)", f"rrrs-dyad-{dyad_id}.pdf",
+                 lambda con, who: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=scope,
+                                                      threshold=tc), target=dyad_id)
+    notes_panel(dyad_id, author=auth.principal().name)
     traj = query(q.trajectory, scope, dyad_id, tc)
     if traj.empty:
         st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "

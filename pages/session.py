@@ -18,6 +18,7 @@ from rrrs_ui import auth
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
+from rrrs_ui.notes_panel import notes_panel
 
 DYAD_PAGE = "pages/dyad.py"
 
@@ -198,6 +199,7 @@ def main() -> None:
         show_codebook(marks)
     show_episodes(episodes, unlinked, int(head["segment_minutes"]))
     show_coders(scope, head, codings, coder)
+    notes_panel(chosen[0], chosen[1], author=auth.principal().name)
 
 
 with w.guard():
