@@ -12,12 +12,13 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from rrrs_core import access
 from rrrs_core import coding_edit as ce
 from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, ValidationError
 from rrrs_core.queries import directory
-from rrrs_ui import glue, widgets
+from rrrs_ui import auth, glue, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui.notes_panel import notes_panel
 
@@ -26,9 +27,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ss = st.session_state
 
 
-def _pick(col, label: str, options: list, param: str | None, key: str, fmt=str):
+def _pick(col, label: str, options: list, param: str | None, key: str, fmt=str, allow_new: bool = True):
     """A selectbox over stored values plus NEW; the URL param preselects (an unknown value means NEW)."""
-    opts = [*options, NEW]
+    opts = [*options, NEW] if allow_new else list(options)
     index = opts.index(param) if param in opts else (len(opts) - 1 if param else None)
     return col.selectbox(label, opts, index=index, key=key, placeholder=f"Choose a {label.lower()}",
                          format_func=lambda v: NEW if v == NEW else fmt(v))
@@ -36,11 +37,14 @@ def _pick(col, label: str, options: list, param: str | None, key: str, fmt=str):
 
 def choose() -> ce.CodingDraft | None:
     """Choose or create the dyad, session and coder; returns the coding's header as a draft, or None."""
-    dyads = glue.query(ch.dyads)
+    who = auth.principal()
+    coder = who.coder_id if who.role == "coder" else None
+    dyads = glue.query(ch.dyads, auth.scope(), coder)
     therapist_of = dict(zip(dyads.dyad_id, dyads.therapist_id, strict=True))
     c1, c2, c3 = st.columns(3)
     p_dyad, p_session = widgets.param("dyad"), widgets.param("session")
-    dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}")
+    dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}",
+                 allow_new=coder is None)
     if dyad is None:
         st.info("Choose or create a dyad, a session and a coder to start coding.")
         return None
@@ -48,7 +52,7 @@ def choose() -> ce.CodingDraft | None:
     if dyad == NEW:
         n1, n2, n3, n4 = st.columns(4)
         dyad = n1.text_input("New dyad id", value=p_dyad if p_dyad not in therapist_of else "", key="sc_pick_new_dyad")
-        people = glue.query(directory.therapists)
+        people = glue.query(directory.therapists, auth.scope())
         therapist = _pick(n2, "Therapist", list(people.therapist_id), None, "sc_pick_therapist")
         if therapist == NEW:
             therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist")
@@ -67,14 +71,16 @@ def choose() -> ce.CodingDraft | None:
             return None
     else:
         head.update({k: v for k, v in ce.header(glue.connection(), dyad, None).items() if v is not None})
-    stored = glue.query(ch.sessions, dyad) if dyad in therapist_of else None
+    stored = glue.query(ch.sessions, dyad, coder) if dyad in therapist_of else None
     numbers = [] if stored is None else [int(n) for n in stored.session_number]
     dates = {} if stored is None else dict(zip(numbers, stored.session_date, strict=True))
     session = _pick(c2, "Session", numbers, int(p_session) if (p_session or "").isdigit() else None,
                     f"sc_pick_session_{dyad}",
-                    lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""))
+                    lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""),
+                    allow_new=coder is None)
     if session is None:
-        st.info(f"Choose a session of dyad {dyad}, or {NEW} to add one.")
+        st.info(f"Choose a session of dyad {dyad}" + (f", or {NEW} to add one." if coder is None else
+                                                       " (you see the sessions assigned to you)."))
         return None
     if session == NEW:
         s1, s2, s3, s4 = st.columns(4)
@@ -88,9 +94,9 @@ def choose() -> ce.CodingDraft | None:
                     n_segments=int(s4.number_input("Number of segments", 1, 60, 10, key="sc_pick_nseg")))
     else:
         head.update({k: v for k, v in ce.header(glue.connection(), dyad, session).items() if v is not None})
-    coders = glue.query(ch.known_coders)
+    coders = glue.query(ch.known_coders) if coder is None else [coder]
     p_coder = widgets.param("coder")
-    coder = _pick(c3, "Coder", coders, p_coder, "sc_pick_coder")
+    coder = _pick(c3, "Coder", coders, p_coder, "sc_pick_coder", allow_new=who.role != "coder")
     if coder == NEW:
         coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
     if not coder or not coder.strip():
@@ -135,6 +141,7 @@ def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None
         return
     if version == ss.sc_version:
         done(f"Nothing changed since version {version}; nothing was saved.", "info")
+    auth.audit_now("edit coding", "/".join(map(str, draft.key)), f"saved version {version} as {status}")
     tail = f" with {n_warnings} consistency warning{'s' if n_warnings != 1 else ''}" if status == "final" and \
         n_warnings else ""
     done(f"Saved version {version} as {status}{tail}.")
@@ -156,6 +163,7 @@ def history_section(target: ce.CodingDraft, user: str) -> None:
     if r2.button(f"Restore version {version}", help="Saves a new version equal to this one; nothing is deleted."):
         try:
             new = ch.restore(glue.connection(), *target.key, version, user=user, expected_version=ss.sc_version)
+            auth.audit_now("edit coding", "/".join(map(str, target.key)), f"restored version {version} as {new}")
         except (ConflictError, ValidationError) as exc:
             st.error(f"Not restored. {exc}")
             return
@@ -249,8 +257,13 @@ with widgets.guard():
     if changes:
         st.caption("Unsaved changes: " + ch.summary(changes))
     u, b1, b2, b3 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    user = u.text_input("Saved by", value=base.coder_id, key="sc_user",
-                        help="Recorded with every version (and named if someone else saves in between).")
+    who = auth.principal()
+    if who is access.DEMO:
+        user = u.text_input("Saved by", value=base.coder_id, key="sc_user",
+                            help="Recorded with every version (and named if someone else saves in between).")
+    else:
+        user = u.text_input("Saved by", value=who.subject, disabled=True, key="sc_user_signed_in",
+                            help="Your sign-in identity is recorded with every version.")
     if b1.button("Save draft", disabled=bool(errors), help="Drafts never feed the dashboards.", width="stretch"):
         save(draft, "draft", user, len(warnings))
     if b2.button("Save final", type="primary", disabled=bool(errors), width="stretch"):

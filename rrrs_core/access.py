@@ -100,3 +100,12 @@ def listing(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def has_real_data(con: duckdb.DuckDBPyConnection) -> bool:
     """True when anything but synthetic demo data was ever imported (demo mode must then refuse to run)."""
     return bool(scalar(con, "SELECT count(*) FROM import_batch WHERE NOT synthetic"))
+
+
+def assign(con: duckdb.DuckDBPyConnection, coder_id: str, dyad_id: str, session_number: int) -> None:
+    """Give a coder a session to code (admins/supervisors); coders see only their assigned sessions."""
+    if not scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
+                  [dyad_id, session_number]):
+        raise RrrsError(f"Dyad {dyad_id} has no session {session_number}.")
+    with transaction(con):
+        con.execute("INSERT OR IGNORE INTO coding_assignment VALUES (?, ?, ?)", [dyad_id, session_number, coder_id])

@@ -14,6 +14,7 @@ import pandas as pd
 
 from rrrs_core.coding_edit import KEY_SQL, SIGNS, CodingDraft, load_coding, load_version, save_coding
 from rrrs_core.errors import RrrsError
+from rrrs_core.scope import CLINIC, Scope
 from rrrs_core.store import one
 
 NOTE_PREVIEW = 40
@@ -107,17 +108,25 @@ def known_coders(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT coder_id FROM coding ORDER BY 1").fetchall()]
 
 
-def dyads(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT dyad_id, therapist_id FROM dyad ORDER BY dyad_id").df()
+def dyads(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, coder_id: str | None = None) -> pd.DataFrame:
+    """Dyads the user may code: within their scope, or for a coder only those with a session assigned to them."""
+    where, params = scope.sql("therapist_id")
+    return con.execute(
+        f"SELECT dyad_id, therapist_id FROM dyad WHERE ({where} OR ? IS NOT NULL) AND (? IS NULL OR dyad_id IN "
+        "(SELECT dyad_id FROM coding_assignment WHERE coder_id = ?)) ORDER BY dyad_id",
+        [*params, coder_id, coder_id, coder_id]).df()
 
 
-def sessions(con: duckdb.DuckDBPyConnection, dyad_id: str) -> pd.DataFrame:
-    """A dyad's sessions with the coders who coded each (current versions), for choosing what to code."""
+def sessions(con: duckdb.DuckDBPyConnection, dyad_id: str, coder_id: str | None = None) -> pd.DataFrame:
+    """A dyad's sessions with the coders who coded each (current versions), for choosing what to code;
+    for a coder, only the sessions assigned to them."""
     return con.execute(
         "SELECT s.session_number, s.session_date, s.segment_minutes, s.n_segments, "
         "list(c.coder_id ORDER BY c.coder_id) FILTER (WHERE c.coder_id IS NOT NULL) AS coders "
         "FROM session s LEFT JOIN coding c ON c.dyad_id = s.dyad_id AND c.session_number = s.session_number "
-        "AND c.is_current WHERE s.dyad_id = ? GROUP BY ALL ORDER BY s.session_number", [dyad_id]).df()
+        "AND c.is_current WHERE s.dyad_id = ? AND (? IS NULL OR (s.dyad_id, s.session_number) IN "
+        "(SELECT (dyad_id, session_number) FROM coding_assignment WHERE coder_id = ?)) "
+        "GROUP BY ALL ORDER BY s.session_number", [dyad_id, coder_id, coder_id]).df()
 
 
 def version_info(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str,

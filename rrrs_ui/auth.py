@@ -99,6 +99,12 @@ def record(action: str, target: str | None = None, detail: str | None = None) ->
     st.session_state[key] = True
 
 
+def audit_now(action: str, target: str | None = None, detail: str | None = None) -> None:
+    """Audit every occurrence (writes such as saving a coding), not once per session like views."""
+    who = principal()
+    audit.record(glue.connection(), who.subject, who.role, action, target, detail)
+
+
 def banner(who: access.Principal) -> None:
     if who is access.DEMO:
         st.sidebar.warning(DEMO_BANNER)

@@ -143,3 +143,22 @@ def test_demo_mode_banner_and_refusal_on_real_data(monkeypatch, db, tmp_path):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert "D1" in all_text(at)
+
+
+def test_coder_sees_only_assigned_sessions_and_saves_are_audited(monkeypatch, db):
+    con = store.connect(db)
+    access.assign(con, "C1", "D2", 2)
+    con.close()
+    at = run_as(monkeypatch, db, {"sub": "c1"})
+    assert not at.exception
+    dyad_box = at.selectbox(key="sc_pick_dyad")
+    assert dyad_box.options == ["D2 · therapist T2"], "a coder sees only dyads with a session assigned to them"
+    at.selectbox(key="sc_pick_dyad").select("D2").run()
+    assert at.selectbox(key="sc_pick_session_D2").options == ["Session 2 · 2026-01-12"]
+    assert "sessions assigned to you" in all_text(at)
+    at.selectbox(key="sc_pick_session_D2").select(2).run()
+    assert at.selectbox(key="sc_pick_coder").options == ["C1"]
+    assert not at.exception
+    fresh = run_as(monkeypatch, db, {"sub": "c1"})
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # no dashboards for coders
+        fresh.switch_page("pages/caseload.py").run()
