@@ -26,13 +26,36 @@ def _progress_bar(label: str):  # -> Progress callable and a closer
     return update, bar.close
 
 
+def _scoresheets(paths: list[Path]) -> list[Path] | None:
+    """The Excel scoresheets named (files, or every .xlsx scoresheet in one folder); None for 3RS tables."""
+    from rrrs_core.scoresheet_xlsx import is_scoresheet
+
+    if len(paths) == 1 and paths[0].is_dir():
+        books = sorted(p for p in paths[0].glob("*.xlsx") if is_scoresheet(p))
+        return books or None
+    if all(p.suffix.lower() == ".xlsx" and p.is_file() and is_scoresheet(p) for p in paths):
+        return paths
+    return None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core.importing import import_path
+    from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
 
+    paths = [Path(p) for p in args.path]
+    sheets = _scoresheets(paths)
+    if sheets is None and len(paths) > 1:
+        print("rrrs: several paths are accepted only for Excel scoresheets; import 3RS tables one folder or "
+              "workbook at a time", file=sys.stderr)
+        return 2
     con = store.connect(args.db)
-    update, close = _progress_bar(f"import {Path(args.path).name}")
+    label = f"{len(sheets)} scoresheets" if sheets else paths[0].name
+    update, close = _progress_bar(f"import {label}")
     try:
-        report = import_path(con, args.path, replace=args.replace, user=args.user, progress=update)
+        if sheets:
+            report = import_scoresheet_paths(con, sheets, replace=args.replace, user=args.user, progress=update)
+        else:
+            report = import_path(con, paths[0], replace=args.replace, user=args.user, progress=update)
     finally:
         close()
     print(report.summary())
@@ -78,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--db", help="DuckDB file (default: $RRRS_DB or data/rrrs.duckdb)")
         return p
 
-    p = with_db(sub.add_parser("import", help="import 3RS tables (a folder of CSVs or an .xlsx workbook)"))
-    p.add_argument("path")
+    p = with_db(sub.add_parser("import", help="import 3RS tables (a folder of CSVs or an .xlsx workbook) or "
+                                              "filled Excel scoresheets (files or a folder of them)"))
+    p.add_argument("path", nargs="+")
     p.add_argument("--replace", action="store_true",
                    help="store differing codings as new versions (old versions are kept as history)")
     p.add_argument("--user", default="cli", help="who is importing (recorded with the import)")
@@ -100,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.reports.commands import add_report_parser
 
     add_report_parser(sub)
+    from rrrs_core.cli_admin import add_admin_parsers
+
+    add_admin_parsers(sub, with_db)
     return parser
 
 

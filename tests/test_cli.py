@@ -88,3 +88,35 @@ def test_export_neutralises_formulas():
     out = neutralise_formulas(pd.DataFrame({"dyad_id": ["=HYPERLINK(1)", "D1", "@x", "-2+3"], "n": [1, -2, 3, 4]}))
     assert out.dyad_id.tolist() == ["'=HYPERLINK(1)", "D1", "'@x", "'-2+3"]
     assert out.n.tolist() == [1, -2, 3, 4]
+
+
+def test_scoresheets_import_from_the_cli(tmp_path):
+    from rrrs_core import scoresheet_xlsx as sx
+
+    blank = sx.template(dyad_id="D7", session_number=1, coder_id="C1", therapist_id="T7", n_segments=9)
+    (tmp_path / "s1.xlsx").write_bytes(blank)
+    (tmp_path / "s2.xlsx").write_bytes(sx.template(dyad_id="D7", session_number=2, coder_id="C1",
+                                                   therapist_id="T7", n_segments=9))
+    db = tmp_path / "x.duckdb"
+    res = run("import", str(tmp_path / "s1.xlsx"), str(tmp_path / "s2.xlsx"), "--db", str(db))
+    assert res.returncode == 0, res.stderr
+    assert "2 new codings" in res.stdout
+    res = run("import", str(tmp_path), "--db", str(db))
+    assert res.returncode == 0 and "2 unchanged" in res.stdout
+
+
+def test_users_and_audit_commands(tmp_path):
+    db = tmp_path / "x.duckdb"
+    assert run("import", str(write_folder(tmp_path / "ok")), "--db", str(db)).returncode == 0
+    res = run("users", "add", "sup@clinic", "--role", "supervisor", "--therapist", "S1", "--db", str(db))
+    assert res.returncode == 0 and "supervisor" in res.stdout
+    res = run("users", "add", "x@clinic", "--role", "therapist", "--therapist", "NOPE", "--db", str(db))
+    assert res.returncode == 1 and "No therapist 'NOPE'" in res.stderr
+    assert run("users", "assign", "--coder", "C1", "--dyad", "D1", "--session", "2", "--db", str(db)).returncode == 0
+    assert run("users", "revoke", "sup@clinic", "--db", str(db)).returncode == 0
+    listing = run("users", "list", "--db", str(db)).stdout
+    assert "sup@clinic" in listing and "False" in listing
+    assert run("audit", "verify", "--db", str(db)).stdout.strip() == "The audit trail is intact."
+    out = tmp_path / "audit.csv"
+    assert run("audit", "export", "--out", str(out), "--db", str(db)).returncode == 0
+    assert out.read_text().count("manage users") == 2
