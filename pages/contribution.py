@@ -7,7 +7,7 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import contribution as charts
 from rrrs_core.queries import contribution, directory
-from rrrs_ui import links, widgets
+from rrrs_ui import glue, links, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
 
@@ -90,4 +90,4 @@ with widgets.guard():
     if dist.empty:
         st.info("No therapist-contribution ratings in this scope yet.")
     else:
-        st.altair_chart(charts.distribution_chart(dist, threshold, width=760), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.distribution_chart, dist, threshold, width=760), theme=None, width="content")

@@ -12,7 +12,7 @@ from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
 from rrrs_core.scope import Scope
-from rrrs_ui import auth
+from rrrs_ui import auth, glue
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -148,10 +148,10 @@ def main() -> None:
     figs = q.key_figures(traj)
     show_key_figures(info, figs, tc)
     show_guidance(traj, figs, tc)
-    st.altair_chart(charts.rupture_share_chart(traj, tc), theme=None)
-    st.altair_chart(charts.ratings_chart(traj, tc, width=900), theme=None, width="content")
+    st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc), theme=None)
+    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc, width=900), theme=None, width="content")
     strip = query(q.segment_strip, scope, dyad_id)
-    event = st.altair_chart(charts.segment_strip_chart(strip, traj, tc, selectable=True), theme=None,
+    event = st.vega_lite_chart(glue.chart(charts.segment_strip_chart, strip, traj, tc, selectable=True), theme=None,
                             on_select="rerun", selection_mode="pick", key="strip")
     st.caption(f"Hover a cell for the codes; click a session row to pick it below. Rupture episodes: "
                f"consecutive rupture segments; unaddressed = no resolution strategy (check) in them or the "

@@ -14,7 +14,7 @@ from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as q
 from rrrs_core.scope import Scope
-from rrrs_ui import auth
+from rrrs_ui import auth, glue
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -155,7 +155,7 @@ def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown
     st.dataframe(ratings, hide_index=True)
     marks_other = query(q.marks, *args, other)
     marks_shown = query(q.marks, *args, shown)
-    st.altair_chart(charts.comparison_chart(marks_shown, marks_other, int(head["n_segments"]),
+    st.vega_lite_chart(glue.chart(charts.comparison_chart, marks_shown, marks_other, int(head["n_segments"]),
                                             int(head["segment_minutes"])), theme=None)
 
 
@@ -194,7 +194,7 @@ def main() -> None:
     if marks.empty:
         st.info("No codes were marked in this session: no rupture markers and no resolution strategies.")
     else:
-        st.altair_chart(charts.timeline_chart(marks, int(head["n_segments"]), int(head["segment_minutes"]),
+        st.vega_lite_chart(glue.chart(charts.timeline_chart, marks, int(head["n_segments"]), int(head["segment_minutes"]),
                                               episodes), theme=None)
         show_codebook(marks)
     show_episodes(episodes, unlinked, int(head["segment_minutes"]))

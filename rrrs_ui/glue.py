@@ -47,3 +47,16 @@ def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def data_changed() -> None:
     """Call after any write so every page recomputes from the new data."""
     st.cache_data.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _chart_spec(module: str, name: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> dict[str, Any]:
+    fn = getattr(importlib.import_module(module), name)
+    return fn(*args, **dict(kwargs)).to_dict()
+
+
+def chart(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of an `rrrs_core.charts` builder, cached on its inputs: building and validating a
+    multi-panel Altair chart costs hundreds of milliseconds, far more than the query behind it. Render the
+    result with `st.vega_lite_chart` (what `st.altair_chart` does internally)."""
+    return _chart_spec(fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))

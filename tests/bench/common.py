@@ -1,0 +1,76 @@
+"""Benchmark plumbing: medians over repeated runs, demo clinics at several sizes, machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rrrs_core import demo, store
+from rrrs_core.importing import import_path
+
+WORK = Path(os.environ.get("RRRS_BENCH_DIR", "/tmp/rrrs-bench"))
+SIZES = {"1k": 50, "10k": 500, "100k": 5000}  # dyads -> about 20 sessions each
+
+
+def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object] | None = None) -> float:
+    """Median wall time of `fn` over `runs` (setup excluded): the machine is shared and noisy."""
+    times = []
+    for _ in range(runs):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def clinic_folder(size: str) -> Path:
+    folder = WORK / f"demo-{size}"
+    if not (folder / "ratings.csv").exists():
+        demo.write(folder, n_dyads=SIZES[size], seed=7)
+    return folder
+
+
+def clinic_db(size: str) -> Path:
+    db = WORK / f"clinic-{size}.duckdb"
+    fresh = not db.exists()
+    con = store.connect(db)  # also applies any newer migrations to a kept database
+    if fresh:
+        import_path(con, clinic_folder(size))
+    con.close()
+    return db
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        mem_gb = f"{int(mem) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        mem_gb = "?"
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gb} RAM, {platform.system()} {platform.release()}, " \
+           f"Python {platform.python_version()}"
+
+
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def git_rev() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=False).stdout.strip()
+    except OSError:
+        return "?"
