@@ -143,3 +143,20 @@ def test_empty_cells_in_uploaded_frames_stay_empty(con):
     assert con.execute("SELECT therapist_id, supervisor_id FROM therapist ORDER BY 1").fetchall() == [
         ("S1", None), ("T1", "S1"), ("T2", None)]
     assert con.execute("SELECT DISTINCT n_segments FROM session ORDER BY 1").fetchall() == [(9,), (10,)]
+
+
+def test_marks_and_ratings_stay_unique_without_an_index(con, tmp_path):
+    """Migration 5 dropped the key indexes; the write paths must still never duplicate a mark or rating."""
+    folder = write_folder(tmp_path / "ok")
+    import_path(con, folder)
+    import_path(con, folder)
+    frames = read_ok()
+    frames["marks"] = frames["marks"].iloc[:-1]
+    import_path(con, write_folder(tmp_path / "v2", frames), replace=True)
+    assert store_dupes(con) == (0, 0)
+
+
+def store_dupes(con):
+    marks = con.execute("SELECT count(*) - count(DISTINCT (coding_id, segment, code)) FROM mark").fetchall()[0][0]
+    ratings = con.execute("SELECT count(*) - count(DISTINCT (coding_id, item)) FROM rating").fetchall()[0][0]
+    return marks, ratings
