@@ -5,7 +5,6 @@ Excel row, cell and value. Blocks are found by the labels in column A and the co
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import FALSE_WORDS, TABLES, TRUE_WORDS, columns
+from rrrs_core.importing.reader import cell_text
 from rrrs_core.scoresheet_layout import (
     FIRST_CODE_COL,
     GLOBALS_LABEL,
@@ -40,16 +40,9 @@ def norm(value: object) -> str:
 
 
 def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
+    """A cell as the importer reads it (see `cell_text`), trimmed."""
+    text = cell_text(value)
+    return (text.strip() or None) if text is not None else None
 
 
 def _int(value: object) -> int | None:

@@ -7,17 +7,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/contribution.py"
 
 
 def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("RRRS_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.update(params)
-    at.run()
+    at = open_page(monkeypatch, db, Path(PAGE).stem, params)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at

@@ -98,7 +98,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
     return _finish(con, table, source, f"raw_{table}", names, problems)
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """Text as a person typed it: empty cells (None, NaN, NA) stay empty, 3.0 from Excel reads as 3."""
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
@@ -115,7 +115,7 @@ def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
                 problems: list[Problem]) -> StagedTable | None:
     """Stage a DataFrame whose first row is data (row 2 in the sheet the user sees)."""
     names = [_norm(c) for c in frame.columns]
-    text = pd.DataFrame({f"c{i}": frame.iloc[:, i].map(_cell_text).astype("object")
+    text = pd.DataFrame({f"c{i}": frame.iloc[:, i].map(cell_text).astype("object")
                          for i in range(frame.shape[1])})
     text.columns = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
     con.register("frame_in", text)
@@ -186,4 +186,4 @@ def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path) -> Staged:
                        "workbook with sheets sessions, marks, ratings")], False
 
 
-__all__ = ["OPTIONAL", "stage_frame", "stage_path"]
+__all__ = ["OPTIONAL", "cell_text", "stage_frame", "stage_path"]
