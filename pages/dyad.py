@@ -139,7 +139,6 @@ def main() -> None:
     pdf_download("Download dyad report (PDF)", f"rrrs-dyad-{dyad_id}.pdf",
                  lambda con, who: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=scope,
                                                       threshold=tc), target=dyad_id)
-    notes_panel(dyad_id, author=auth.principal().name)
     traj = query(q.trajectory, scope, dyad_id, tc)
     if traj.empty:
         st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "
@@ -157,6 +156,8 @@ def main() -> None:
                f"consecutive rupture segments; unaddressed = no resolution strategy (check) in them or the "
                f"{EPISODE_WINDOW} segments after.")
     open_session(dyad_id, traj, picked_session(event))
+    st.subheader("Supervision notes")
+    notes_panel(dyad_id, author=auth.principal().name)
     st.subheader("Sessions")
     st.dataframe(session_table(traj, tc), hide_index=True, column_config={
         "Withdrawal": st.column_config.NumberColumn("Withdrawal %", format="%.0f%%",
