@@ -1,0 +1,84 @@
+"""Page rerun times under AppTest (cold and warm data cache) next to the time of the page's SQL alone.
+
+The SQL a page runs is discovered, not listed by hand: every `glue.query` call passes through
+`glue._cached_call`, which is wrapped here to record (function, arguments) during one run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rrrs_core import store
+from rrrs_ui import glue
+from tests.bench.common import median_time
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def _pick_targets(db: Path) -> dict[str, dict[str, str]]:
+    """A busy dyad and its most recent session: the pages as a supervisor would open them."""
+    con = store.connect(db, read_only=True)
+    dyad, session = store.one(con, "SELECT dyad_id, max(session_number) FROM v_session_metrics GROUP BY dyad_id "
+                                   "ORDER BY sum(rupture_segments) DESC, dyad_id LIMIT 1")
+    con.close()
+    return {"caseload": {}, "dyad": {"dyad": dyad}, "session": {"dyad": dyad, "session": str(session)},
+            "contribution": {}, "clinic": {}, "data": {}}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]] = []
+        self.original = glue._cached_call
+
+    def __enter__(self) -> Recorder:
+        def wrapped(module: str, name: str, db: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+            self.calls.append((module, name, args, kwargs))
+            return self.original(module, name, db, args, kwargs)
+
+        glue._cached_call = wrapped  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        glue._cached_call = self.original  # type: ignore[assignment]
+
+
+def _sql_alone(db: Path, calls: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]], runs: int) -> float:
+    root = glue._root_connection(str(db))
+
+    def run_all() -> None:
+        con = store.cursor(root)
+        for module, name, args, kwargs in calls:
+            getattr(importlib.import_module(module), name)(con, *args, **dict(kwargs))
+
+    return median_time(run_all, runs)
+
+
+def bench_pages(db: Path, runs: int) -> dict[str, dict[str, float]]:
+    os.environ["RRRS_DB"] = str(db)
+    results: dict[str, dict[str, float]] = {}
+    for page, params in _pick_targets(db).items():
+        at = AppTest.from_file(APP, default_timeout=300)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        at.switch_page(f"pages/{page}.py")
+        cold = []
+        for _ in range(max(1, runs // 2)):
+            st.cache_data.clear()
+            start = time.perf_counter()
+            at.run()
+            cold.append(time.perf_counter() - start)
+        with Recorder() as rec:
+            at.run()
+        warm = median_time(at.run, runs)
+        failed = bool(at.exception)
+        results[page] = {"cold": sorted(cold)[len(cold) // 2], "warm": warm,
+                         "sql": _sql_alone(db, rec.calls, runs), "queries": len(rec.calls), "error": failed}
+    return results

@@ -1,0 +1,120 @@
+"""`make bench`: measure import, page reruns, PDFs and memory at clinic scale; write BENCHMARKS.md.
+
+Not part of `make test`: this is measurement, on a shared 2-core machine, so every figure is a median.
+Set RRRS_BENCH_SIZES=1k,10k to skip the 100k-session clinic, RRRS_BENCH_RUNS to change repetitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.common import WORK, clinic_db, git_rev, load_average, machine, median_time
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "BENCHMARKS.md"
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _section(name: str, text: str | None = None) -> str:
+    """Each part's table is kept under WORK so parts can be re-measured alone (RRRS_BENCH_PARTS)."""
+    path = WORK / f"section-{name}.md"
+    if text is not None:
+        path.write_text(text)
+    return path.read_text() if path.exists() else ""
+
+
+def _release_app_connection() -> None:
+    """Page runs leave the app's read-write connection cached; workers and the server need the file."""
+    import gc
+
+    import streamlit as st
+
+    st.cache_resource.clear()
+    gc.collect()
+
+
+def main() -> None:
+    from tests.bench.imports import bench_import
+    from tests.bench.pages import _pick_targets, bench_pages
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
+    parts = os.environ.get("RRRS_BENCH_PARTS", "import,pages,pdf,memory").split(",")
+    runs = int(os.environ.get("RRRS_BENCH_RUNS", "5"))
+    head = (f"# Benchmarks\n\nMeasured {dt.date.today():%Y-%m-%d} at commit `{git_rev()}` on {machine()}; "
+            f"load average at start {load_average()} (other work was running: figures are medians but the "
+            f"machine was shared). Reproduce with `make bench` (`RRRS_BENCH_RUNS={runs}`). Every figure is the "
+            f"median of {runs} runs unless noted; compare figures side by side within one table.\n")
+
+    if "import" in parts:
+        lines = ["\n## Import vs DuckDB's read_csv of the same files\n\n"
+                 "| clinic | sessions | rrrs import (validate + load) | DuckDB read_csv into plain tables | ratio |\n"
+                 "|---|---|---|---|---|"]
+        for size in sizes:
+            r = bench_import(size, max(3, runs // 2))
+            lines.append(f"| {size} | ~{size.replace('k', ',000')} | {_fmt(r['rrrs import'])} | "
+                         f"{_fmt(r['duckdb read_csv'])} | {r['ratio']:.1f}x |")
+            print(lines[-1], flush=True)
+        _section("import", "\n".join(lines) + "\n")
+
+    if "pages" in parts:
+        lines = []
+        for size in sizes:
+            db = clinic_db(size)
+            lines.append(f"\n## Page reruns under AppTest, {size} sessions\n\n"
+                         "| page | cold (cache cleared) | warm rerun | its SQL alone | queries | warm / SQL |\n"
+                         "|---|---|---|---|---|---|")
+            for page, r in bench_pages(db, runs).items():
+                ratio = r["warm"] / r["sql"] if r["sql"] > 0 else float("nan")
+                flag = " (page raised an exception!)" if r["error"] else ""
+                lines.append(f"| {page}{flag} | {_fmt(r['cold'])} | {_fmt(r['warm'])} | {_fmt(r['sql'])} | "
+                             f"{r['queries']} | {ratio:.1f}x |")
+                print(lines[-1], flush=True)
+        _section("pages", "\n".join(lines) + "\n")
+        _release_app_connection()
+
+    big = sizes[-1]
+    db = clinic_db(big)
+    if "pdf" in parts:
+        from rrrs_core import reports, store
+
+        con = store.connect(db)
+        dyad = store.scalar(con, "SELECT dyad_id FROM v_session_metrics GROUP BY dyad_id HAVING count(*) >= 25 "
+                                 "ORDER BY sum(rupture_segments) DESC LIMIT 1")
+        n = store.scalar(con, "SELECT count(*) FROM v_session_metrics WHERE dyad_id = ?", [dyad])
+        t_dyad = median_time(lambda: reports.dyad_report(con, dyad, generated_by="bench"), runs)
+        con.close()
+        batch_size = "10k" if "10k" in sizes else sizes[0]
+        batch_db = clinic_db(batch_size)
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            written = reports.report_all(batch_db, Path(tmp), generated_by="bench", workers=2)
+            t_all = time.perf_counter() - start
+        text = (f"\n## PDF reports\n\n| report | time |\n|---|---|\n| dyad report, {n} sessions ({big} clinic) "
+                f"| {_fmt(t_dyad)} |\n| `rrrs report all`, {len(written)} therapist reports ({batch_size} clinic), "
+                f"2 workers, single run | {_fmt(t_all)} |\n")
+        print(text, flush=True)
+        _section("pdf", text)
+
+    if "memory" in parts:
+        from tests.bench.memory import peak_memory_mb
+
+        mem = peak_memory_mb(db, _pick_targets(db))
+        text = (f"\n## App memory\n\nPeak resident memory (VmHWM) of the `streamlit run app.py` process after "
+                f"opening every page in headless Chromium on the {big} clinic: **{mem:.0f} MB** (single run).\n")
+        print(text, flush=True)
+        _section("memory", text)
+
+    OUT.write_text(head + "".join(_section(p) for p in ("import", "pages", "pdf", "memory")))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
