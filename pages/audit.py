@@ -9,6 +9,8 @@ import streamlit as st
 from rrrs_core import audit, export
 from rrrs_ui import auth, glue, widgets
 
+auth.require_page("audit")
+
 st.title("Audit trail")
 with widgets.guard():
     auth.record("view audit")

@@ -6,8 +6,10 @@ import streamlit as st
 
 from rrrs_core import palette
 from rrrs_core.queries import caseload
-from rrrs_ui import links, widgets
+from rrrs_ui import auth, links, widgets
 from rrrs_ui.glue import query
+
+auth.require_page("caseload")
 
 with widgets.guard():
     st.title("Caseload")
@@ -17,12 +19,10 @@ with widgets.guard():
 
     scope = widgets.scope_selector()
     threshold = widgets.threshold_input()
-    only_flagged = st.sidebar.toggle("Only dyads with a concern flag", value=widgets.param("flagged") == "1")
-    widgets.set_param("flagged", "1" if only_flagged else None)
-    inactive = st.sidebar.toggle(
-        "Include inactive dyads", value=widgets.param("inactive") == "1",
+    only_flagged = widgets.url_toggle("Only dyads with a concern flag", "flagged")
+    inactive = widgets.url_toggle(
+        "Include inactive dyads", "inactive",
         help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the clinic's latest session.")
-    widgets.set_param("inactive", "1" if inactive else None)
 
     everything = query(caseload.caseload, scope, threshold)
     table = everything if inactive else everything[everything.active]

@@ -8,12 +8,14 @@ from rrrs_core import reports
 from rrrs_core.charts import clinic as charts
 from rrrs_core.queries import clinic
 from rrrs_core.scope import CLINIC
-from rrrs_ui import widgets
+from rrrs_ui import auth, glue, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
 
+auth.require_page("clinic")
+
 PERIOD_FORMAT = {"month": "MMM YYYY", "quarter": "YYYY [Q]Q"}
-COUNT = {"alignment": "right"}  # counts arrive as text ('<5' when suppressed); align them like numbers
+COUNT = {"alignment": "right"}  # counts arrive as text ('*' when suppressed); align them like numbers
 SHARE = st.column_config.NumberColumn("With ruptures", format="%.0f%%",
                                       help="Sessions with at least one rupture segment")
 
@@ -40,14 +42,15 @@ with widgets.guard():
     cols[2].metric("Treatments", totals["n_treatments"])
 
     trends = query(clinic.trends, CLINIC, period)
-    st.info(clinic.SUPPRESSION_NOTE + " Gaps in a line are suppressed periods.")
+    # st.info renders Markdown: escape the suppression mark so it is shown, not read as emphasis.
+    st.info(clinic.SUPPRESSION_NOTE.replace("*", "\\*") + " Gaps in a line are suppressed cells.")
     if totals["n_undated"]:
         st.caption(f"{totals['n_undated']} session(s) without a date are left out of the trends.")
     if trends.empty:
         st.info("No dated sessions yet, so there are no trends to show.")
     else:
-        st.altair_chart(charts.rupture_share_chart(trends, period, width=820), theme=None, width="content")
-        st.altair_chart(charts.resolution_chart(trends, period, width=820), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.rupture_share_chart, trends, period, width=820), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.resolution_chart, trends, period, width=820), theme=None, width="content")
 
         period_col = st.column_config.DateColumn(period.capitalize(), format=PERIOD_FORMAT[period])
         st.subheader("Ruptures and resolution")
@@ -80,7 +83,8 @@ with widgets.guard():
         )
 
     st.subheader("By therapist (pseudonymised)")
-    st.caption("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it.")
+    st.caption("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it. "
+               "They are keyed with a clinic secret, so they cannot be worked out from a staff list.")
     therapists = query(clinic.therapist_table, CLINIC)
     st.dataframe(
         therapists.assign(rupture_share=therapists.rupture_share * 100), hide_index=True, placeholder="",

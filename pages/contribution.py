@@ -7,9 +7,11 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import contribution as charts
 from rrrs_core.queries import contribution, directory
-from rrrs_ui import glue, links, widgets
+from rrrs_ui import auth, glue, links, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
+
+auth.require_page("contribution")
 
 with widgets.guard():
     st.title("Therapist contribution")
@@ -19,11 +21,9 @@ with widgets.guard():
 
     scope = widgets.scope_selector()
     threshold = widgets.threshold_input()
-    relative = st.sidebar.toggle(
-        "Also list sessions >= 1 point above the therapist's own mean",
-        value=widgets.param("rel") == "1",
+    relative = widgets.url_toggle(
+        "Also list sessions >= 1 point above the therapist's own mean", "rel",
         help="Catches a change in a usually well-rated therapist even below the threshold.")
-    widgets.set_param("rel", "1" if relative else None)
 
     summary = query(contribution.contribution_summary, scope, threshold)
     st.caption(f"{scope.label}. Sessions whose therapist-contribution rating is at or above {threshold}, "

@@ -11,6 +11,8 @@ from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
 from rrrs_ui import auth, glue, widgets
 
+auth.require_page("data")
+
 
 def problems_table(problems: list) -> pd.DataFrame:
     return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value,

@@ -19,6 +19,8 @@ from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
 from rrrs_ui.pdf_button import pdf_download
 
+auth.require_page("dyad")
+
 SESSION_PAGE = "pages/session.py"
 
 

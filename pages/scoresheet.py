@@ -22,6 +22,8 @@ from rrrs_ui import auth, glue, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui.notes_panel import notes_panel
 
+auth.require_page("scoresheet")
+
 NEW = "+ New…"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ss = st.session_state

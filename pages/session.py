@@ -20,6 +20,8 @@ from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
 
+auth.require_page("session")
+
 DYAD_PAGE = "pages/dyad.py"
 
 

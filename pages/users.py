@@ -7,6 +7,8 @@ import streamlit as st
 from rrrs_core import access
 from rrrs_ui import auth, glue, widgets
 
+auth.require_page("users")
+
 st.title("Users")
 with widgets.guard():
     st.markdown("People sign in with the clinic's identity provider; rrrs matches their subject or e-mail "

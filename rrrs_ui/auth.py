@@ -76,6 +76,18 @@ def current() -> access.Principal:
     return who
 
 
+def require_page(name: str) -> access.Principal:
+    """Every page checks access itself. On a freshly started server a deep link (/users) can run the page
+    script without app.py, so app.py's page filter alone is not enough."""
+    st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
+    st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
+    who = current()
+    if not who.may(name):
+        st.warning("Not found or not permitted.")
+        st.stop()
+    return who
+
+
 def principal() -> access.Principal:
     """The current principal, re-read on every call; raises when there is none (pages show the guard message)."""
     who = _lookup()

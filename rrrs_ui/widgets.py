@@ -54,6 +54,25 @@ def set_param(name: str, value: object | None) -> None:
         st.query_params[name] = str(value)
 
 
+def seed(name: str, value: object) -> str:
+    """Start a widget from the URL once per page; after that the widget owns its value. Returns its key.
+
+    Passing the URL value as the widget's default on every run makes Streamlit treat it as a new widget and
+    drop every other change; the key carries the page so a page switch starts a fresh widget.
+    """
+    key = f"url_{name}@{st.session_state.get('_page', '')}"
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def url_toggle(label: str, name: str, help: str | None = None) -> bool:
+    """A sidebar toggle kept in the URL as `name=1`."""
+    on = st.sidebar.toggle(label, key=seed(name, param(name) == "1"), help=help)
+    set_param(name, "1" if on else None)
+    return bool(on)
+
+
 def scope_selector(allowed: Scope | None = None) -> Scope:
     """Whole clinic, one supervisor's trainees, or one therapist, within what the signed-in user may see;
     kept in the URL as `scope` (a scope outside the user's own falls back to it)."""
@@ -68,14 +87,16 @@ def scope_selector(allowed: Scope | None = None) -> Scope:
     if not options:
         return allowed
     current = param("scope", options[0])
-    index = options.index(current) if current in options else 0
+    key = seed("scope", current if current in options else options[0])
+    if st.session_state[key] not in options:
+        st.session_state[key] = options[0]
 
     def label(opt: str) -> str:
         kind, _, ident = opt.partition(":")
         return {"clinic": "Whole clinic", "supervisor": f"Supervisor {ident} + trainees",
                 "therapist": f"Therapist {ident}"}[kind]
 
-    choice = st.sidebar.selectbox("Scope", options, index=index, format_func=label)
+    choice = st.sidebar.selectbox("Scope", options, key=key, format_func=label)
     set_param("scope", None if choice == options[0] and allowed.is_clinic else choice)
     kind, _, ident = choice.partition(":")
     if kind == "supervisor":
@@ -93,7 +114,7 @@ def threshold_input(default: int = 4) -> int:
     """The therapist-contribution threshold (1-5), kept in the URL as `tc`."""
     raw = param("tc", str(default))
     value = int(raw) if raw and raw.isdigit() and 1 <= int(raw) <= 5 else default
-    chosen = st.sidebar.slider("Therapist-contribution threshold", 1, 5, value,
+    chosen = st.sidebar.slider("Therapist-contribution threshold", 1, 5, key=seed("tc", value),
                                help="Sessions rated at or above this are highlighted.")
     set_param("tc", None if chosen == default else chosen)
     return int(chosen)

@@ -10,8 +10,10 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rrrs_core import pseudonym as ps
 from rrrs_core import store
-from tests.test_queries_clinic import big_clinic, pseudonym
+from rrrs_core.queries.clinic import SUPPRESSED
+from tests.test_queries_clinic import big_clinic, pseudonym, stored_secret
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/clinic.py"
@@ -20,6 +22,7 @@ IDENTIFIERS = ("D1", "D2", "D3", "D4", "P-ALPHA", "P-BRAVO", "P-CHARLIE", "P-DEL
 
 def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = PAGE, **params: str) -> AppTest:
     monkeypatch.setenv("RRRS_DB", str(db))
+    monkeypatch.delenv(ps.KEY_ENV, raising=False)
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.run()
     at.switch_page(page)
@@ -70,11 +73,20 @@ def test_small_clinic_has_no_identifiers_and_shows_suppression(monkeypatch: pyte
     assert not {c for c in columns if "dyad" in c or "patient" in c or c == "therapist_id"}
     assert "Suppression rule" in joined
     trends = at.dataframe[0].value.set_index("treatment")
-    assert trends.loc["Psychodynamic", "sessions"] == "<5"
+    assert trends.loc["Psychodynamic", "sessions"] == SUPPRESSED  # 4 sessions
     assert pd.isna(trends.loc["Psychodynamic", "rupture_share"])
+    # CBT's 6 sessions are hidden too, else 10 (All treatments) - 6 would give Psychodynamic's 4.
+    assert trends.loc["CBT", "sessions"] == SUPPRESSED and pd.isna(trends.loc["CBT", "rupture_share"])
+    assert trends.loc["All treatments", "sessions"] == "10"
+    for frame in _chart_frames(at):  # the charts carry the same gaps (their data reaches the browser)
+        shown = frame[frame.treatment != "All treatments"]
+        assert shown.rupture_share.isna().all() and shown.mean_resolution.isna().all()
     therapists = at.dataframe[2].value
-    assert sorted(therapists.therapist) == sorted(pseudonym(t) for t in ("T1", "T2", "S1"))
-    assert set(therapists.sessions) == {"<5"}
+    con = store.connect(clinic_db)
+    key = stored_secret(con)  # the page created the database's secret
+    con.close()
+    assert sorted(therapists.therapist) == sorted(pseudonym(t, key) for t in ("T1", "T2", "S1"))
+    assert set(therapists.sessions) == {SUPPRESSED}
     assert len(list(_chart_frames(at))) == 2
 
 
@@ -114,3 +126,17 @@ def test_period_radio_updates_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Pa
     at.radio[0].set_value("quarter").run()
     assert not at.exception
     assert at.query_params.get("period") == "quarter"
+
+
+def test_pseudonyms_match_between_page_runs_and_the_pdf(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    from rrrs_core.reports import clinic_report
+    from tests.test_reports import pdf_text
+
+    first = sorted(run_page(monkeypatch, clinic_db).dataframe[2].value.therapist)
+    assert sorted(run_page(monkeypatch, clinic_db).dataframe[2].value.therapist) == first
+    con = store.connect(clinic_db)
+    try:
+        text = " ".join(pdf_text(clinic_report(con, generated_by="dave")))
+    finally:
+        con.close()
+    assert all(name in text for name in first)

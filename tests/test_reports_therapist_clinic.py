@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import duckdb
 import pytest
 
+from rrrs_core import pseudonym as ps
 from rrrs_core import store
-from rrrs_core.errors import NotFoundError
+from rrrs_core.errors import NotFoundError, RrrsError
 from rrrs_core.reports import clinic_report, therapist_report
 from rrrs_core.scope import Scope
 from tests.builders import small_clinic
+from tests.test_queries_clinic import pseudonym, stored_secret
 from tests.test_reports import pdf_text
 
 NOW = datetime(2026, 3, 1, 14, 5)
@@ -68,9 +71,32 @@ def test_clinic_report_is_de_identified(clinic):
     assert re.search(r"\bD\d\b", text) is None                    # no dyad ids
     assert "P-" not in text                                        # no patient ids
     assert re.search(r"\b[TS]\d\b", text) is None                  # no therapist ids, only pseudonyms
-    assert re.search(r"Therapist [0-9a-f]{6}", text)
-    assert "<5" in text                                            # small cells suppressed
+    key = stored_secret(clinic)                                    # keyed pseudonyms, as on the page
+    assert sorted(re.findall(r"Therapist [0-9a-f]{6}", text)) == sorted(pseudonym(t, key) for t in ("T1", "T2", "S1"))
+    assert "Jan 2026 Psychodynamic * - * -" in text                # 4 sessions: suppressed
+    assert "Jan 2026 CBT * - * -" in text                          # 6, hidden so 10 - 6 cannot give the 4
+    assert "Jan 2026 All treatments 10 80% 9 2.78" in text
     assert "Generated for dave on 2026-03-01 14:05" in text and "Page 1 of" in text
+
+
+def test_clinic_report_on_read_only_connection_needs_the_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv(ps.KEY_ENV, raising=False)
+    db = tmp_path / "fresh.duckdb"
+    con = store.connect(db)
+    small_clinic(con)
+    con.close()
+    raw = duckdb.connect(str(db))  # a database from before every open created the secret
+    raw.execute("DROP TABLE clinic_secret")
+    raw.close()
+    ro = store.connect(db, read_only=True)
+    try:
+        with pytest.raises(RrrsError, match="Clinic page"):
+            clinic_report(ro, generated_by="dave", now=NOW)
+        monkeypatch.setenv(ps.KEY_ENV, "clinic key")
+        text = " ".join(pdf_text(clinic_report(ro, generated_by="dave", now=NOW)))
+        assert pseudonym("T1", "clinic key") in text
+    finally:
+        ro.close()
 
 
 def test_clinic_report_by_quarter(clinic):

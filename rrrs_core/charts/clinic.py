@@ -1,8 +1,8 @@
 """Clinic trends for QI meetings: share of sessions with ruptures and mean resolution over time.
 
 One line per treatment plus a heavier black 'All treatments' line. Suppressed cells (fewer than five
-sessions) arrive as NULL and break the line instead of being bridged, so a gap is visibly "not shown"
-rather than an invented trend.
+sessions, or hidden so that one cannot be worked out from the total: see `queries.clinic`) arrive as NULL
+and break the line instead of being bridged, so a gap is visibly "not shown" rather than an invented trend.
 """
 
 from __future__ import annotations

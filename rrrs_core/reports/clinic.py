@@ -1,8 +1,13 @@
 """The clinic report for quality-improvement meetings: the clinic page's aggregates, on paper.
 
 De-identified exactly as the page: everything comes from `queries.clinic`, which never returns patient or
-dyad ids, names therapists only by a pseudonym computed in SQL and suppresses cells under five sessions.
-This module adds no identifiers of its own; a test scans the text of the PDF for ids.
+dyad ids, names therapists only by a keyed pseudonym computed in SQL, suppresses cells under five sessions
+and, where totals are shown, the complementary cells that would let a reader subtract a hidden one back
+(the same pattern as the page, for months and quarters alike). This module adds no identifiers or
+figures of its own; a test scans the text of the PDF for ids.
+
+On a read-only connection (`rrrs report clinic`) the database must already hold its pseudonym secret
+(created when the app first opens it) or `$RRRS_PSEUDONYM_KEY` must be set; otherwise `RrrsError`.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: dat
     else:
         story += [
             b.para("Trends", "h1"),
-            b.para("Gaps in a line are suppressed periods (fewer than five sessions).", "small"),
+            b.para("Gaps in a line are suppressed cells (fewer than five sessions, or hidden to protect one).",
+                   "small"),
             images.chart(clinic_charts.rupture_share_chart(trends, period, width=CHART_WIDTH)),
             b.gap(6),
             images.chart(clinic_charts.resolution_chart(trends, period, width=CHART_WIDTH)),
@@ -107,8 +113,8 @@ def _therapist_table(table: pd.DataFrame) -> list[Flowable]:
              b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
     story: list[Flowable] = [
         CondPageBreak(200), b.para("By therapist (pseudonymised)", "h1"),
-        b.para("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it.",
-               "small"),
+        b.para("Pseudonyms are stable across meetings, so a therapist can recognise their own row if told it. "
+               "They are keyed with a clinic secret, so they cannot be worked out from a staff list.", "small"),
     ]
     if not rows:
         return [*story, b.para("No coded sessions yet.", "body")]
