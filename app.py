@@ -24,5 +24,4 @@ who = auth.current()
 allowed = [name for name in PAGES if who.may(name)]
 nav = st.navigation([st.Page(PAGES[n][0], title=PAGES[n][1], url_path=PAGES[n][2], default=(i == 0))
                      for i, n in enumerate(allowed)])
-auth.banner(who)
 nav.run()

@@ -82,6 +82,7 @@ def require_page(name: str) -> access.Principal:
     st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
     st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
     who = current()
+    banner(who)
     if not who.may(name):
         st.warning("Not found or not permitted.")
         st.stop()

@@ -1,0 +1,71 @@
+"""Journey 4: upload a workbook on the Data page: a bad one is refused with its problems listed, a good one
+imports. Changes the shared server's database, so it runs after the read-only journeys (writes_db) and uses
+dyad, therapist and patient ids of its own."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import assert_no_exception, goto, grid_rows, shot, wait_ready
+from tests.tables import read_ok, write_xlsx
+
+pytestmark = [pytest.mark.browser, pytest.mark.writes_db]
+
+NEW_DYADS = {"D1": "E2E-1", "D2": "E2E-2"}
+
+
+def workbook_frames():
+    """tests/data/tables_ok under new ids, so nothing collides with the fixture clinic."""
+    frames = read_ok()
+    for frame in frames.values():
+        frame["dyad_id"] = frame.dyad_id.map(NEW_DYADS)
+    sessions = frames["sessions"]
+    sessions["therapist_id"] = sessions.therapist_id.map({"T1": "TE1", "T2": "TE2"})
+    sessions["supervisor_id"] = sessions.supervisor_id.replace({"S1": "SE1"})
+    sessions["patient_id"] = sessions.patient_id + "-E2E"
+    return frames
+
+
+def upload_and_import(page, path) -> None:
+    goto(page, "data")  # a fresh Streamlit session: the uploader starts empty
+    uploader = page.locator('[data-testid="stFileUploader"]').first
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    expect(uploader).to_contain_text(path.name)
+    wait_ready(page)
+    button = page.get_by_role("button", name="Import", exact=True)
+    expect(button).to_be_enabled()
+    button.click()
+    wait_ready(page)
+
+
+def test_bad_workbook_is_refused_then_good_one_imports(page, tmp_path) -> None:
+    bad = workbook_frames()
+    bad["marks"].loc[0, "code"] = "denail"
+    bad["ratings"].loc[2, "rating"] = "7"
+    upload_and_import(page, write_xlsx(tmp_path / "bad-3rs.xlsx", bad))
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.locator('[data-testid="stAlert"]').filter(has_text="nothing was imported")).to_be_visible()
+    report = grid_rows(page)
+    values = {row[3] for row in report}  # file, row, column, value, problem
+    assert "denail" in values and "7" in values, report
+    assert any("unknown code" in row[4] for row in report), report
+    assert_no_exception(page)
+    shot(page, "journey4-1-upload-refused")
+
+    goto(page, "dyad?dyad=E2E-1")  # nothing was written
+    expect(main.locator('[data-testid="stAlert"]').filter(has_text="Not found or not permitted")).to_be_visible()
+
+    upload_and_import(page, write_xlsx(tmp_path / "good-3rs.xlsx", workbook_frames()))
+    success = main.locator('[data-testid="stAlert"]').filter(has_text="new codings")
+    expect(success).to_be_visible()
+    expect(success).to_contain_text("4 new codings")
+    assert_no_exception(page)
+    shot(page, "journey4-2-upload-imported")
+
+    goto(page, "dyad?dyad=E2E-1")  # the import is visible everywhere at once
+    expect(main).to_contain_text("Dyad E2E-1")
+    expect(main).to_contain_text("TE1")
+    wait_ready(page)
+    assert_no_exception(page)
+    shot(page, "journey4-3-imported-dyad")
