@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import duckdb
 
@@ -107,3 +108,15 @@ def small_clinic(con: duckdb.DuckDBPyConnection) -> None:
     add_session(con, "D3", 1, [], globals_())
     add_session(con, "D3", 2, [(3, "minimal_response", "check")], None)
     add_session(con, "D4", 1, [], globals_(), n_segments=9)
+
+
+def small_clinic_db(path: Path) -> Path:
+    """A closed database file holding the small clinic (for a server or AppTest to open)."""
+    from rrrs_core import store
+
+    con = store.connect(path)
+    try:
+        small_clinic(con)
+    finally:
+        con.close()
+    return path

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from rrrs_core import store
-from tests.builders import small_clinic
+from tests.builders import small_clinic, small_clinic_db
 
 
 @pytest.fixture
@@ -34,8 +34,4 @@ def clinic_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 @pytest.fixture
 def clinic_db(tmp_path: Path) -> Path:
     """A closed database file holding the small clinic, for AppTest and CLI tests (set RRRS_DB)."""
-    path = tmp_path / "clinic.duckdb"
-    con = store.connect(path)
-    small_clinic(con)
-    con.close()
-    return path
+    return small_clinic_db(tmp_path / "clinic.duckdb")

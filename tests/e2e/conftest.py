@@ -153,16 +153,9 @@ def app_url(e2e_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture
 def cold_app_url(tmp_path: Path) -> Iterator[str]:
     """A server of its own that no browser has visited yet (small clinic only: starts in seconds)."""
-    from rrrs_core import store
-    from tests.builders import small_clinic
+    from tests.builders import small_clinic_db
 
-    db = tmp_path / "cold.duckdb"
-    con = store.connect(db)
-    try:
-        small_clinic(con)
-    finally:
-        con.close()
-    with serve(db, tmp_path) as url:
+    with serve(small_clinic_db(tmp_path / "cold.duckdb"), tmp_path) as url:
         yield url
 
 

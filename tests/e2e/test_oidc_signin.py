@@ -80,12 +80,11 @@ def _process(cmd: list[str], ready_url: str, log_path: Path, name: str, ready=la
 def oidc_app(tmp_path: Path) -> Iterator[str]:
     """The small clinic with a principal for T2, the mock provider, and the app with sign-in configured."""
     from rrrs_core import access, store
-    from tests.builders import small_clinic
+    from tests.builders import small_clinic_db
 
-    db = tmp_path / "oidc.duckdb"
+    db = small_clinic_db(tmp_path / "oidc.duckdb")
     con = store.connect(db)
     try:
-        small_clinic(con)
         access.upsert(con, SUBJECT, "therapist", therapist_id="T2")
     finally:
         con.close()
