@@ -56,7 +56,7 @@ def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Pat
     table = at.dataframe[0].value
     assert table.loc[table.Flag != "", "Session"].tolist() == [3]
     assert table.set_index("Session").loc[3, "Flag"] == "contribution >= 4"
-    assert not at.warning and not at.error
+    assert not at.main.warning and not at.error
     link = next(p for p in at.page_link if p.proto.page == "session")
     assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the highlighted session
 
@@ -70,7 +70,7 @@ def test_threshold_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) ->
 def test_pending_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db, dyad="D3")
     assert "Ratings pending: 1" in text(at)
-    assert "Ratings pending for session 2" in at.warning[0].value
+    assert "Ratings pending for session 2" in at.main.warning[0].value
     assert at.dataframe[0].value.set_index("Session").loc[2, "Flag"] == "ratings pending"
 
 
@@ -83,7 +83,7 @@ def test_one_session_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> N
 
 def test_unknown_and_out_of_scope_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db, dyad="ZZ")
-    assert [w.value for w in at.warning] == ["Not found or not permitted."]
+    assert [w.value for w in at.main.warning] == ["Not found or not permitted."]
     at = run_page(monkeypatch, clinic_db, dyad="D1", scope="therapist:T2")
-    assert [w.value for w in at.warning] == ["Not found or not permitted."]
+    assert [w.value for w in at.main.warning] == ["Not found or not permitted."]
     assert "T1" not in text(at)

@@ -20,7 +20,7 @@ def links(at: AppTest) -> dict[str, str]:
 def test_empty_database(monkeypatch: pytest.MonkeyPatch,
                         empty_db: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
     at = run_page(monkeypatch, empty_db[0], PAGE, dyad="D1", session="3")
-    assert "No coded sessions yet" in text(at) and not at.warning
+    assert "No coded sessions yet" in text(at) and not at.main.warning
 
 
 def test_d1_session3(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
@@ -53,7 +53,7 @@ def test_second_coder_from_url_and_picker(monkeypatch: pytest.MonkeyPatch, clini
     next(s for s in at.selectbox if s.label == "Coding shown").set_value("C1").run()
     assert "coder" not in at.query_params and "Therapist contribution: 5 / 5" in text(at)
     at = run_page(monkeypatch, clinic_db, PAGE, dyad="D1", session="3", coder="X9")
-    assert "Coder X9 has no final coding" in at.warning[0].value
+    assert "Coder X9 has no final coding" in at.main.warning[0].value
 
 
 def test_pending_ratings(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
@@ -75,7 +75,7 @@ def test_not_found(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     for params in ({"dyad": "ZZ", "session": "1"}, {"dyad": "D1", "session": "99"},
                    {"dyad": "D1", "session": "x"}, {"dyad": "D1", "session": "3", "scope": "therapist:T2"}):
         at = run_page(monkeypatch, clinic_db, PAGE, **params)
-        assert [w.value for w in at.warning] == ["Not found or not permitted."], params
+        assert [w.value for w in at.main.warning] == ["Not found or not permitted."], params
         assert not at.metric
 
 
