@@ -18,7 +18,8 @@ with widgets.guard():
         st.subheader("Add or change a user")
         subject = st.text_input("Subject or e-mail (as the identity provider sends it)")
         email = st.text_input("E-mail (optional)")
-        role = st.selectbox("Role", access.ROLES)
+        role = st.selectbox("Role", access.ROLES, index=access.ROLES.index("qi"),
+                            help="Starts at the role that sees least; choose admin only deliberately.")
         therapist = st.text_input("Therapist id (supervisors and therapists)")
         coder = st.text_input("Coder id (coders)")
         active = st.checkbox("Active", value=True)

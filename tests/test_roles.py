@@ -162,3 +162,11 @@ def test_coder_sees_only_assigned_sessions_and_saves_are_audited(monkeypatch, db
     fresh = run_as(monkeypatch, db, {"sub": "c1"})
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # no dashboards for coders
         fresh.switch_page("pages/caseload.py").run()
+
+
+def test_admin_pages_for_admins(monkeypatch, db):
+    at = run_as(monkeypatch, db, {"sub": "boss"}, "users")
+    assert not at.exception
+    assert at.selectbox[0].value == "qi", "the add-user form starts at the least privileged role"
+    at = run_as(monkeypatch, db, {"sub": "boss"}, "audit")
+    assert not at.exception and "The audit trail is intact" in all_text(at)
