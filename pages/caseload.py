@@ -20,8 +20,8 @@ with widgets.guard():
     scope = widgets.scope_selector()
     threshold = widgets.threshold_input()
     only_flagged = widgets.url_toggle("Only dyads with a concern flag", "flagged")
-    inactive = widgets.url_toggle(
-        "Include inactive dyads", "inactive",
+    inactive = widgets.url_toggle(  # on by default: dyads that stopped coming include the dropouts
+        "Include inactive dyads", "inactive", default=True,
         help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the clinic's latest session.")
 
     everything = query(caseload.caseload, scope, threshold)

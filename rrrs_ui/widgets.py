@@ -66,10 +66,11 @@ def seed(name: str, value: object) -> str:
     return key
 
 
-def url_toggle(label: str, name: str, help: str | None = None) -> bool:
-    """A sidebar toggle kept in the URL as `name=1`."""
-    on = st.sidebar.toggle(label, key=seed(name, param(name) == "1"), help=help)
-    set_param(name, "1" if on else None)
+def url_toggle(label: str, name: str, help: str | None = None, default: bool = False) -> bool:
+    """A sidebar toggle kept in the URL as `name=1` / `name=0` (absent means `default`)."""
+    raw = param(name)
+    on = st.sidebar.toggle(label, key=seed(name, default if raw not in ("0", "1") else raw == "1"), help=help)
+    set_param(name, None if bool(on) == default else ("1" if on else "0"))
     return bool(on)
 
 

@@ -73,7 +73,7 @@ def test_unknown_scope_falls_back_to_clinic(monkeypatch: pytest.MonkeyPatch, cli
     assert len(at.dataframe[0].value) == 4
 
 
-def test_inactive_dyads_hidden_unless_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_inactive_dyads_shown_last_and_can_be_hidden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import datetime as dt
 
     from rrrs_core import store
@@ -86,12 +86,12 @@ def test_inactive_dyads_hidden_unless_asked(monkeypatch: pytest.MonkeyPatch, tmp
     add_session(con, "OLD", 1, [(1, "denial", "check")], globals_(r=1), session_date=dt.date(2025, 7, 1))
     con.close()
 
-    at = run_page(monkeypatch, db)
+    at = run_page(monkeypatch, db, inactive="0")
     assert "OLD" not in at.dataframe[0].value.dyad_id.tolist()
     assert metrics(at)["Dyads in scope"] == "4"
     assert "1 inactive dyad(s) hidden" in at.caption[0].value
 
-    at = run_page(monkeypatch, db, inactive="1")
+    at = run_page(monkeypatch, db)  # shown by default (dropouts are inactive dyads), after the active ones
     table = at.dataframe[0].value
     assert table.dyad_id.tolist() == ["D1", "D3", "D2", "D4", "OLD"]
     assert metrics(at)["Dyads in scope"] == "5"
