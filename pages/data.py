@@ -49,8 +49,7 @@ with widgets.guard():
                 st.success("No errors: this upload can be imported.")
             else:
                 glue.data_changed()
-                auth.record("import", report.source, report.summary())
-                st.session_state.pop(("_audited", "import", report.source), None)  # every import is logged
+                auth.audit_now("import", report.source, report.summary())
                 st.success(report.summary())
             if report.warnings:
                 st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")

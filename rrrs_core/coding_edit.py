@@ -6,7 +6,7 @@ segment notes) and leaves the earlier ones in place, no longer current, so nothi
 it opened (`expected_version`) and the save is refused if someone saved another one since.
 
 Validation and the manual's consistency warnings are not re-implemented here: the coding is converted to
-3RS tables and run through the importer as a dry run (`import_tables(..., dry_run=True)`, see `coding_tables`).
+3RS tables and run through the importer as a dry run (`import_tables(..., dry_run=True)`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import duckdb
 import pandas as pd
 
 from rrrs_core import codebook as cb
-from rrrs_core.coding_tables import import_frames, table_of
+from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
+from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
 from rrrs_core.store import one, scalar, transaction
 from rrrs_core.views import refresh_metrics
@@ -179,7 +180,7 @@ def check_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft) -> list[Pro
     d = draft.normalized()
     frames = d.to_frames()
     try:
-        report = import_frames(con, frames, SOURCE, replace=True, user="check", dry_run=True, book=d.book)
+        report = import_tables(con, frames, SOURCE, replace=True, user="check", dry_run=True, book=d.book)
     except ValidationError as exc:
         raise ValidationError([describe(p, d, frames) for p in exc.problems + exc.warnings]) from None
     return [describe(p, d, frames) for p in report.warnings]

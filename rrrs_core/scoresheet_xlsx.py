@@ -18,8 +18,9 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from rrrs_core.coding_edit import CodingDraft, load_coding
-from rrrs_core.coding_tables import import_frames, table_of
+from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import NotFoundError, Problem, ValidationError
+from rrrs_core.importing import import_tables
 from rrrs_core.importing.api import ImportReport, Progress, _noop
 from rrrs_core.scoresheet_layout import HEADER_FIELDS, SHEET, write
 from rrrs_core.scoresheet_read import NOTES, Sheets, norm, read_all
@@ -121,7 +122,7 @@ def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, by
     label = _label(files)
     frames = sheets.frames()
     try:
-        report = import_frames(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress)
+        report = import_tables(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress)
     except ValidationError as exc:
         raise ValidationError([_remap(p, label, sheets) for p in exc.problems + exc.warnings]) from None
     report.warnings = [_remap(p, label, sheets) for p in report.warnings]

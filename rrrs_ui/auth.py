@@ -81,7 +81,9 @@ def require_page(name: str) -> access.Principal:
     script without app.py, so app.py's page filter alone is not enough."""
     st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
     st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
+    st.session_state.pop("_principal", None)  # never carry a principal over from an earlier run
     who = current()
+    st.session_state["_principal"] = who  # resolved from the database at the top of this very run
     banner(who)
     if not who.may(name):
         st.warning("Not found or not permitted.")
@@ -90,7 +92,11 @@ def require_page(name: str) -> access.Principal:
 
 
 def principal() -> access.Principal:
-    """The current principal, re-read on every call; raises when there is none (pages show the guard message)."""
+    """The principal `require_page` read from the database at the top of this run (so a revoked role stops
+    at the next click without a lookup per call); looked up afresh outside a page run."""
+    who = st.session_state.get("_principal")
+    if isinstance(who, access.Principal):
+        return who
     who = _lookup()
     if who is None:
         raise PermissionDeniedError("You are not signed in, or your access was revoked. Reload the page.")
@@ -99,7 +105,7 @@ def principal() -> access.Principal:
 
 def scope() -> Scope:
     """The identified data the current principal may see."""
-    return access.scope_for(glue.connection(), principal())
+    return glue.query(access.scope_for, principal())
 
 
 def record(action: str, target: str | None = None, detail: str | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,10 +12,17 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None = None,
-              params: dict[str, str] | None = None) -> AppTest:
-    """Run app.py once (st.navigation needs a first run), then switch to `pages/<page>.py` with URL params."""
+              params: dict[str, str] | None = None, *, secrets: dict[str, Any] | None = None,
+              user: dict[str, Any] | None = None) -> AppTest:
+    """Run app.py once (st.navigation needs a first run), then switch to `pages/<page>.py` with URL params.
+
+    `secrets` and `user` simulate a configured sign-in and the identity the provider returned."""
     monkeypatch.setenv("RRRS_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
+    if secrets:
+        at.secrets.update(secrets)
+    if user is not None:
+        at.user = user
     for key, value in (params or {}).items():
         at.query_params[key] = value
     at.run()

@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/contribution.py"
 
 

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rrrs_core import access, store
-from tests.apptest import APP, all_text
+from tests.apptest import APP, all_text, open_page
 
 AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
                  "client_id": "rrrs", "client_secret": "x",
@@ -29,17 +29,8 @@ def db(clinic_db: Path) -> Path:
 
 def run_as(monkeypatch, db: Path, user: dict | None, page: str | None = None,
            params: dict[str, str] | None = None) -> AppTest:
-    monkeypatch.setenv("RRRS_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    return at
+    identity = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
+    return open_page(monkeypatch, db, page, params, secrets=AUTH, user=identity)
 
 
 def audit_rows(db: Path) -> list[tuple[str, str, str | None]]:

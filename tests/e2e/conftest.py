@@ -202,6 +202,24 @@ def warm_app_url(browser, app_url: str) -> str:
     return app_url
 
 
+def local_context(browser, base_url: str, blocked: list[str]):
+    """A browser context that may only reach this machine: any other request is aborted and recorded in
+    `blocked`, so a test can prove the app works offline."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=base_url + "/")
+    context.set_default_timeout(ACTION_TIMEOUT)
+
+    def only_local(route) -> None:
+        target = route.request.url
+        if target.startswith(("data:", "blob:")) or urlsplit(target).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(target)
+            route.abort()
+
+    context.route("**/*", only_local)
+    return context
+
+
 @pytest.fixture
 def new_context(browser, request: pytest.FixtureRequest) -> Iterator:
     """Factory for fresh browser contexts (own cookies, storage and Streamlit session), closed at the end.
@@ -215,19 +233,7 @@ def new_context(browser, request: pytest.FixtureRequest) -> Iterator:
     contexts, blocked = [], []
 
     def make(base_url: str | None = None):
-        url = base_url or request.getfixturevalue("warm_app_url")
-        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=url + "/")
-        context.set_default_timeout(ACTION_TIMEOUT)
-
-        def only_local(route) -> None:
-            target = route.request.url
-            if target.startswith(("data:", "blob:")) or urlsplit(target).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                blocked.append(target)
-                route.abort()
-
-        context.route("**/*", only_local)
+        context = local_context(browser, base_url or request.getfixturevalue("warm_app_url"), blocked)
         contexts.append(context)
         return context
 

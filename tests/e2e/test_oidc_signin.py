@@ -27,15 +27,14 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
     ACTION_TIMEOUT,
-    LOCAL_HOSTS,
     ROOT,
     STARTUP_TIMEOUT,
-    VIEWPORT,
     _free_port,
     _local_get,
     _tail,
     assert_no_exception,
     grid_rows,
+    local_context,
     shot,
     sidebar,
     wait_ready,
@@ -125,19 +124,8 @@ def _caseload_dyads(page) -> list[str]:
 
 def test_oidc_sign_in_shows_own_caseload_only(browser, oidc_app: str) -> None:
     expect.set_options(timeout=ACTION_TIMEOUT)
-    context = browser.new_context(viewport=VIEWPORT, base_url=oidc_app + "/")
-    context.set_default_timeout(ACTION_TIMEOUT)
     blocked: list[str] = []
-
-    def only_local(route) -> None:
-        target = route.request.url
-        if target.startswith(("data:", "blob:")) or urlsplit(target).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(target)
-            route.abort()
-
-    context.route("**/*", only_local)
+    context = local_context(browser, oidc_app, blocked)
     page = context.new_page()
     try:
         page.goto("")
