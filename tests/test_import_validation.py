@@ -42,6 +42,10 @@ def find(problems: list[Problem], file: str, row: int | None, column: str | None
         ("marks", 3, "session_number", "two", "whole number"),
         ("ratings", 0, "rating", "7", "rating must be a whole number from 1 to 5"),
         ("ratings", 0, "rating", "3.5", "rating must be a whole number from 1 to 5"),
+        ("ratings", 0, "rating", "+3", "rating must be a whole number from 1 to 5"),
+        ("ratings", 0, "rating", "1e0", "rating must be a whole number from 1 to 5"),
+        ("ratings", 0, "rating", "\u0663", "rating must be a whole number from 1 to 5"),  # Arabic-Indic 3
+        ("ratings", 0, "rating", "^", "rating must be a whole number from 1 to 5"),
         ("ratings", 1, "item", "overall_rupture", "unknown rating item"),
         ("sessions", 0, "session_date", "05/01/2026", "YYYY-MM-DD"),
         ("sessions", 0, "n_segments", "ten", "n_segments"),

@@ -11,7 +11,7 @@ import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, load, rules, typed
+from rrrs_core.importing import consistency, load, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import Staged, stage_frame, stage_path
 from rrrs_core.store import transaction
@@ -50,6 +50,7 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         staged, problems, synthetic = stage()
         progress(0.35, "validating")
         if len(staged) == len(TABLES):
+            summary.build(con, staged, book)
             problems += rules.run(con, staged, book)
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)
@@ -70,6 +71,7 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
                                                         replace=replace, book=book)
     finally:
         typed.drop(con)
+        summary.drop(con)
     progress(1.0, "done")
     return report
 

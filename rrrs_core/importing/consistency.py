@@ -3,6 +3,12 @@
 3RS manual, Global Ratings (pp. 7-9): a code's significance reflects its markers; overall withdrawal and
 confrontation summarise their markers' significance; resolution strategies occur in the context of a
 rupture; sessions with no ruptures are rated 3 on overall resolution.
+
+The ratings table is the big one (about 30 rows per coding), so these rules read its per-coding summary
+(`sum_ratings`, see `importing.summary`: rated items as bits, overall ratings with their rows, the highest
+significance per rupture family) and a per-coding summary of the marks (`chk_marks`), and compare two
+small tables instead of joining millions of rows. Only a rating rule that finds something reads the
+ratings rows themselves, for their row numbers.
 """
 
 from __future__ import annotations
@@ -12,83 +18,106 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import StagedTable
+from rrrs_core.importing.summary import RUPTURE_FAMILIES, families
 
 KEY = "dyad_id, session_number, coder_id"
+LIMIT = 200
+
+
 def same(a: str, b: str) -> str:
     """Correlate two aliases on the coding key."""
     return " AND ".join(f"{a}.{k} = {b}.{k}" for k in ("dyad_id", "session_number", "coder_id"))
 
 
-FAM = ("(SELECT m.*, cc.family FROM typ_marks m JOIN codebook_code cc ON cc.key = m.code "
-       "AND cc.codebook_id = ? AND cc.codebook_version = ?)")
+def _bit(mask: str, ix: str) -> str:
+    """SQL: is item number `ix` (1-based, codebook order) set in `mask`?"""
+    return f"(coalesce({mask}, 0::UBIGINT) >> ({ix} - 1)) & 1 = 1"
 
-# (table the row number refers to, SQL returning (_row, column, value, message)); FAM takes 2 params each.
-CHECKS: list[tuple[str, str, int]] = [
+
+def _summarise(con: duckdb.DuckDBPyConnection, book: cb.Codebook) -> None:
+    items = list(book.rating_items)
+    con.execute("CREATE OR REPLACE TEMP TABLE chk_items AS SELECT unnest(?::VARCHAR[]) AS item, "
+                "unnest(?::VARCHAR[]) AS family, unnest(range(1, ?)) AS ix", [items, families(book), len(items) + 1])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE chk_marks AS
+        SELECT m.dyad_id, m.session_number, m.coder_id, bit_or(1::UBIGINT << (i.ix - 1)) AS marked,
+            {', '.join(f"bool_or(i.family = '{f}') AS any_{f}" for f in (*RUPTURE_FAMILIES, 'resolution'))}
+        FROM typ_marks m JOIN chk_items i ON i.item = m.code GROUP BY ALL""")
+
+
+# The summary's key columns are text (it is built before validation); typed tables join on the same text.
+RATINGS = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
+
+
+def _overall_vs_markers(family: str) -> str:
+    item = f"overall_{family}"
+    return f"""
+        SELECT r.{item}_row, 'rating', r.{item}::VARCHAR,
+            '{item} is ' || r.{item} || CASE
+                WHEN r.{item} < coalesce(r.top_{family}, 1)
+                    THEN ', below the highest {family} marker significance (' || r.top_{family} || ')'
+                ELSE ', but no {family} marker is marked in any segment' END
+        FROM {RATINGS} r LEFT JOIN chk_marks m USING ({KEY})
+        WHERE r.{item} < coalesce(r.top_{family}, 1) OR (r.{item} > 1 AND NOT coalesce(m.any_{family}, false))"""
+
+# Codings with a code rated above 1 but never marked: usually none, and then the rows are never read.
+RATED_UNMARKED = f"""(SELECT r.dyad_id, r.session_number, r.coder_id FROM {RATINGS} r LEFT JOIN chk_marks m USING ({KEY})
+    WHERE r.high & ~coalesce(m.marked, 0::UBIGINT)
+          & (SELECT bit_or(1::UBIGINT << (ix - 1)) FROM chk_items WHERE family <> 'global') <> 0)"""
+PRECHECKS = {0: f"SELECT count(*) FROM {RATED_UNMARKED}"}
+
+NO_RUPTURE = "NOT coalesce(m.any_withdrawal OR m.any_confrontation, false)"
+
+# (table the row number refers to, SQL returning (_row, column, value, message)), in the order shown.
+CHECKS: list[tuple[str, str]] = [
     ("ratings", f"""
         SELECT r._row, 'rating', r.rating::VARCHAR,
             'significance ' || r.rating || ' for ' || r.item || ', but that code is never marked in any segment'
-        FROM typ_ratings r
-        WHERE r.rating > 1 AND r.item IN (SELECT key FROM codebook_code WHERE codebook_id = ? AND codebook_version = ?)
-          AND NOT EXISTS (SELECT 1 FROM typ_marks m WHERE {same('m', 'r')} AND m.code = r.item)""", 1),
+        FROM typ_ratings r JOIN chk_items i USING (item) JOIN {RATED_UNMARKED} o USING ({KEY})
+        LEFT JOIN chk_marks m USING ({KEY})
+        WHERE r.rating > 1 AND i.family <> 'global' AND NOT {_bit('m.marked', 'i.ix')}"""),
     ("marks", f"""
         SELECT min(m._row), 'code', m.code, m.code || ' is marked but has no significance rating (read as 1)'
-        FROM typ_marks m
-        WHERE EXISTS (SELECT 1 FROM typ_ratings r WHERE {same('r', 'm')})
-          AND NOT EXISTS (SELECT 1 FROM typ_ratings r WHERE {same('r', 'm')} AND r.item = m.code)
-        GROUP BY {KEY}, m.code""", 0),
-    ("ratings", f"""
-        WITH sig AS (
-            SELECT r.dyad_id, r.session_number, r.coder_id, cc.family, max(r.rating) AS top
-            FROM typ_ratings r JOIN codebook_code cc ON cc.key = r.item AND cc.codebook_id = ?
-                 AND cc.codebook_version = ?
-            GROUP BY ALL),
-        marked AS (SELECT DISTINCT {KEY}, family FROM {FAM} f)
-        SELECT o._row, 'rating', o.rating::VARCHAR,
-            o.item || ' is ' || o.rating || CASE
-                WHEN o.rating < coalesce(s.top, 1)
-                    THEN ', below the highest ' || fam || ' marker significance (' || s.top || ')'
-                ELSE ', but no ' || fam || ' marker is marked in any segment' END
-        FROM (SELECT *, replace(item, 'overall_', '') AS fam FROM typ_ratings
-              WHERE item IN ('overall_withdrawal', 'overall_confrontation')) o
-        LEFT JOIN sig s ON s.dyad_id = o.dyad_id AND s.session_number = o.session_number
-             AND s.coder_id = o.coder_id AND s.family = o.fam
-        WHERE o.rating < coalesce(s.top, 1)
-           OR (o.rating > 1 AND NOT EXISTS (SELECT 1 FROM marked k WHERE k.dyad_id = o.dyad_id
-               AND k.session_number = o.session_number AND k.coder_id = o.coder_id AND k.family = o.fam))""", 2),
+        FROM typ_marks m JOIN chk_items i ON i.item = m.code JOIN {RATINGS} r USING ({KEY})
+        WHERE NOT {_bit('r.rated', 'i.ix')}
+        GROUP BY m.dyad_id, m.session_number, m.coder_id, m.code"""),
+    ("ratings", " UNION ALL ".join(_overall_vs_markers(f) for f in RUPTURE_FAMILIES)),
     ("sessions", f"""
         SELECT s._row, 'coder_id', s.coder_id,
             'resolution strategies are marked but no rupture marker is: a resolution strategy needs a rupture'
-        FROM typ_sessions s JOIN (SELECT {KEY} FROM {FAM} f GROUP BY ALL
-            HAVING bool_or(family = 'resolution') AND NOT bool_or(family <> 'resolution')) x USING ({KEY})""", 1),
+        FROM typ_sessions s JOIN chk_marks m USING ({KEY})
+        WHERE m.any_resolution AND {NO_RUPTURE}"""),
     ("ratings", f"""
-        SELECT r._row, 'rating', r.rating::VARCHAR,
-            'overall_resolution is ' || r.rating || ' in a session with no rupture marker; the manual rates such '
-            || 'sessions 3'
-        FROM typ_ratings r
-        WHERE r.item = 'overall_resolution' AND r.rating <> 3 AND NOT EXISTS
-            (SELECT 1 FROM {FAM} f WHERE f.dyad_id = r.dyad_id AND f.session_number = r.session_number
-             AND f.coder_id = r.coder_id AND f.family <> 'resolution')""", 1),
+        SELECT r.overall_resolution_row, 'rating', r.overall_resolution::VARCHAR,
+            'overall_resolution is ' || r.overall_resolution || ' in a session with no rupture marker; the manual '
+            || 'rates such sessions 3'
+        FROM {RATINGS} r LEFT JOIN chk_marks m USING ({KEY})
+        WHERE r.overall_resolution <> 3 AND {NO_RUPTURE}"""),
     ("sessions", f"""
         SELECT s._row, 'coder_id', s.coder_id, 'no ratings for this coding: stored as ratings pending'
-        FROM typ_sessions s WHERE NOT EXISTS (SELECT 1 FROM typ_ratings r WHERE {same('r', 's')})""", 0),
+        FROM typ_sessions s ANTI JOIN {RATINGS} r USING ({KEY})"""),
     ("sessions", f"""
-        SELECT s._row, 'coder_id', s.coder_id, 'global item ' || g.item || ' is not rated'
-        FROM typ_sessions s CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS item) g
-        WHERE EXISTS (SELECT 1 FROM typ_ratings r WHERE {same('r', 's')})
-          AND NOT EXISTS (SELECT 1 FROM typ_ratings r WHERE {same('r', 's')} AND r.item = g.item)""", -1),
+        SELECT s._row, 'coder_id', s.coder_id, 'global item ' || i.item || ' is not rated'
+        FROM typ_sessions s JOIN {RATINGS} r USING ({KEY}) JOIN chk_items i ON i.family = 'global'
+        WHERE NOT {_bit('r.rated', 'i.ix')}"""),
 ]
-
-LIMIT = 200
 
 
 def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> list[Problem]:
     """Every consistency warning (up to LIMIT per rule, then a count)."""
     out: list[Problem] = []
-    for table, sql, n_books in CHECKS:
-        params: list[object] = [list(book.global_keys)] if n_books < 0 else [book.id, book.version] * n_books
-        rows = con.execute(f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1 LIMIT {LIMIT}", params).fetchall()
-        source = staged[table].source
-        out += [Problem("warning", source, r[0], r[1], r[2], r[3]) for r in rows]
-        if rows and rows[0][4] > LIMIT:
-            out.append(Problem("warning", source, None, None, None, f"... and {rows[0][4] - LIMIT} more like this"))
+    _summarise(con, book)
+    try:
+        for n, (table, sql) in enumerate(CHECKS):
+            if n in PRECHECKS and not con.execute(PRECHECKS[n]).fetchall()[0][0]:
+                continue
+            rows = con.execute(f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1, 4 LIMIT {LIMIT}").fetchall()
+            source = staged[table].source
+            out += [Problem("warning", source, r[0], r[1], r[2], r[3]) for r in rows]
+            if rows and rows[0][4] > LIMIT:
+                out.append(Problem("warning", source, None, None, None,
+                                   f"... and {rows[0][4] - LIMIT} more like this"))
+    finally:
+        for t in ("chk_items", "chk_marks"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
     return out

@@ -36,7 +36,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE typ_ratings AS
+        CREATE OR REPLACE TEMP VIEW typ_ratings AS
         SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, item, rating::INTEGER AS rating
         FROM stg_ratings
         """
@@ -44,8 +44,8 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("stg_sessions", "stg_marks", "stg_ratings"):
+    for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_ratings"):
         con.execute(f"DROP VIEW IF EXISTS {t}")
-    for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions", "typ_marks", "typ_ratings",
+    for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions", "typ_marks",
               "new_codings"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -1,0 +1,62 @@
+"""Per-group summaries of the big staged tables, read once and shared by validation and the manual's rules.
+
+Ratings are the largest table by far (about 30 rows per coding), so every question asked of them per
+coding is answered from one aggregation, `sum_ratings`, instead of joins over millions of rows. Each
+codebook item is one bit of an integer (`ix` is its 1-based position in `book.rating_items`), which turns
+"which items are rated" and "is any item rated twice" into integer arithmetic.
+
+- `sum_ratings` (one row per coding key): `n` known-item rows, `distinct_n` distinct known items, `rated`
+  item bits, `high` bits of items rated above 1, each overall rating with its row, and the highest
+  significance per rupture family. Values come from the text staging via try_cast: they are only trusted
+  (by the consistency rules) after validation found no errors.
+- `sum_marks` (one row per coding key and segment): `n` known-code rows and `distinct_n` distinct codes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from rrrs_core import codebook as cb
+from rrrs_core.importing.format import StagedTable
+
+KEY = "dyad_id, session_number, coder_id"
+OVERALL = ("overall_withdrawal", "overall_confrontation", "overall_resolution")
+RUPTURE_FAMILIES = ("withdrawal", "confrontation")
+TABLES = ("sum_ratings", "sum_marks")
+
+
+def families(book: cb.Codebook) -> list[str]:
+    """The family of each rating item in `book.rating_items` order ('global' for the global ratings)."""
+    return [book.code(k).family if book.has_code(k) else "global" for k in book.rating_items]
+
+
+def _bits(ix: str) -> str:
+    return f"1::UBIGINT << ({ix} - 1)"
+
+
+def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> None:
+    items = list(book.rating_items)
+    if len(items) > 64:
+        raise ValueError("the import summary keeps one bit per rating item: at most 64")
+    if "ratings" in staged:
+        value = "try_cast(rating AS INTEGER)"
+        overall = [f"max(CASE WHEN item = '{k}' THEN {expr} END) AS {k}{suffix}"
+                   for k in OVERALL for expr, suffix in ((value, ""), ("_row", "_row"))]
+        tops = [f"max(CASE WHEN list_extract($2, ix) = '{f}' THEN {value} END) AS top_{f}" for f in RUPTURE_FAMILIES]
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE sum_ratings AS
+            SELECT {KEY}, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n,
+                bit_or({_bits('ix')}) AS rated, bit_or(CASE WHEN {value} > 1 THEN {_bits('ix')} END) AS high,
+                {', '.join(overall + tops)}
+            FROM (SELECT *, list_position($1, item) AS ix FROM stg_ratings) GROUP BY ALL""",
+                    [items, families(book)])
+    if "marks" in staged:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE sum_marks AS
+            SELECT {KEY}, segment, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n
+            FROM (SELECT *, list_position($1, code) AS ix FROM stg_marks) GROUP BY ALL""", [list(book.keys)])
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for t in TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
