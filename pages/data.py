@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from rrrs_core import audit, export
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 
 auth.require_page("data")
-
-
-def problems_table(problems: list) -> pd.DataFrame:
-    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value,
-                          "problem": p.message} for p in problems])
 
 
 st.title("Data")
@@ -39,10 +33,10 @@ with widgets.guard():
         except ValidationError as exc:
             bar.empty()
             st.error(f"{exc}. Fix these and upload again:")
-            st.dataframe(problems_table(exc.problems), hide_index=True, width="stretch")
+            tables.show_problems(exc.problems)
             if exc.warnings:
                 st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-                st.dataframe(problems_table(exc.warnings), hide_index=True, width="stretch")
+                tables.show_problems(exc.warnings)
         else:
             bar.empty()
             if check:
@@ -53,7 +47,7 @@ with widgets.guard():
                 st.success(report.summary())
             if report.warnings:
                 st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
-                st.dataframe(problems_table(report.warnings), hide_index=True, width="stretch")
+                tables.show_problems(report.warnings)
 
     st.subheader("Templates")
     st.markdown("Start from a template: each holds one example coding you can overwrite.")

@@ -18,7 +18,7 @@ from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, ValidationError
 from rrrs_core.queries import directory
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui.notes_panel import notes_panel
 
@@ -139,7 +139,7 @@ def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None
         return
     except ValidationError as exc:
         st.error(f"Not saved: {exc}.")
-        st.dataframe(grid.check_table(exc.problems), hide_index=True, width="stretch")
+        tables.show_checks(exc.problems)
         return
     if version == ss.sc_version:
         done(f"Nothing changed since version {version}; nothing was saved.", "info")
@@ -154,9 +154,7 @@ def history_section(target: ce.CodingDraft, user: str) -> None:
     if hist.empty:
         st.caption("Not saved yet: the first save creates version 1.")
         return
-    st.dataframe(hist, hide_index=True, width="stretch", column_config={
-        "saved_at": st.column_config.DatetimeColumn("saved at", format="YYYY-MM-DD HH:mm:ss"),
-        "saved_by": "saved by", "changes": st.column_config.TextColumn("what changed", width="large")})
+    st.dataframe(hist, hide_index=True, width="stretch", placeholder="", column_config=tables.HISTORY)
     older = [int(v) for v in hist.version if int(v) != ss.sc_version]
     if not older:
         return
@@ -197,10 +195,10 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
                                        replace=replace_old, user=user or "app", dry_run=check)
     except ValidationError as exc:
         st.error(f"{exc}. Fix these and upload again:")
-        st.dataframe(grid.problems_table(exc.problems), hide_index=True, width="stretch")
+        tables.show_problems(exc.problems)
         if exc.warnings:
             st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-            st.dataframe(grid.problems_table(exc.warnings), hide_index=True, width="stretch")
+            tables.show_problems(exc.warnings)
         return
     if check:
         st.success("No errors: these scoresheets can be imported.")
@@ -209,7 +207,7 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
         st.success(report.summary() + ". Press Reload above to see an imported coding of the session open here.")
     if report.warnings:
         st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
-        st.dataframe(grid.problems_table(report.warnings), hide_index=True, width="stretch")
+        tables.show_problems(report.warnings)
 
 
 st.title("Scoresheet")
@@ -248,11 +246,11 @@ with widgets.guard():
         errors, warnings = exc.problems, exc.warnings
     if errors:
         st.error(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to fix before saving:")
-        st.dataframe(grid.check_table(errors), hide_index=True, width="stretch")
+        tables.show_checks(errors)
     if warnings:
         st.warning(f"Before saving as final: {len(warnings)} point{'s' if len(warnings) != 1 else ''} from the "
                    "manual's consistency rules (they do not block saving).")
-        st.dataframe(grid.check_table(warnings), hide_index=True, width="stretch")
+        tables.show_checks(warnings)
     elif not errors:
         st.caption("No consistency warnings from the manual's rules.")
     changes = ch.diff(ss.sc_base.normalized(), draft.normalized()) if ss.sc_version else []

@@ -7,7 +7,7 @@ import zipfile
 
 from rrrs_core import store
 from rrrs_core.importing import import_path, templates
-from tests.apptest import all_text, open_page
+from tests.apptest import all_text, headers, open_page
 from tests.tables import OK, read_ok
 
 
@@ -39,6 +39,7 @@ def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path
     assert "denail" in text and "unknown code" in text
     report = at.dataframe[0].value
     assert {"file", "row", "column", "value", "problem"} <= set(report.columns)
+    assert headers(at.dataframe[0]) == ["File", "Row", "Column", "Value", "Problem"]
     assert ("ratings.csv", 3, "rating", "9") in set(zip(report.file, report.row, report.column, report.value,
                                                         strict=True))
     con = store.connect(db)
