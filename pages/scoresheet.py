@@ -20,11 +20,12 @@ from rrrs_core.errors import ConflictError, ValidationError
 from rrrs_core.queries import directory
 from rrrs_ui import auth, glue, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
+from rrrs_ui import scoresheet_hints as hints
 from rrrs_ui.notes_panel import notes_panel
 
 auth.require_page("scoresheet")
 
-NEW = "+ New…"
+NEW = hints.NEW
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ss = st.session_state
 
@@ -48,7 +49,7 @@ def choose() -> ce.CodingDraft | None:
     dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}",
                  allow_new=coder is None)
     if dyad is None:
-        st.info("Choose or create a dyad, a session and a coder to start coding.")
+        st.info(hints.start(may_create=coder is None))
         return None
     head: dict[str, object] = {}
     if dyad == NEW:
@@ -64,7 +65,7 @@ def choose() -> ce.CodingDraft | None:
         head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
                     treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
         if not dyad.strip() or not therapist:
-            st.info("Enter the new dyad's id and choose or enter its therapist.")
+            st.info(hints.new_dyad())
             return None
         dyad = dyad.strip()
         if dyad in therapist_of:
@@ -81,8 +82,7 @@ def choose() -> ce.CodingDraft | None:
                     lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""),
                     allow_new=coder is None)
     if session is None:
-        st.info(f"Choose a session of dyad {dyad}" + (f", or {NEW} to add one." if coder is None else
-                                                       " (you see the sessions assigned to you)."))
+        st.info(hints.session(dyad, may_create=coder is None))
         return None
     if session == NEW:
         s1, s2, s3, s4 = st.columns(4)
@@ -94,6 +94,7 @@ def choose() -> ce.CodingDraft | None:
         head.update(session_date=s2.date_input("Session date", value=dt.date.today(), key="sc_pick_date"),
                     segment_minutes=int(s3.number_input("Segment length (minutes)", 1, 60, 5, key="sc_pick_len")),
                     n_segments=int(s4.number_input("Number of segments", 1, 60, 10, key="sc_pick_nseg")))
+        st.caption(hints.new_session())
     else:
         head.update({k: v for k, v in ce.header(glue.connection(), dyad, session).items() if v is not None})
     coders = glue.query(ch.known_coders) if coder is None else [coder]
@@ -102,7 +103,7 @@ def choose() -> ce.CodingDraft | None:
     if coder == NEW:
         coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
     if not coder or not coder.strip():
-        st.info(f"Choose the coder, or {NEW} to enter a new one.")
+        st.info(hints.coder(may_create=who.role != "coder"))
         return None
     widgets.set_param("dyad", dyad)
     widgets.set_param("session", session)
@@ -226,7 +227,7 @@ with widgets.guard():
     st.caption(f"Dyad **{base.dyad_id}** · therapist {base.therapist_id} · session {base.session_number}{date} · "
                f"{base.n_segments} segments of {base.segment_minutes} min · coder **{base.coder_id}**")
     if ss.sc_version is None:
-        st.caption("Not coded yet by this coder: a new coding.")
+        st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number)))
     else:
         status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version)
         st.caption(f"Opened version {ss.sc_version} ({status}), saved by {by} at {at:%Y-%m-%d %H:%M}.")
