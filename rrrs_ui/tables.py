@@ -21,8 +21,9 @@ PLACEHOLDER = "–"  # missing values read as a dash, not "None"
 
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "problem"]
 PROBLEM_PX = 540  # messages can be long (an unknown code lists the allowed ones): they wrap
+FILE_PX = 120     # so can a file name, or several for a problem of the whole upload
 PROBLEMS: Config = {
-    "file": CC.TextColumn("File", width=120, help="The file (and sheet) the problem is in"),
+    "file": CC.TextColumn("File", width=FILE_PX, help="The file (and sheet) the problem is in"),
     "row": CC.NumberColumn("Row", format="%d", width=55, help="Row as numbered in the file, header = row 1"),
     "column": CC.TextColumn("Column", width=110),
     "value": CC.TextColumn("Value", width=110),
@@ -48,7 +49,8 @@ def check_table(problems: Sequence) -> pd.DataFrame:
 
 
 def _show(table: pd.DataFrame, config: Config) -> None:
-    row_px = cells.row_height(table, {"problem": PROBLEM_PX}, max_px=160)
+    widths = {c: w for c, w in (("file", FILE_PX), ("problem", PROBLEM_PX)) if c in table.columns}
+    row_px = cells.row_height(table, widths, max_px=160)
     st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config=config,
                  row_height=row_px, height=cells.height(len(table), row_px))
 
