@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from rrrs_core import audit, export
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 
 auth.require_page("audit")
 
@@ -25,7 +25,8 @@ with widgets.guard():
     action = mid.selectbox("Action", ["(all)", *audit.ACTIONS])
     since = right.date_input("From", value=dt.date.today() - dt.timedelta(days=30))
     rows = audit.listing(con, actor=actor, action=None if action == "(all)" else action, since=since)
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(rows, hide_index=True, width="stretch", placeholder=tables.PLACEHOLDER,
+                 column_config=tables.AUDIT)
     st.caption(f"{len(rows)} rows, newest first. Rows can only be added, never changed or deleted in rrrs.")
     if st.download_button("Export as CSV", export.to_csv(rows), "rrrs-audit.csv", "text/csv"):
         auth.record("export audit", detail=f"{len(rows)} rows")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from rrrs_core import palette
 from rrrs_core.queries import caseload
-from rrrs_ui import auth, links, widgets
+from rrrs_ui import auth, cells, links, widgets
 from rrrs_ui.glue import query
 
 auth.require_page("caseload")
@@ -45,17 +45,17 @@ with widgets.guard():
                 else "No active dyads in this scope: switch on 'Include inactive dyads'." if n_hidden
                 else "No coded sessions in this scope yet.")
     else:
-        shown = shown.assign(dyad_link=links.dyad_urls(shown.dyad_id))
+        shown = shown.assign(dyad_link=links.dyad_urls(shown.dyad_id), flag_list=cells.flag_lists(shown))
         st.dataframe(
             shown,
             hide_index=True,
             placeholder="–",
-            column_order=["dyad_link", "therapist_id", "flags", "rupture_trend", "latest_resolution",
+            column_order=["dyad_link", "therapist_id", "flag_list", "rupture_trend", "latest_resolution",
                           "n_high_contribution", "n_sessions", "last_session", "last_date",
                           *(["active"] if inactive else []), "treatment", "concern_score"],
             column_config={
                 "dyad_link": st.column_config.LinkColumn(
-                    "Dyad", display_text=links.DYAD_DISPLAY, help="Open the dyad's trajectory"),
+                    "Dyad", display_text=links.DYAD_DISPLAY, help="Open the dyad's trajectory", pinned=True),
                 "therapist_id": "Therapist",
                 "treatment": "Treatment",
                 "n_sessions": st.column_config.NumberColumn("Sessions coded", format="%d"),
@@ -65,13 +65,13 @@ with widgets.guard():
                     "Active", help=f"A session within {caseload.ACTIVE_DAYS} days of the clinic's latest"),
                 "rupture_trend": st.column_config.LineChartColumn(
                     f"Ruptures, last {caseload.TREND_SESSIONS}", y_min=0.0, y_max=1.0, color=palette.NEUTRAL,
-                    help="Share of segments with a rupture marker, per session, oldest to newest"),
+                    width=120, help="Share of segments with a rupture marker, per session, oldest to newest"),
                 "latest_resolution": st.column_config.NumberColumn(
                     "Latest resolution", format="%d", help="Overall resolution of the latest rated session"),
                 "n_high_contribution": st.column_config.NumberColumn(
                     f"Contribution ≥ {threshold}", format="%d",
                     help="Sessions with therapist contribution at or above the threshold"),
-                "flags": st.column_config.TextColumn("Concern flags", width="medium"),
+                "flag_list": cells.flags_column(),
                 "concern_score": st.column_config.NumberColumn("Concern", format="%d",
                                                                help="Sum of the flag weights"),
             },

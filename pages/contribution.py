@@ -7,7 +7,7 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import contribution as charts
 from rrrs_core.queries import contribution, directory
-from rrrs_ui import auth, glue, links, widgets
+from rrrs_ui import auth, cells, glue, links, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
 
@@ -55,30 +55,35 @@ with widgets.guard():
         if len(sessions) >= contribution.DEFAULT_LIMIT:
             st.caption(f"Showing the newest {len(sessions)} sessions; raise the threshold or narrow the "
                        "scope to see older ones.")
-        sessions = sessions.assign(link=links.session_urls(sessions.dyad_id, sessions.session_number))
+        sessions = sessions.assign(link=links.session_urls(sessions.dyad_id, sessions.session_number),
+                                   markers=cells.marker_lists(sessions.rupture_codes))
+        row_px = cells.row_height(sessions, {"markers": cells.MARKERS_PX})
         st.dataframe(
             sessions,
             hide_index=True,
             placeholder="–",
-            column_order=["session_date", "dyad_id", "session_number", "link", "therapist_id",
-                          "therapist_contribution", "above_own_mean", "therapist_mean",
-                          "withdrawal_segments", "confrontation_segments", "rupture_codes",
-                          "overall_resolution"],
+            row_height=row_px,
+            height=cells.height(len(sessions), row_px),
+            column_order=["session_date", "dyad_id", "link", "therapist_id",
+                          "therapist_contribution", "markers", "overall_resolution", "withdrawal_segments",
+                          "confrontation_segments", "therapist_mean", "above_own_mean"],
             column_config={
-                "session_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+                "session_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD", width=95),
                 "dyad_id": "Dyad",
-                "session_number": st.column_config.NumberColumn("Session", format="%d"),
                 "therapist_id": "Therapist",
-                "therapist_contribution": st.column_config.NumberColumn("Contribution", format="%d"),
+                "therapist_contribution": st.column_config.NumberColumn("Contribution", format="%d", width=95),
                 "above_own_mean": st.column_config.CheckboxColumn(
                     "Above own mean", help="At least 1 point above this therapist's mean contribution"),
                 "therapist_mean": st.column_config.NumberColumn("Therapist mean", format="%.2f"),
-                "withdrawal_segments": st.column_config.NumberColumn("Withdrawal segs", format="%d"),
-                "confrontation_segments": st.column_config.NumberColumn("Confrontation segs", format="%d"),
-                "rupture_codes": st.column_config.TextColumn("Rupture markers", width="large"),
-                "overall_resolution": st.column_config.NumberColumn("Resolution", format="%d"),
-                "link": st.column_config.LinkColumn("Open", display_text="Open session",
-                                                    help="Session detail: where the ruptures fell"),
+                "withdrawal_segments": st.column_config.NumberColumn(
+                    "Withdrawal segments", format="%d", help="Segments with a withdrawal marker (check)"),
+                "confrontation_segments": st.column_config.NumberColumn(
+                    "Confrontation segments", format="%d", help="Segments with a confrontation marker (check)"),
+                "markers": cells.markers_column(sessions.markers),
+                "overall_resolution": st.column_config.NumberColumn(
+                    "Resolution", format="%d", width=85, help="Overall resolution, 1 poor - 5 very good"),
+                "link": st.column_config.LinkColumn("Session", display_text=links.SESSION_DISPLAY, width=65,
+                                                    help="Open the session detail: where the ruptures fell"),
             },
         )
         listed_above = int(sessions.above_own_mean.sum())

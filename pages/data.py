@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from rrrs_core import audit, export
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 
 auth.require_page("data")
 
+UPLOADER = "data_upload"
+LAST_IMPORT = "data_last_import"  # (summary, warnings) of the import just made, shown after the rerun
+ss = st.session_state
 
-def problems_table(problems: list) -> pd.DataFrame:
-    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value,
-                          "problem": p.message} for p in problems])
+
+def show_warnings(warnings: list) -> None:
+    if warnings:
+        st.warning(f"{len(warnings)} warnings from the manual's consistency rules (not blocking):")
+        tables.show_problems(warnings)
+
+
+def show_import(summary: str, warnings: list) -> None:
+    """The report of the last import; stays until the next files are uploaded."""
+    st.success(summary)
+    st.caption("The upload box is empty again, ready for the next files.")
+    show_warnings(warnings)
 
 
 st.title("Data")
@@ -26,7 +37,9 @@ with widgets.guard():
     st.markdown("Upload the three **3RS tables** (`sessions.csv`, `marks.csv`, `ratings.csv`) together, or one "
                 "**.xlsx** workbook with sheets of those names. Everything is checked first: if anything is wrong, "
                 "nothing is imported and every problem is listed with its file, row, column and value.")
-    files = st.file_uploader("3RS tables", type=["csv", "xlsx"], accept_multiple_files=True)
+    files = widgets.uploader(UPLOADER, "3RS tables", type=["csv", "xlsx"], accept_multiple_files=True)
+    if files:
+        ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here
     replace = st.checkbox("Store changed codings as new versions (earlier versions are kept as history)")
     check_col, import_col = st.columns(2)
     check = check_col.button("Check only", disabled=not files)
@@ -39,21 +52,23 @@ with widgets.guard():
         except ValidationError as exc:
             bar.empty()
             st.error(f"{exc}. Fix these and upload again:")
-            st.dataframe(problems_table(exc.problems), hide_index=True, width="stretch")
+            tables.show_problems(exc.problems)
             if exc.warnings:
                 st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-                st.dataframe(problems_table(exc.warnings), hide_index=True, width="stretch")
+                tables.show_problems(exc.warnings)
         else:
             bar.empty()
             if check:
                 st.success("No errors: this upload can be imported.")
+                show_warnings(report.warnings)
             else:
                 glue.data_changed()
                 auth.audit_now("import", report.source, report.summary())
-                st.success(report.summary())
-            if report.warnings:
-                st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
-                st.dataframe(problems_table(report.warnings), hide_index=True, width="stretch")
+                ss[LAST_IMPORT] = (report.summary(), list(report.warnings))
+                widgets.clear_uploader(UPLOADER)  # imported: these files must not be imported twice by mistake
+                st.rerun()
+    if LAST_IMPORT in ss:
+        show_import(*ss[LAST_IMPORT])
 
     st.subheader("Templates")
     st.markdown("Start from a template: each holds one example coding you can overwrite.")

@@ -161,15 +161,27 @@ def main() -> None:
     st.subheader("Supervision notes")
     notes_panel(dyad_id, author=auth.principal().name)
     st.subheader("Sessions")
-    st.dataframe(session_table(traj, tc), hide_index=True, column_config={
+    st.dataframe(session_table(traj, tc), hide_index=True, placeholder="–", column_order=[  # what to review first
+        "Session", "Date", "Flag", "Resolution", "Contribution", "Withdrawal", "Confrontation", "Episodes",
+        "Unaddressed", "Overall W", "Overall C", "Coder"], column_config={
+        "Session": st.column_config.NumberColumn("Session", format="%d", pinned=True),
+        "Date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+        "Flag": st.column_config.TextColumn("Flag", help="Contribution at or above the threshold, or ratings "
+                                                         "pending"),
         "Withdrawal": st.column_config.NumberColumn("Withdrawal %", format="%.0f%%",
                                                     help="Share of segments with a withdrawal marker"),
         "Confrontation": st.column_config.NumberColumn("Confrontation %", format="%.0f%%",
                                                        help="Share of segments with a confrontation marker"),
-        "Date": st.column_config.DateColumn("Date"),
-        "Unaddressed": st.column_config.NumberColumn(help="Rupture episodes without a resolution strategy"),
-        "Overall W": st.column_config.NumberColumn(help="Overall withdrawal, 1-5"),
-        "Overall C": st.column_config.NumberColumn(help="Overall confrontation, 1-5"),
+        "Episodes": st.column_config.NumberColumn("Episodes", format="%d", help="Rupture episodes"),
+        "Unaddressed": st.column_config.NumberColumn(
+            "Unaddressed", format="%d", help="Rupture episodes without a resolution strategy"),
+        "Overall W": st.column_config.NumberColumn("Overall withdrawal", format="%d", help="1-5"),
+        "Overall C": st.column_config.NumberColumn("Overall confrontation", format="%d", help="1-5"),
+        "Resolution": st.column_config.NumberColumn("Resolution", format="%d",
+                                                    help="Overall resolution: 1 poor - 3 average - 5 very good"),
+        "Contribution": st.column_config.NumberColumn("Contribution", format="%d",
+                                                      help="Therapist contribution: 1 no more than usual - 5 "
+                                                           "clearly caused or exacerbated the ruptures"),
         "Coder": st.column_config.TextColumn(help="Coder of the primary coding shown"),
     })
 

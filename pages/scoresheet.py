@@ -18,13 +18,14 @@ from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, ValidationError
 from rrrs_core.queries import directory
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
+from rrrs_ui import scoresheet_hints as hints
 from rrrs_ui.notes_panel import notes_panel
 
 auth.require_page("scoresheet")
 
-NEW = "+ New…"
+NEW = hints.NEW
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ss = st.session_state
 
@@ -48,7 +49,7 @@ def choose() -> ce.CodingDraft | None:
     dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}",
                  allow_new=coder is None)
     if dyad is None:
-        st.info("Choose or create a dyad, a session and a coder to start coding.")
+        st.info(hints.start(may_create=coder is None))
         return None
     head: dict[str, object] = {}
     if dyad == NEW:
@@ -64,7 +65,7 @@ def choose() -> ce.CodingDraft | None:
         head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
                     treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
         if not dyad.strip() or not therapist:
-            st.info("Enter the new dyad's id and choose or enter its therapist.")
+            st.info(hints.new_dyad())
             return None
         dyad = dyad.strip()
         if dyad in therapist_of:
@@ -81,8 +82,7 @@ def choose() -> ce.CodingDraft | None:
                     lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""),
                     allow_new=coder is None)
     if session is None:
-        st.info(f"Choose a session of dyad {dyad}" + (f", or {NEW} to add one." if coder is None else
-                                                       " (you see the sessions assigned to you)."))
+        st.info(hints.session(dyad, may_create=coder is None))
         return None
     if session == NEW:
         s1, s2, s3, s4 = st.columns(4)
@@ -94,6 +94,7 @@ def choose() -> ce.CodingDraft | None:
         head.update(session_date=s2.date_input("Session date", value=dt.date.today(), key="sc_pick_date"),
                     segment_minutes=int(s3.number_input("Segment length (minutes)", 1, 60, 5, key="sc_pick_len")),
                     n_segments=int(s4.number_input("Number of segments", 1, 60, 10, key="sc_pick_nseg")))
+        st.caption(hints.new_session())
     else:
         head.update({k: v for k, v in ce.header(glue.connection(), dyad, session).items() if v is not None})
     coders = glue.query(ch.known_coders) if coder is None else [coder]
@@ -102,7 +103,7 @@ def choose() -> ce.CodingDraft | None:
     if coder == NEW:
         coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
     if not coder or not coder.strip():
-        st.info(f"Choose the coder, or {NEW} to enter a new one.")
+        st.info(hints.coder(may_create=who.role != "coder"))
         return None
     widgets.set_param("dyad", dyad)
     widgets.set_param("session", session)
@@ -139,7 +140,7 @@ def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None
         return
     except ValidationError as exc:
         st.error(f"Not saved: {exc}.")
-        st.dataframe(grid.check_table(exc.problems), hide_index=True, width="stretch")
+        tables.show_checks(exc.problems)
         return
     if version == ss.sc_version:
         done(f"Nothing changed since version {version}; nothing was saved.", "info")
@@ -154,9 +155,7 @@ def history_section(target: ce.CodingDraft, user: str) -> None:
     if hist.empty:
         st.caption("Not saved yet: the first save creates version 1.")
         return
-    st.dataframe(hist, hide_index=True, width="stretch", column_config={
-        "saved_at": st.column_config.DatetimeColumn("saved at", format="YYYY-MM-DD HH:mm:ss"),
-        "saved_by": "saved by", "changes": st.column_config.TextColumn("what changed", width="large")})
+    st.dataframe(hist, hide_index=True, width="stretch", placeholder="", column_config=tables.HISTORY)
     older = [int(v) for v in hist.version if int(v) != ss.sc_version]
     if not older:
         return
@@ -197,10 +196,10 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
                                        replace=replace_old, user=user or "app", dry_run=check)
     except ValidationError as exc:
         st.error(f"{exc}. Fix these and upload again:")
-        st.dataframe(grid.problems_table(exc.problems), hide_index=True, width="stretch")
+        tables.show_problems(exc.problems)
         if exc.warnings:
             st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-            st.dataframe(grid.problems_table(exc.warnings), hide_index=True, width="stretch")
+            tables.show_problems(exc.warnings)
         return
     if check:
         st.success("No errors: these scoresheets can be imported.")
@@ -209,7 +208,7 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
         st.success(report.summary() + ". Press Reload above to see an imported coding of the session open here.")
     if report.warnings:
         st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
-        st.dataframe(grid.problems_table(report.warnings), hide_index=True, width="stretch")
+        tables.show_problems(report.warnings)
 
 
 st.title("Scoresheet")
@@ -228,7 +227,7 @@ with widgets.guard():
     st.caption(f"Dyad **{base.dyad_id}** · therapist {base.therapist_id} · session {base.session_number}{date} · "
                f"{base.n_segments} segments of {base.segment_minutes} min · coder **{base.coder_id}**")
     if ss.sc_version is None:
-        st.caption("Not coded yet by this coder: a new coding.")
+        st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number)))
     else:
         status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version)
         st.caption(f"Opened version {ss.sc_version} ({status}), saved by {by} at {at:%Y-%m-%d %H:%M}.")
@@ -248,11 +247,11 @@ with widgets.guard():
         errors, warnings = exc.problems, exc.warnings
     if errors:
         st.error(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to fix before saving:")
-        st.dataframe(grid.check_table(errors), hide_index=True, width="stretch")
+        tables.show_checks(errors)
     if warnings:
         st.warning(f"Before saving as final: {len(warnings)} point{'s' if len(warnings) != 1 else ''} from the "
                    "manual's consistency rules (they do not block saving).")
-        st.dataframe(grid.check_table(warnings), hide_index=True, width="stretch")
+        tables.show_checks(warnings)
     elif not errors:
         st.caption("No consistency warnings from the manual's rules.")
     changes = ch.diff(ss.sc_base.normalized(), draft.normalized()) if ss.sc_version else []

@@ -14,7 +14,7 @@ from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as q
 from rrrs_core.scope import Scope
-from rrrs_ui import auth, glue
+from rrrs_ui import auth, cells, glue
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -121,7 +121,7 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
         else:
             summary += ", all addressed by a resolution strategy"
         st.markdown(summary + ".")
-        st.dataframe(ep.episodes_table(episodes), hide_index=True)
+        cells.show_episodes(ep.episodes_table(episodes))
     if unlinked:
         listed = "; ".join(f"{m.label} ({ep.minutes(m.segment, m.segment, segment_minutes)})" for m in unlinked)
         st.caption(f"Strategies outside every episode window (a repair of an earlier or anticipated rupture, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rrrs_core import access
-from rrrs_ui import auth, glue, widgets
+from rrrs_ui import auth, glue, tables, widgets
 
 auth.require_page("users")
 
@@ -13,7 +13,12 @@ st.title("Users")
 with widgets.guard():
     st.markdown("People sign in with the clinic's identity provider; rrrs matches their subject or e-mail "
                 "here. Changes take effect on their next click.")
-    st.dataframe(glue.query(access.listing), hide_index=True, width="stretch")
+    users = glue.query(access.listing)
+    if users.empty:
+        st.info("No users yet: add the first one below (or with `rrrs users add`).")
+    else:
+        st.dataframe(users, hide_index=True, width="stretch", placeholder=tables.PLACEHOLDER,
+                     column_config=tables.USERS)
     with st.form("principal"):
         st.subheader("Add or change a user")
         subject = st.text_input("Subject or e-mail (as the identity provider sends it)")

@@ -46,6 +46,12 @@ def _mix(a: str, b: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(ca, cb, strict=True))
 
 
+def tint(colour: str, opacity: float) -> str:
+    """`colour` as #RRGGBBAA at `opacity` (0-1): a light background for labels in tables that keeps dark
+    text readable and the hue recognisable."""
+    return f"{colour}{round(max(0.0, min(1.0, opacity)) * 255):02X}"
+
+
 def contribution_colours(threshold: int) -> list[str]:
     """One colour per therapist-contribution rating 1-5: greys below `threshold`, HIGHLIGHT shades at/above."""
     below = [r for r in CONTRIBUTION_RATINGS if r < threshold]

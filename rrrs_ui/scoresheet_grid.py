@@ -1,5 +1,6 @@
-"""Widgets of the scoresheet page: the segment-by-code grid, the ratings with their anchor text, the codebook
-at hand, and problem tables. Everything reads the codebook; no code list is written down here.
+"""Widgets of the scoresheet page: the segment-by-code grid, the ratings with their anchor text and the codebook
+at hand (its problem tables are `rrrs_ui.tables`). Everything reads the codebook; no code list is written down
+here.
 
 Widget keys start with `PREFIX`; `reset()` drops them so a freshly opened (or reloaded) coding shows its own
 values instead of edits left over from the previous one.
@@ -139,15 +140,3 @@ def codebook_panel(book: cb.Codebook) -> None:
         for name, scale in [("Significance (each code, overall withdrawal/confrontation)", book.significance)] + [
                 (g.label, g.scale) for g in book.global_items if g.scale is not book.significance]:
             st.markdown(f"**{name}**  \n" + "  \n".join(f"{v}: {scale.anchor(v)}" for v in range(1, 6)))
-
-
-def problems_table(problems: list) -> pd.DataFrame:
-    """The same report table as the Data page: file, row, column, value, problem."""
-    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value, "problem": p.message}
-                         for p in problems], columns=["file", "row", "column", "value", "problem"])
-
-
-def check_table(problems: list) -> pd.DataFrame:
-    """Problems of the coding being edited: where on the scoresheet, value, problem."""
-    return pd.DataFrame([{"where": p.column, "value": p.value, "problem": p.message} for p in problems],
-                        columns=["where", "value", "problem"])

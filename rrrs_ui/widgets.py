@@ -1,9 +1,11 @@
-"""Widgets every page shares: error guard, provenance banner, empty state, scope and URL state."""
+"""Widgets every page shares: error guard, provenance banner, empty state, scope and URL state, and a
+file uploader that can be emptied."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 
@@ -119,3 +121,16 @@ def threshold_input(default: int = 4) -> int:
                                help="Sessions rated at or above this are highlighted.")
     set_param("tc", None if chosen == default else chosen)
     return int(chosen)
+
+
+def uploader(name: str, label: str, **kwargs: Any) -> Any:
+    """`st.file_uploader` whose files `clear_uploader(name)` drops. Streamlit keeps uploaded files for as
+    long as the widget lives and offers no way to empty it, so its key carries a counter: a new key is a
+    new, empty uploader."""
+    return st.file_uploader(label, key=f"{name}_{st.session_state.get(f'{name}_n', 0)}", **kwargs)
+
+
+def clear_uploader(name: str) -> None:
+    """Empty the `uploader(name, ...)` on the next run (after an import, so the same files are not
+    imported again by mistake)."""
+    st.session_state[f"{name}_n"] = st.session_state.get(f"{name}_n", 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,16 @@ def all_text(at: AppTest) -> str:
     parts += [df.value.to_string() for df in at.dataframe]
     parts += [t.value.to_string() if hasattr(t.value, "to_string") else str(t.value) for t in at.table]
     return "\n".join(str(p) for p in parts)
+
+
+def headers(table: Any) -> list[str]:
+    """The column headers a user sees on an AppTest dataframe: each shown column's configured label, or its
+    name when it has none (hidden columns and a hidden index left out)."""
+    config = json.loads(table.proto.columns or "{}")
+    shown = list(table.proto.column_order) or [str(c) for c in table.value.columns]
+    return [(config.get(c) or {}).get("label") or c for c in shown if not (config.get(c) or {}).get("hidden")]
+
+
+def column_type(table: Any, column: str) -> str | None:
+    """The configured column type ("multiselect", "link", ...) of one column, None when not configured."""
+    return ((json.loads(table.proto.columns or "{}").get(column) or {}).get("type_config") or {}).get("type")

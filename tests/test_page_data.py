@@ -7,7 +7,7 @@ import zipfile
 
 from rrrs_core import store
 from rrrs_core.importing import import_path, templates
-from tests.apptest import all_text, open_page
+from tests.apptest import all_text, headers, open_page
 from tests.tables import OK, read_ok
 
 
@@ -39,6 +39,7 @@ def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path
     assert "denail" in text and "unknown code" in text
     report = at.dataframe[0].value
     assert {"file", "row", "column", "value", "problem"} <= set(report.columns)
+    assert headers(at.dataframe[0]) == ["File", "Row", "Column", "Value", "Problem"]
     assert ("ratings.csv", 3, "rating", "9") in set(zip(report.file, report.row, report.column, report.value,
                                                         strict=True))
     con = store.connect(db)
@@ -46,6 +47,7 @@ def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path
 
 
 def test_good_upload_imports_and_reports_warnings(monkeypatch, tmp_path):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # the upload is not demo data: demo mode would stop after it
     db = tmp_path / "d.duckdb"
     at = open_page(monkeypatch, db, "data")
     at.get("file_uploader")[0].set_value(uploads()).run()
@@ -54,6 +56,32 @@ def test_good_upload_imports_and_reports_warnings(monkeypatch, tmp_path):
     text = all_text(at)
     assert "4 new codings" in text and "warnings" in text
     assert "Summary CSV" in [b.label for b in at.get("download_button")]
+    assert headers(at.dataframe[0]) == ["File", "Row", "Column", "Value", "Problem"]  # the warnings
+
+
+def test_uploader_is_emptied_after_an_import_and_the_report_stays(monkeypatch, tmp_path):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")
+    at = open_page(monkeypatch, tmp_path / "d.duckdb", "data")
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    assert at.button[1].label == "Import" and not at.button[1].disabled
+    at.button[1].click().run()
+    assert not at.exception
+    assert not at.get("file_uploader")[0].value  # a fresh, empty uploader: nothing to import twice
+    assert at.button[0].disabled and at.button[1].disabled
+    assert "4 new codings" in at.success[0].value
+    assert "empty again" in all_text(at) and len(at.dataframe) == 1  # the report and its warnings stay
+    at.run()  # another click elsewhere: the report is still there
+    assert "4 new codings" in at.success[0].value
+    at.get("file_uploader")[0].set_value(uploads()).run()  # the next files: the old report goes
+    assert not at.success and not at.dataframe
+
+
+def test_check_only_keeps_the_files_for_the_import(monkeypatch, tmp_path):
+    at = open_page(monkeypatch, tmp_path / "d.duckdb", "data")
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    at.button[0].click().run()
+    assert "No errors: this upload can be imported." in all_text(at)
+    assert len(at.get("file_uploader")[0].value) == 3 and not at.button[1].disabled
 
 
 def test_check_only_is_a_dry_run(monkeypatch, tmp_path):

@@ -162,10 +162,14 @@ def test_consistency_warnings_shown_before_saving_final(monkeypatch, clinic_db):
 def test_create_a_new_dyad_session_and_coder_saved_as_draft(monkeypatch, clinic_db):
     at = open_sheet(monkeypatch, clinic_db, dyad="D9", session="1", coder="C9")
     assert at.text_input(key="sc_pick_new_dyad").value == "D9"
+    assert "**New dyad:** enter its **id**" in at.info[0].value  # until its therapist is chosen
     at.selectbox(key="sc_pick_therapist").set_value("T1").run()
     at.number_input(key="sc_pick_nseg").set_value(6).run()
     assert len(at.data_editor(key="sc_w_grid_withdrawal").value.columns) == 1 + 6
-    assert "Not coded yet by this coder" in all_text(at)
+    assert any("one column per segment" in c.value for c in at.caption)  # under the new session's fields
+    hint = at.info[0].value
+    assert "**New coding**: coder C9 has not coded this session yet" in hint
+    assert "creates dyad D9 (therapist T1) and session 1 (6 segments of 5 min)" in hint
     mark(at, "confrontation", 6, "complaint_progress", "✓-")
     at.run()
     click(at, "Save draft")
@@ -216,3 +220,16 @@ def test_ratings_pending_coding_opens_and_saves(monkeypatch, clinic_db):
     click(at, "Save draft")
     draft, version = current(clinic_db, "D3", 2, "C1")
     assert version == 2 and draft.ratings == {"overall_resolution": 3} and draft.status == "draft"
+
+
+def test_the_start_hint_says_how_to_create(monkeypatch, clinic_db):
+    at = open_sheet(monkeypatch, clinic_db)
+    hint = at.info[0].value
+    assert "choose its **Dyad** here, then its **Session**, then the **Coder**" in hint
+    assert "**+ New…**" in hint and "the first save creates" in hint
+    at.selectbox(key="sc_pick_dyad").set_value("D1").run()
+    assert "or **+ New…** to add one: you give its number, date" in at.info[0].value
+    at.selectbox(key="sc_pick_session_D1").set_value(2).run()
+    assert "Choose the **Coder** whose coding this is" in at.info[0].value
+    at.selectbox(key="sc_pick_coder").set_value("C1").run()
+    assert not at.info, "an existing coding opens without the new-coding hint"

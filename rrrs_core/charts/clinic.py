@@ -7,6 +7,8 @@ and break the line instead of being bridged, so a gap is visibly "not shown" rat
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -19,6 +21,36 @@ TREATMENT_DASHES = palette.CATEGORY_DASHES
 TOTAL_COLOUR = palette.TOTAL
 _TIME_UNIT = {"month": "yearmonth", "quarter": "yearquarter"}
 _TIME_FORMAT = {"month": "%b %Y", "quarter": "Q%q %Y"}
+_PERIOD_MONTHS = {"month": 1, "quarter": 3}
+LABEL_PX = 64  # room for one x label ("Sep 2024", "Q3 2024", about 48 px) and the gap to the next
+# Label steps in months, each starting on a calendar boundary (quarters, half years, Januaries).
+_STEPS = {"month": (1, 2, 3, 6, 12, 24, 36, 60, 120), "quarter": (3, 6, 12, 24, 36, 60, 120)}
+
+
+def _x_axis(trends: pd.DataFrame, period: str, width: int) -> tuple[alt.Scale, alt.Axis]:
+    """An x axis that stays readable from a few months to ten years, on screen and in the PDF.
+
+    One label per period while they fit side by side at `width`, otherwise the smallest step from `_STEPS`
+    that fits (every 3 or 6 months, every year, ...), labels horizontal. Ticks fall on calendar boundaries
+    (Jan/Apr/Jul/Oct, January), so a label never names an odd month. The domain runs from half a period
+    before the first period to half a period after the last: no empty months are added at the ends (Vega's
+    'nice' rounding would add up to a year), and a single period still gets an axis.
+    """
+    months = _PERIOD_MONTHS.get(period, 1)
+    starts = pd.to_datetime(trends["period_start"])
+    first, last = starts.min(), starts.max()
+    span = (last.year - first.year) * 12 + last.month - first.month + months
+    fits = max(2, width // LABEL_PX)
+    steps = _STEPS.get(period, _STEPS["month"])
+    step = next((s for s in steps if math.ceil(span / s) <= fits), steps[-1])
+    half = pd.Timedelta(days=round(15.2 * months))
+    lo, hi = first - half, last + half
+    scale = alt.Scale(domain=[alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (lo, hi)], nice=False)
+    if step >= 12:
+        tick, fmt = alt.TimeIntervalStep(interval="year", step=step // 12), "%Y"
+    else:
+        tick, fmt = alt.TimeIntervalStep(interval="month", step=step), _TIME_FORMAT.get(period, "%b %Y")
+    return scale, alt.Axis(format=fmt, tickCount=tick, labelAngle=0, labelOverlap=True, grid=True)
 
 
 def _scales(trends: pd.DataFrame) -> tuple[alt.Scale, alt.Scale]:
@@ -35,9 +67,9 @@ def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, 
                  axis_format: str, period: str, width: int) -> alt.TopLevelMixin:
     unit = _TIME_UNIT.get(period, "yearmonth")
     colour, dash = _scales(trends)
+    x_scale, x_axis = _x_axis(trends, period, width)
     base = alt.Chart(trends, title=title).encode(
-        x=alt.X(f"{unit}(period_start):T", title=period.capitalize(),
-                axis=alt.Axis(format=_TIME_FORMAT.get(period, "%b %Y"))),
+        x=alt.X(f"{unit}(period_start):T", title=period.capitalize(), scale=x_scale, axis=x_axis),
         y=alt.Y(f"{field}:Q", title=axis_title, scale=y_scale, axis=alt.Axis(format=axis_format)),
         color=alt.Color("treatment:N", title="Treatment", scale=colour),
         tooltip=[

@@ -60,6 +60,9 @@ def test_bad_workbook_is_refused_then_good_one_imports(page, tmp_path) -> None:
     success = main.locator('[data-testid="stAlert"]').filter(has_text="new codings")
     expect(success).to_be_visible()
     expect(success).to_contain_text("4 new codings")
+    uploader = page.locator('[data-testid="stFileUploader"]').first
+    expect(uploader).not_to_contain_text("good-3rs.xlsx")  # emptied: the same file cannot be imported twice
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_disabled()
     assert_no_exception(page)
     shot(page, "journey4-2-upload-imported")
 

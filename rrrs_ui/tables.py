@@ -1,0 +1,98 @@
+"""Human column labels for the app's tables: a clinician should never meet a column called `saved_by`.
+
+The pages pass these column configs to `st.dataframe`; the frames keep their machine names, so CSV exports
+and tests read the columns the queries return. Long lists and text in cells: `rrrs_ui.cells`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from rrrs_ui import cells
+
+Config = dict[str, object]
+CC = st.column_config
+PLACEHOLDER = "–"  # missing values read as a dash, not "None"
+
+# --- problem reports (Data page, scoresheet imports and checks) ---------------------------------------
+
+PROBLEM_COLUMNS = ["file", "row", "column", "value", "problem"]
+PROBLEM_PX = 540  # messages can be long (an unknown code lists the allowed ones): they wrap
+FILE_PX = 120     # so can a file name, or several for a problem of the whole upload
+PROBLEMS: Config = {
+    "file": CC.TextColumn("File", width=FILE_PX, help="The file (and sheet) the problem is in"),
+    "row": CC.NumberColumn("Row", format="%d", width=55, help="Row as numbered in the file, header = row 1"),
+    "column": CC.TextColumn("Column", width=110),
+    "value": CC.TextColumn("Value", width=110),
+    "problem": CC.TextColumn("Problem", width=PROBLEM_PX),
+}
+CHECKS: Config = {
+    "where": CC.TextColumn("Where", width=200, help="Where on the scoresheet"),
+    "value": CC.TextColumn("Value", width=110),
+    "problem": CC.TextColumn("Problem", width=PROBLEM_PX),
+}
+
+
+def problems_table(problems: Sequence) -> pd.DataFrame:
+    """An import report: one row per problem with its file, row, column and value."""
+    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "value": p.value,
+                          "problem": p.message} for p in problems], columns=PROBLEM_COLUMNS)
+
+
+def check_table(problems: Sequence) -> pd.DataFrame:
+    """Problems of the coding being edited: where on the scoresheet, value, problem."""
+    return pd.DataFrame([{"where": p.column, "value": p.value, "problem": p.message} for p in problems],
+                        columns=["where", "value", "problem"])
+
+
+def _show(table: pd.DataFrame, config: Config) -> None:
+    widths = {c: w for c, w in (("file", FILE_PX), ("problem", PROBLEM_PX)) if c in table.columns}
+    row_px = cells.row_height(table, widths, max_px=160)
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config=config,
+                 row_height=row_px, height=cells.height(len(table), row_px))
+
+
+def show_problems(problems: Sequence) -> None:
+    """An import's problems or warnings, each message readable in full."""
+    _show(problems_table(problems), PROBLEMS)
+
+
+def show_checks(problems: Sequence) -> None:
+    """The scoresheet's problems or consistency warnings for the coding being edited."""
+    _show(check_table(problems), CHECKS)
+
+
+# --- admin tables ---------------------------------------------------------------------------------------
+
+AUDIT: Config = {
+    "audit_id": CC.NumberColumn("#", format="%d", width="small"),
+    "occurred_at": CC.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+    "actor": "Who",
+    "role": "Role",
+    "action": "Action",
+    "target": "Target",
+    "detail": CC.TextColumn("Detail", width="medium"),
+}
+USERS: Config = {
+    "subject": CC.TextColumn("Sign-in subject", help="As the identity provider sends it (sub claim or e-mail)"),
+    "email": "E-mail",
+    "display_name": "Name",
+    "role": "Role",
+    "therapist_id": CC.TextColumn("Therapist", help="Supervisors and therapists see this therapist's dyads"),
+    "coder_id": CC.TextColumn("Coder", help="Coders see the sessions assigned to this coder"),
+    "active": CC.CheckboxColumn("Active", help="Inactive users cannot sign in"),
+    "created_at": CC.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm"),
+}
+HISTORY: Config = {
+    "version": CC.NumberColumn("Version", format="%d"),
+    "current": CC.CheckboxColumn("Current"),
+    "status": "Status",
+    "saved_at": CC.DatetimeColumn("Saved at", format="YYYY-MM-DD HH:mm:ss"),
+    "saved_by": "Saved by",
+    "note": "Note",
+    "marks": CC.NumberColumn("Marks", format="%d", help="Codes marked in this version"),
+    "changes": CC.TextColumn("What changed", width="large"),
+}

@@ -1,0 +1,65 @@
+"""The clinic trend charts' time axis stays readable from one month to ten years, in the app and the PDF."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rrrs_core.charts import clinic as charts
+from rrrs_core.charts import render
+from rrrs_core.queries.clinic import ALL_TREATMENTS
+
+APP_WIDTH, PDF_WIDTH = 820, 430  # pages/clinic.py and reports/clinic.py
+
+
+def trends(period: str, n_periods: int, start: str = "2023-02-01") -> pd.DataFrame:
+    """A `queries.clinic.trends()` frame: two treatments and the total per period."""
+    starts = pd.date_range(start, periods=n_periods, freq="MS" if period == "month" else "QS")
+    rng = np.random.default_rng(3)
+    return pd.DataFrame([
+        {"period_start": d, "treatment": t, "is_total": t == ALL_TREATMENTS, "sessions": "40",
+         "rupture_share": rng.uniform(0.3, 0.6), "rated_sessions": "35", "mean_resolution": rng.uniform(2.5, 3.5),
+         "suppressed": False}
+        for d in starts for t in ("CBT", "Psychodynamic", ALL_TREATMENTS)])
+
+
+def x_of(chart) -> dict:
+    return chart.to_dict()["layer"][0]["encoding"]["x"]
+
+
+@pytest.mark.parametrize(("period", "n", "width", "tick", "fmt"), [
+    ("month", 3, APP_WIDTH, {"interval": "month", "step": 1}, "%b %Y"),          # a new clinic: every month
+    ("month", 32, APP_WIDTH, {"interval": "month", "step": 3}, "%b %Y"),         # the demo clinic's span
+    ("month", 32, PDF_WIDTH, {"interval": "month", "step": 6}, "%b %Y"),
+    ("month", 120, APP_WIDTH, {"interval": "year", "step": 1}, "%Y"),            # ten years
+    ("month", 120, PDF_WIDTH, {"interval": "year", "step": 2}, "%Y"),
+    ("quarter", 11, APP_WIDTH, {"interval": "month", "step": 3}, "Q%q %Y"),      # every quarter
+    ("quarter", 11, PDF_WIDTH, {"interval": "month", "step": 6}, "Q%q %Y"),
+    ("quarter", 40, APP_WIDTH, {"interval": "year", "step": 1}, "%Y"),
+])
+def test_labels_thin_out_on_calendar_boundaries(period: str, n: int, width: int, tick: dict, fmt: str) -> None:
+    x = x_of(charts.rupture_share_chart(trends(period, n), period, width=width))
+    axis = x["axis"]
+    assert axis["tickCount"] == tick and axis["format"] == fmt
+    assert axis["labelAngle"] == 0  # horizontal: thinned out instead of tilted
+    months = n * (1 if period == "month" else 3)
+    step = tick["step"] * (12 if tick["interval"] == "year" else 1)
+    assert math.ceil(months / step) <= width // charts.LABEL_PX  # every label has room
+
+
+def test_domain_is_the_data_span_not_rounded_out() -> None:
+    """Before: Vega's 'nice' domain ran months past the last period; now half a period either side."""
+    x = x_of(charts.resolution_chart(trends("month", 32), "month", width=APP_WIDTH))
+    lo, hi = x["scale"]["domain"]
+    assert x["scale"]["nice"] is False
+    assert (lo["year"], lo["month"], lo["date"]) == (2023, 1, 17)   # first period: February 2023
+    assert (hi["year"], hi["month"], hi["date"]) == (2025, 9, 16)   # last period: September 2025
+
+
+@pytest.mark.parametrize("period", ["month", "quarter"])
+def test_a_single_period_still_renders(period: str) -> None:
+    png = render.to_png(charts.rupture_share_chart(trends(period, 1), period), scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
