@@ -125,3 +125,22 @@ def test_distribution_chart_renders_png_with_highlight(clinic_con: duckdb.DuckDB
     assert charts.rating_colours(4)[3] == palette.HIGHLIGHT           # 4 is the first highlighted rating
     assert palette.HIGHLIGHT not in charts.rating_colours(4)[:3]
     assert charts.rating_colours(1)[0] == palette.HIGHLIGHT and charts.rating_colours(5)[3] == palette.NEUTRAL
+
+
+def test_distribution_chart_of_a_large_clinic_shows_the_therapists_to_look_at_first() -> None:
+    """A 100k-session clinic has over a thousand therapists: Altair refuses more than 5,000 rows, and a
+    bar per therapist would be metres tall. The chart keeps those with the most high ratings."""
+    import pandas as pd
+
+    from rrrs_core.charts import contribution as charts
+
+    rows = [(f"T{t:04d}", r, 1 + (t % 7 if r >= 4 else 3)) for t in range(1500) for r in range(1, 6)]
+    dist = pd.DataFrame(rows, columns=["therapist_id", "rating", "n"])
+    spec = charts.distribution_chart(dist, threshold=4).to_dict()   # raised MaxRowsError before the limit
+    shown = {row["therapist_id"] for row in spec["datasets"][spec["data"]["name"]]}
+    assert len(shown) == charts.MAX_THERAPISTS
+    assert all(int(t[1:]) % 7 == 6 for t in shown)                   # the most ratings at or above 4
+    assert spec["encoding"]["y"]["sort"] == sorted(shown, key=lambda t: int(t[1:]))
+    assert "of 1500 in scope" in " ".join(spec["title"]["subtitle"])
+    small = charts.distribution_chart(dist[dist.therapist_id.isin(["T0001", "T0002"])], threshold=4).to_dict()
+    assert len(small["title"]["subtitle"]) == 1

@@ -18,20 +18,33 @@ RATINGS = palette.CONTRIBUTION_RATINGS
 rating_colours = palette.contribution_colours
 
 
-def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 520) -> alt.TopLevelMixin:
-    """Stacked horizontal bars from `contribution_distribution()` (therapist_id, rating, n)."""
+MAX_THERAPISTS = 40  # bars a person can read; a whole clinic can have a thousand therapists
+
+
+def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 520,
+                       limit: int = MAX_THERAPISTS) -> alt.TopLevelMixin:
+    """Stacked horizontal bars from `contribution_distribution()` (therapist_id, rating, n).
+
+    With more than `limit` therapists in scope only the `limit` with the most ratings at or above the
+    threshold are drawn (the ones a supervisor looks at first), and the subtitle says so.
+    """
     data = dist.assign(
         anchor=dist["rating"].map({r: cb.CONTRIBUTION.anchor(r) for r in RATINGS}),
         at_threshold=dist["rating"] >= threshold,
     )
-    n_therapists = max(int(data["therapist_id"].nunique()), 1)
-    order = (data[data.at_threshold].groupby("therapist_id")["n"].sum()
-             .reindex(data["therapist_id"].unique(), fill_value=0)
-             .sort_values(ascending=False, kind="stable").index.tolist())
+    high = data[data.at_threshold].groupby("therapist_id")["n"].sum()
+    total = data.groupby("therapist_id")["n"].sum()
+    ranked = pd.DataFrame({"high": high, "total": total}).fillna(0).reindex(data["therapist_id"].unique())
+    order = ranked.sort_values(["high", "total"], ascending=False, kind="stable").index.tolist()
+    subtitle = [f"Ratings at or above the threshold ({threshold}) in purple"]
+    if len(order) > limit:
+        subtitle.append(f"The {limit} therapists with the most such ratings, of {len(order)} in scope; "
+                        "narrow the scope to see the others")
+        order = order[:limit]
+        data = data[data["therapist_id"].isin(order)]
+    n_therapists = max(len(order), 1)
     chart = (
-        alt.Chart(data, title=alt.Title(
-            "Therapist-contribution ratings per therapist",
-            subtitle=f"Ratings at or above the threshold ({threshold}) in purple"))
+        alt.Chart(data, title=alt.Title("Therapist-contribution ratings per therapist", subtitle=subtitle))
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
             y=alt.Y("therapist_id:N", title="Therapist", sort=order),
