@@ -2,7 +2,8 @@
 
 Inputs are the frames of `rrrs_core.queries.dyad` (`trajectory`, `segment_strip`). Sessions at or above
 the therapist-contribution threshold (`high_contribution`) get a HIGHLIGHT band on every chart so the eye
-can follow them from one chart to the next. Pure functions: the PDF report renders the same charts.
+can follow them from one chart to the next. Pure functions: the PDF report renders the same rupture and
+ratings charts, and draws the segment strip natively in the same encoding (`reports.strip`).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     data["date"] = pd.to_datetime(data.session_date).dt.strftime("%Y-%m-%d").fillna("no date")
     data["codes"] = data.codes.replace("", "none")
     data["lane"] = data.family.map(FAMILY_TITLES)
-    labels = _row_labels(traj)
+    labels = row_labels(traj)
     data["row"] = data.session_number.map(labels)
     order = [labels[s] for s in traj.session_number]
     y = alt.Y("row:N", sort=order, title=None, scale=alt.Scale(domain=order))
@@ -178,7 +179,7 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     return configure(chart)
 
 
-def _row_labels(traj: pd.DataFrame) -> dict[int, str]:
+def row_labels(traj: pd.DataFrame) -> dict[int, str]:
     out = {}
     for r in traj.itertuples():
         note = " - pending" if r.ratings_pending else (

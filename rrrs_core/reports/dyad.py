@@ -25,11 +25,11 @@ from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
 from rrrs_core.reports import review as rv
+from rrrs_core.reports.strip import segment_strip
 from rrrs_core.reports.timeline import timeline
 from rrrs_core.scope import CLINIC, Scope
 
 CHART_WIDTH = 500     # CSS px, about the frame width in points: charts print at 1 px = 1 pt
-STRIP_WIDTH = 620     # the strip's legend and subtitle need more room; it prints at ~80%
 STRIP_SESSIONS = 15   # sessions per segment-strip chart
 COVER_FLAGGED = 12    # flagged sessions listed on the cover
 EPISODE_WIDTHS = {"Episode": 0.05, "Minutes": 0.09, "Status": 0.1, "Rupture markers": 0.22,
@@ -181,10 +181,7 @@ def _trajectory(traj: pd.DataFrame, strip: pd.DataFrame | None, threshold: int) 
         for part in _chunks(len(traj), STRIP_SESSIONS):
             sub = traj.iloc[part]
             rows = strip[strip.session_number.isin(sub.session_number)]
-            story += [CondPageBreak(lay.FRAME_HEIGHT * 0.5),
-                      images.chart(dyad_charts.segment_strip_chart(rows, sub, threshold, width=STRIP_WIDTH),
-                              config={"legend": {"columns": 4}}),
-                      b.gap(6)]
+            story += [CondPageBreak(lay.FRAME_HEIGHT * 0.5), segment_strip(rows, sub, threshold), b.gap(6)]
     return story
 
 
