@@ -144,3 +144,19 @@ def test_report_strip_drawing_matches_the_strip_chart(clinic_con: duckdb.DuckDBP
     assert colors.HexColor(FAMILY_COLOURS["confrontation"]).hexval() in fills
     d3 = segment_strip(dq.segment_strip(clinic_con, CLINIC, "D3"), dq.trajectory(clinic_con, CLINIC, "D3"), 4)
     assert "Session 2 - pending" in [s.text for s in d3.contents if isinstance(s, String)]
+
+
+def test_house_style_is_the_same_however_it_is_applied() -> None:
+    """`configure` and `house_config` (one copy of the chart) give the config of the chained configure_* calls."""
+    import pandas as pd
+
+    from rrrs_core.charts.theme import configure, house_config
+
+    base = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    chained = (base.configure_axis(labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6")
+               .configure_legend(labelFontSize=11, titleFontSize=12, orient="bottom")
+               .configure_view(stroke=None).configure_title(fontSize=14, anchor="start")).to_dict()
+    assert configure(base).to_dict() == chained
+    assert alt.layer(base, config=house_config()).to_dict()["config"] == chained["config"]
+    assert configure(base.properties(config=alt.Config(background="#fff"))).to_dict()["config"] == {
+        **chained["config"], "background": "#fff"}

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from rrrs_core import codebook as cb
-from rrrs_core.charts.theme import configure
+from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT, NEUTRAL
 
 WIDTH = 760
@@ -80,10 +80,8 @@ def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WID
               scale=alt.Scale(domain=[0, top], nice=True))
     line = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=60, filled=True)).encode(
         x=session_axis(traj), y=y, color=colour, tooltip=tooltip)
-    chart = alt.layer(highlight_band(traj, threshold), line).properties(
-        width=width, height=180, autosize=FIT_X,
-        title="Rupture frequency: share of segments with a rupture marker")
-    return configure(chart)
+    return alt.layer(highlight_band(traj, threshold), line, width=width, height=180, autosize=FIT_X,
+                     title="Rupture frequency: share of segments with a rupture marker", config=house_config())
 
 
 def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> alt.LayerChart:
@@ -107,16 +105,16 @@ def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> a
     if key == "therapist_contribution":
         layers.insert(1, alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(
             color=HIGHLIGHT, strokeDash=[4, 3]).encode(y=alt.Y("t:Q", scale=alt.Scale(domain=[1, 5]))))
-    return alt.layer(*layers).properties(
-        width=width, height=120, title=alt.Title(item.label, subtitle=SCALE_HINTS[key]))
+    return alt.layer(*layers, width=width, height=120, title=alt.Title(item.label, subtitle=SCALE_HINTS[key]))
 
 
 def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
     """The four global ratings as small multiples on their 1-5 scales; pending sessions say so."""
     panel_width = max(200, (width - 60) // 2)
     panels = [_rating_panel(traj, key, threshold, panel_width) for key in cb.DEFAULT.global_keys]
-    chart = alt.concat(*panels, columns=2).resolve_scale(color="independent")
-    return configure(chart.properties(autosize=alt.AutoSizeParams(type="pad")))
+    # Every setting passed at once: each later copy of a concatenation re-copies all its panels' layers.
+    return alt.concat(*panels, columns=2, resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+                      autosize=alt.AutoSizeParams(type="pad"), config=house_config())
 
 
 def strip_kind(family: str, clarity: str | None) -> str:
@@ -171,12 +169,11 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     high["start"] = 0
     frame = alt.Chart(high[["row", "start", "end"]]).mark_rect(
         filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x="start:Q", x2="end:Q", y=y)
-    chart = alt.layer(cells, frame).properties(
-        width=width, height=alt.Step(13), autosize=FIT_X,
+    return alt.layer(
+        cells, frame, width=width, height=alt.Step(13), autosize=FIT_X, config=house_config(),
         title=alt.Title("Where ruptures and resolution strategies fell",
                         subtitle="Each session row has three lanes: withdrawal, confrontation, resolution. "
                                  f"Framed: therapist contribution {threshold} or more."))
-    return configure(chart)
 
 
 def row_labels(traj: pd.DataFrame) -> dict[int, str]:
