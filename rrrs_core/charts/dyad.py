@@ -44,7 +44,7 @@ def highlight_band(traj: pd.DataFrame, threshold: int) -> alt.Chart:
     high["hi"] = high.session_number + 0.45
     high["note"] = f"Therapist contribution at or above {threshold}"
     return alt.Chart(high).mark_rect(color=HIGHLIGHT, opacity=0.22).encode(
-        x=alt.X("lo:Q"), x2="hi:Q",
+        x=alt.X("lo:Q"), x2=alt.X2("hi:Q"),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"),
                  alt.Tooltip("therapist_contribution:Q", title="Therapist contribution"),
                  alt.Tooltip("note:N", title="Highlighted")],
@@ -84,9 +84,11 @@ def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WID
                      title="Rupture frequency: share of segments with a rupture marker", config=house_config())
 
 
-def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> alt.LayerChart:
+def _rating_panel(dated: pd.DataFrame, key: str, threshold: int, width: int, band: alt.Chart,
+                  x: alt.X) -> alt.LayerChart:
+    """One rating's panel; `dated` is `_dates(traj)`, `band` and `x` are shared by the four panels."""
     item = cb.DEFAULT.global_item(key)
-    data = _dates(traj)[["session_number", "date", "ratings_pending", key]].rename(columns={key: "rating"})
+    data = dated[["session_number", "date", "ratings_pending", key]].rename(columns={key: "rating"})
     data["rating"] = data["rating"].astype(float)
     data["anchor"] = [item.scale.anchor(None if pd.isna(v) else int(v)) for v in data.rating]
     y = alt.Y("rating:Q", title=None, scale=alt.Scale(domain=[1, 5]), axis=alt.Axis(values=[1, 2, 3, 4, 5], labelOverlap=False, tickCount=5))
@@ -95,13 +97,13 @@ def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> a
     line = alt.Chart(data).mark_line(
         color=GLOBAL_COLOURS[key], invalid="break-paths-show-domains",
         point=alt.OverlayMarkDef(size=50, filled=True, color=GLOBAL_COLOURS[key]),
-    ).encode(x=session_axis(traj), y=y, tooltip=tooltip)
+    ).encode(x=x, y=y, tooltip=tooltip)
     pending = alt.Chart(data).transform_filter("datum.ratings_pending").mark_text(
         text="pending", color=NEUTRAL, fontStyle="italic", angle=270, fontSize=11,
-    ).encode(x="session_number:Q", y=alt.datum(3),
+    ).encode(x=alt.X("session_number:Q"), y=alt.YDatum(3),
              tooltip=[alt.Tooltip("session_number:Q", title="Session"),
                       alt.Tooltip("anchor:N", title=item.label)])
-    layers = [highlight_band(traj, threshold), line, pending]
+    layers = [band, line, pending]
     if key == "therapist_contribution":
         layers.insert(1, alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(
             color=HIGHLIGHT, strokeDash=[4, 3]).encode(y=alt.Y("t:Q", scale=alt.Scale(domain=[1, 5]))))
@@ -111,7 +113,8 @@ def _rating_panel(traj: pd.DataFrame, key: str, threshold: int, width: int) -> a
 def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
     """The four global ratings as small multiples on their 1-5 scales; pending sessions say so."""
     panel_width = max(200, (width - 60) // 2)
-    panels = [_rating_panel(traj, key, threshold, panel_width) for key in cb.DEFAULT.global_keys]
+    dated, band, x = _dates(traj), highlight_band(traj, threshold), session_axis(traj)
+    panels = [_rating_panel(dated, key, threshold, panel_width, band, x) for key in cb.DEFAULT.global_keys]
     # Every setting passed at once: each later copy of a concatenation re-copies all its panels' layers.
     return alt.concat(*panels, columns=2, resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
                       autosize=alt.AutoSizeParams(type="pad"), config=house_config())
@@ -152,7 +155,7 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     y = alt.Y("row:N", sort=order, title=None, scale=alt.Scale(domain=order))
     cells = alt.Chart(data).mark_rect(stroke="white", strokeWidth=1).encode(
         x=alt.X("minute_start:Q", title="Minutes into the session", axis=alt.Axis(tickMinStep=5)),
-        x2="minute_end:Q", y=y,
+        x2=alt.X2("minute_end:Q"), y=y,
         yOffset=alt.YOffset("lane:N", sort=[FAMILY_TITLES[f] for f in cb.FAMILIES]),
         color=alt.Color("kind:N", scale=kind_scale(), title="Marked in segment"),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
@@ -168,7 +171,7 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     high["end"] = high.n_segments * high.segment_minutes
     high["start"] = 0
     frame = alt.Chart(high[["row", "start", "end"]]).mark_rect(
-        filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x="start:Q", x2="end:Q", y=y)
+        filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), y=y)
     return alt.layer(
         cells, frame, width=width, height=alt.Step(13), autosize=FIT_X, config=house_config(),
         title=alt.Title("Where ruptures and resolution strategies fell",
