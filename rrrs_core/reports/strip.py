@@ -1,4 +1,4 @@
-"""A dyad's segment strip drawn as ReportLab vector graphics, in the look of `charts.dyad.segment_strip_chart`.
+"""A dyad's segment strip as vector graphics (`sketch.Sketch`) in the look of `charts.dyad.segment_strip_chart`.
 
 Same encoding as the dyad page's strip: a row per session (labelled as on the page, "Session 4 - TC 5",
 "Session 2 - pending"), three lanes per row (withdrawal, confrontation, resolution), x = minutes into the
@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -24,6 +23,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.charts.dyad import NONE_COLOUR, row_labels, strip_kind
 from rrrs_core.palette import FAMILY_COLOURS, HIGHLIGHT, LIGHT
 from rrrs_core.reports import layout as lay
+from rrrs_core.reports.sketch import Sketch
 
 LANE = 8.0          # points per family lane
 ROW_GAP = 5.0       # points between session rows
@@ -33,12 +33,14 @@ GRID = colors.HexColor("#E0E0E0")
 LEGEND_COLUMNS = 4
 
 
+_FILLS = {**{(fam, "check"): colors.HexColor(c) for fam, c in FAMILY_COLOURS.items()},
+          **{(fam, "check_minus"): colors.HexColor(c) for fam, c in LIGHT.items()}}
+_NONE = colors.HexColor(NONE_COLOUR)
+
+
 def _fill(family: str, clarity: object) -> colors.Color:
-    if clarity == "check":
-        return colors.HexColor(FAMILY_COLOURS[family])
-    if clarity == "check_minus":
-        return colors.HexColor(LIGHT[family])
-    return colors.HexColor(NONE_COLOUR)
+    """Family colour for check, its LIGHT tint for check-minus, pale grey for nothing marked (NaN/None)."""
+    return _FILLS.get((family, clarity), _NONE)
 
 
 def _tick_step(end: float) -> int:
@@ -50,7 +52,7 @@ def _tick_step(end: float) -> int:
 
 
 def segment_strip(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int = 4,
-                  width: float = lay.FRAME_WIDTH) -> Drawing:
+                  width: float = lay.FRAME_WIDTH) -> Sketch:
     """The drawing for `queries.dyad.segment_strip` rows of the sessions in `traj` (one run of sessions)."""
     lay.register_fonts()
     labels = row_labels(traj)
@@ -64,7 +66,7 @@ def segment_strip(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int = 4,
     legend_h = 14.0 + legend_rows * 11.0
     plot_h = max(len(sessions), 1) * pitch
     height = title_h + plot_h + axis_h + legend_h
-    d = Drawing(width, height)
+    d = Sketch(width, height)
 
     ends = (traj.n_segments * traj.segment_minutes).astype(float)
     end = max(float(ends.max()) if len(ends) else 0.0,
@@ -79,20 +81,19 @@ def segment_strip(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int = 4,
         return top - i * pitch
 
     # Title and subtitle, as in the app's chart.
-    d.add(String(0, height - 11, TITLE, fontName=lay.FONT_BOLD, fontSize=10.5))
+    d.label(0, height - 11, TITLE, lay.FONT_BOLD, 10.5)
     subtitle = ("Each session row has three lanes: withdrawal, confrontation, resolution. "
                 f"Framed: therapist contribution {threshold} or more.")
-    d.add(String(0, height - 23, subtitle, fontName=lay.FONT, fontSize=7.5, fillColor=lay.MUTED))
+    d.label(0, height - 23, subtitle, lay.FONT, 7.5, lay.MUTED)
 
     # Grid and axis.
     plot_bottom = top - plot_h + ROW_GAP
     step = _tick_step(end)
     for minute in range(0, int(end) + 1, step):
-        d.add(Line(x(minute), plot_bottom - 2, x(minute), top, strokeColor=GRID, strokeWidth=0.5))
-        d.add(String(x(minute), plot_bottom - 10, str(minute), fontName=lay.FONT, fontSize=FONT_SIZE,
-                     textAnchor="middle"))
-    d.add(String((x0 + x1) / 2, plot_bottom - 20, "Minutes into the session", fontName=lay.FONT_BOLD,
-                 fontSize=FONT_SIZE, textAnchor="middle"))
+        d.rule(x(minute), plot_bottom - 2, x(minute), top, GRID, 0.5)
+        d.label(x(minute), plot_bottom - 10, str(minute), lay.FONT, FONT_SIZE, anchor="middle")
+    d.label((x0 + x1) / 2, plot_bottom - 20, "Minutes into the session", lay.FONT_BOLD, FONT_SIZE,
+            anchor="middle")
 
     # Cells: one per (session, segment, family); a white gap separates segments and lanes.
     index = {s: i for i, s in enumerate(sessions)}
@@ -104,24 +105,23 @@ def segment_strip(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int = 4,
             continue
         y = row_top(i) - (lane_of[fam] + 1) * LANE
         x_a, x_b = x(start), x(stop)
-        d.add(Rect(x_a + 0.4, y + 0.4, x_b - x_a - 0.8, LANE - 0.8, fillColor=_fill(fam, clarity),
-                   strokeColor=None))
+        d.box(x_a + 0.4, y + 0.4, x_b - x_a - 0.8, LANE - 0.8, fill=_fill(fam, clarity))
 
     # Row labels and the HIGHLIGHT frame of high-contribution sessions.
     for r in traj.itertuples():
         i = index[int(r.session_number)]
         y = row_top(i) - row_h
-        d.add(String(label_w, y + row_h / 2 - FONT_SIZE / 3, labels[int(r.session_number)], fontName=lay.FONT,
-                     fontSize=FONT_SIZE, textAnchor="end"))
+        d.label(label_w, y + row_h / 2 - FONT_SIZE / 3, labels[int(r.session_number)], lay.FONT, FONT_SIZE,
+                anchor="end")
         if r.high_contribution:
-            d.add(Rect(x(0), y - 0.8, x(r.n_segments * r.segment_minutes) - x(0), row_h + 1.6,
-                       fillColor=None, strokeColor=colors.HexColor(HIGHLIGHT), strokeWidth=2))
+            d.box(x(0), y - 0.8, x(r.n_segments * r.segment_minutes) - x(0), row_h + 1.6,
+                  stroke=colors.HexColor(HIGHLIGHT), stroke_width=2)
 
     _legend(d, lanes)
     return d
 
 
-def _legend(d: Drawing, lanes: list[str]) -> None:
+def _legend(d: Sketch, lanes: list[str]) -> None:
     """'Marked in segment', then the seven cell colours in columns, like the app chart's legend."""
     entries = []
     for fam in lanes:
@@ -130,11 +130,11 @@ def _legend(d: Drawing, lanes: list[str]) -> None:
     entries.append(("none", _fill(lanes[0], None)))
     rows = math.ceil(len(entries) / LEGEND_COLUMNS)
     top = rows * 11.0 + 2
-    d.add(String(0, top + 2, "Marked in segment", fontName=lay.FONT_BOLD, fontSize=FONT_SIZE))
+    d.label(0, top + 2, "Marked in segment", lay.FONT_BOLD, FONT_SIZE)
     col_w = max(stringWidth(label, lay.FONT, FONT_SIZE) for label, _ in entries) + 24
     for n, (label, fill) in enumerate(entries):
         row, col = divmod(n, LEGEND_COLUMNS)
         x, y = col * col_w, top - (row + 1) * 11.0
-        d.add(Rect(x, y, 9, 7, fillColor=fill, strokeColor=None))
-        d.add(String(x + 12, y + 1, label, fontName=lay.FONT, fontSize=FONT_SIZE))
+        d.box(x, y, 9, 7, fill=fill)
+        d.label(x + 12, y + 1, label, lay.FONT, FONT_SIZE)
 
