@@ -59,8 +59,9 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
                              "acknowledges own contribution, discloses internal experience, links the rupture "
                              "to patterns with the therapist or in other relationships) are listed apart.",
                              "body")]
+            n_codings = {int(s): int(n) for s, n in zip(traj.session_number, traj.n_codings, strict=True)}
             for r in flagged:
-                story += _flagged_session(r, traj, threshold)
+                story += _flagged_session(r, n_codings[r.session_number])
         story += _patterns(reviews)
     story += _notes(notes)
     return lay.build(story, meta)
@@ -213,14 +214,13 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
     ]
 
 
-def _flagged_session(r: rv.SessionReview, traj: pd.DataFrame, threshold: int) -> list[Flowable]:
+def _flagged_session(r: rv.SessionReview, codings: int) -> list[Flowable]:
+    """The detail of one flagged session; `codings` is how many codings the session has."""
     book = cb.DEFAULT
-    row = traj.loc[traj.session_number == r.session_number].iloc[0]
     res, tc = book.global_item("overall_resolution"), book.global_item("therapist_contribution")
     ratings = ("Global ratings pending." if r.ratings_pending else
                f"Overall resolution {r.overall_resolution}: {res.scale.anchor(r.overall_resolution)}. "
                f"Therapist contribution {r.therapist_contribution}: {tc.scale.anchor(r.therapist_contribution)}.")
-    codings = int(row.n_codings)
     head = [
         b.para(f'<a name="s{r.session_number}"/>Session {r.session_number} - {b.fmt_date(r.session_date)}',
                "h2"),
