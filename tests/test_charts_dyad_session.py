@@ -12,7 +12,7 @@ from rrrs_core import episodes
 from rrrs_core.charts import dyad as dc
 from rrrs_core.charts import render
 from rrrs_core.charts import session as sc
-from rrrs_core.palette import FAMILY_COLOURS, HIGHLIGHT, LIGHT
+from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as sq
 from rrrs_core.scope import CLINIC
@@ -157,3 +157,19 @@ def test_house_style_is_the_same_however_it_is_applied() -> None:
     assert alt.layer(base, config=house_config()).to_dict()["config"] == chained["config"]
     assert configure(base.properties(config=alt.Config(background="#fff"))).to_dict()["config"] == {
         **chained["config"], "background": "#fff"}
+
+
+def test_ratings_chart_has_a_titled_panel_per_rating_and_the_threshold_on_contribution_only(
+        clinic_con: duckdb.DuckDBPyConnection) -> None:
+    from rrrs_core import codebook as cb
+
+    d = dc.ratings_chart(dq.trajectory(clinic_con, CLINIC, "D1", 4), 4).to_dict()
+    labels = [cb.DEFAULT.global_item(k).label for k in cb.DEFAULT.global_keys]
+    rows = [r for ds in d["datasets"].values() for r in ds]
+    assert d["facet"]["sort"] == labels and {r["item"] for r in rows} == set(labels)
+    assert {r["hint"] for r in rows} == set(dc.SCALE_HINTS.values())
+    assert {r["session_number"] for r in rows if r["high_contribution"]} == {3}
+    rule = next(layer for layer in d["spec"]["layer"] if layer["mark"]["type"] == "rule")
+    assert "therapist_contribution" in json.dumps(rule["transform"]) and rule["encoding"]["y"]["datum"] == 4
+    colours = next(layer for layer in d["spec"]["layer"] if layer["mark"]["type"] == "line")["encoding"]["color"]
+    assert colours["scale"]["range"] == [GLOBAL_COLOURS[k] for k in cb.DEFAULT.global_keys]
