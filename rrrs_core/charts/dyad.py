@@ -142,7 +142,7 @@ def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) ->
     ).encode(x=alt.XValue(0), y=alt.YValue(0), text=alt.Text("hint:N"))
     panel = alt.layer(band, rule, line, pending, hint, width=panel_width, height=120)
     return alt.FacetChart(
-        data=_ratings_frame(traj, threshold), spec=panel, columns=2,
+        data=_ratings_frame(traj, threshold), spec=panel, columns=2, spacing=alt.RowColnumber(row=10, column=20),
         facet=alt.Facet("item:N", sort=labels, title=None, header=alt.Header(
             labelFontSize=14, labelFontWeight="bold", labelAnchor="start", labelAlign="left", labelPadding=14,
             labelOrient="top")),
