@@ -12,7 +12,7 @@ from rrrs_core import episodes
 from rrrs_core.charts import dyad as dc
 from rrrs_core.charts import render
 from rrrs_core.charts import session as sc
-from rrrs_core.palette import FAMILY_COLOURS, HIGHLIGHT, LIGHT
+from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as sq
 from rrrs_core.scope import CLINIC
@@ -118,3 +118,58 @@ def test_comparison_chart(clinic_con: duckdb.DuckDBPyConnection) -> None:
     assert render.to_png(chart, scale=1).startswith(PNG)
     y = chart.to_dict()["layer"][1]["encoding"]["y"]["scale"]["domain"]
     assert y[:2] == ["Complaint/concern about the therapist - C1", "Complaint/concern about the therapist - C2"]
+
+
+def test_report_strip_drawing_matches_the_strip_chart(clinic_con: duckdb.DuckDBPyConnection) -> None:
+    """The PDF draws the segment strip natively; it must say what the app's strip chart says."""
+    from reportlab.lib import colors
+
+    from rrrs_core.reports.strip import segment_strip
+
+    traj = dq.trajectory(clinic_con, CLINIC, "D1", 4)
+    strip = dq.segment_strip(clinic_con, CLINIC, "D1")
+    sketch = segment_strip(strip, traj, 4)
+    assert [t for t in sketch.texts() if t.startswith("Session ")] == [
+        f"Session {n}" + (" - TC 5" if n == 3 else "") for n in traj.session_number]
+    frames = [b for b in sketch.boxes() if b.fill is None]
+    assert len(frames) == 1 and frames[0].stroke == colors.HexColor(HIGHLIGHT)
+    fills = {b.fill.hexval() for b in sketch.boxes() if b.fill is not None}
+    scale = dc.kind_scale().to_dict()
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    used = {colour[dc.strip_kind(f, c)] for f, c in zip(strip.family, strip.clarity, strict=True)}
+    assert {colors.HexColor(c).hexval() for c in used} <= fills
+    assert colors.HexColor(FAMILY_COLOURS["confrontation"]).hexval() in fills
+    d3 = segment_strip(dq.segment_strip(clinic_con, CLINIC, "D3"), dq.trajectory(clinic_con, CLINIC, "D3"), 4)
+    assert "Session 2 - pending" in d3.texts()
+
+
+def test_house_style_is_the_same_however_it_is_applied() -> None:
+    """`configure` and `house_config` (one copy of the chart) give the config of the chained configure_* calls."""
+    import pandas as pd
+
+    from rrrs_core.charts.theme import configure, house_config
+
+    base = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    chained = (base.configure_axis(labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6")
+               .configure_legend(labelFontSize=11, titleFontSize=12, orient="bottom")
+               .configure_view(stroke=None).configure_title(fontSize=14, anchor="start")).to_dict()
+    assert configure(base).to_dict() == chained
+    assert alt.layer(base, config=house_config()).to_dict()["config"] == chained["config"]
+    assert configure(base.properties(config=alt.Config(background="#fff"))).to_dict()["config"] == {
+        **chained["config"], "background": "#fff"}
+
+
+def test_ratings_chart_has_a_titled_panel_per_rating_and_the_threshold_on_contribution_only(
+        clinic_con: duckdb.DuckDBPyConnection) -> None:
+    from rrrs_core import codebook as cb
+
+    d = dc.ratings_chart(dq.trajectory(clinic_con, CLINIC, "D1", 4), 4).to_dict()
+    labels = [cb.DEFAULT.global_item(k).label for k in cb.DEFAULT.global_keys]
+    rows = [r for ds in d["datasets"].values() for r in ds]
+    assert d["facet"]["sort"] == labels and {r["item"] for r in rows} == set(labels)
+    assert {r["hint"] for r in rows} == set(dc.SCALE_HINTS.values())
+    assert {r["session_number"] for r in rows if r["high_contribution"]} == {3}
+    rule = next(layer for layer in d["spec"]["layer"] if layer["mark"]["type"] == "rule")
+    assert "therapist_contribution" in json.dumps(rule["transform"]) and rule["encoding"]["y"]["datum"] == 4
+    colours = next(layer for layer in d["spec"]["layer"] if layer["mark"]["type"] == "line")["encoding"]["color"]
+    assert colours["scale"]["range"] == [GLOBAL_COLOURS[k] for k in cb.DEFAULT.global_keys]

@@ -72,6 +72,7 @@ def test_flagged_session_shows_minutes_episodes_strategies_and_prompts(d1):
     assert "What was happening between you and the patient at minutes 0-15?" in text
     assert "What was your part in it?" in text
     assert "Rupture-to-resolution episodes" in text
+    assert "Where ruptures and resolution strategies fell" in text and "Session 3 - TC 5" in text  # the strip
 
 
 def test_notes_print_as_typed(d1):

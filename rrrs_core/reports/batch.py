@@ -75,6 +75,9 @@ def _write_one(con: duckdb.DuckDBPyConnection, therapist_id: str, path: Path, ge
 def _init_worker(db_path: str, generated_by: str, threshold: int, now: datetime) -> None:
     global _worker
     con = store.connect(db_path, read_only=True)
+    # One DuckDB thread per worker: the workers already use every core, and a report's queries are small
+    # (a second thread per worker only adds scheduling on an oversubscribed machine).
+    con.execute("SET threads = 1")
     _worker = _Worker(con, generated_by, threshold, now, caseload(con, CLINIC, threshold))
 
 

@@ -25,11 +25,11 @@ from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
 from rrrs_core.reports import review as rv
+from rrrs_core.reports.strip import segment_strip
 from rrrs_core.reports.timeline import timeline
 from rrrs_core.scope import CLINIC, Scope
 
 CHART_WIDTH = 500     # CSS px, about the frame width in points: charts print at 1 px = 1 pt
-STRIP_WIDTH = 620     # the strip's legend and subtitle need more room; it prints at ~80%
 STRIP_SESSIONS = 15   # sessions per segment-strip chart
 COVER_FLAGGED = 12    # flagged sessions listed on the cover
 EPISODE_WIDTHS = {"Episode": 0.05, "Minutes": 0.09, "Status": 0.1, "Rupture markers": 0.22,
@@ -59,8 +59,9 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
                              "acknowledges own contribution, discloses internal experience, links the rupture "
                              "to patterns with the therapist or in other relationships) are listed apart.",
                              "body")]
+            n_codings = {int(s): int(n) for s, n in zip(traj.session_number, traj.n_codings, strict=True)}
             for r in flagged:
-                story += _flagged_session(r, traj, threshold)
+                story += _flagged_session(r, n_codings[r.session_number])
         story += _patterns(reviews)
     story += _notes(notes)
     return lay.build(story, meta)
@@ -181,10 +182,7 @@ def _trajectory(traj: pd.DataFrame, strip: pd.DataFrame | None, threshold: int) 
         for part in _chunks(len(traj), STRIP_SESSIONS):
             sub = traj.iloc[part]
             rows = strip[strip.session_number.isin(sub.session_number)]
-            story += [CondPageBreak(lay.FRAME_HEIGHT * 0.5),
-                      images.chart(dyad_charts.segment_strip_chart(rows, sub, threshold, width=STRIP_WIDTH),
-                              config={"legend": {"columns": 4}}),
-                      b.gap(6)]
+            story += [CondPageBreak(lay.FRAME_HEIGHT * 0.5), segment_strip(rows, sub, threshold), b.gap(6)]
     return story
 
 
@@ -216,14 +214,13 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
     ]
 
 
-def _flagged_session(r: rv.SessionReview, traj: pd.DataFrame, threshold: int) -> list[Flowable]:
+def _flagged_session(r: rv.SessionReview, codings: int) -> list[Flowable]:
+    """The detail of one flagged session; `codings` is how many codings the session has."""
     book = cb.DEFAULT
-    row = traj.loc[traj.session_number == r.session_number].iloc[0]
     res, tc = book.global_item("overall_resolution"), book.global_item("therapist_contribution")
     ratings = ("Global ratings pending." if r.ratings_pending else
                f"Overall resolution {r.overall_resolution}: {res.scale.anchor(r.overall_resolution)}. "
                f"Therapist contribution {r.therapist_contribution}: {tc.scale.anchor(r.therapist_contribution)}.")
-    codings = int(row.n_codings)
     head = [
         b.para(f'<a name="s{r.session_number}"/>Session {r.session_number} - {b.fmt_date(r.session_date)}',
                "h2"),

@@ -15,7 +15,7 @@ import pandas as pd
 from reportlab.platypus import CondPageBreak, Flowable
 
 from rrrs_core import codebook as cb
-from rrrs_core.charts.theme import configure
+from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import HIGHLIGHT
 from rrrs_core.queries import caseload as caseload_q
 from rrrs_core.reports import blocks as b
@@ -145,8 +145,7 @@ def contribution_chart(sessions: pd.DataFrame, threshold: int = 4, width: int = 
     rings = alt.Chart(data_[data_.high]).mark_point(size=150, strokeWidth=2.2, color=HIGHLIGHT).encode(x=x, y=y)
     rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color=HIGHLIGHT, strokeDash=[4, 3]).encode(
         y=alt.Y("t:Q", scale=alt.Scale(domain=[0.8, 5.2], nice=False)))
-    chart = alt.layer(rule, lines, points, rings).properties(width=width, height=190)
-    return configure(chart)
+    return alt.layer(rule, lines, points, rings, width=width, height=190, config=house_config())
 
 
 def _contribution(sessions: pd.DataFrame, threshold: int) -> list[Flowable]:

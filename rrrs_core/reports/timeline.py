@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -23,6 +22,7 @@ from rrrs_core.charts.session import EPISODE_ROW
 from rrrs_core.episodes import EPISODE_WINDOW, Episode, Mark
 from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL
 from rrrs_core.reports import layout as lay
+from rrrs_core.reports.sketch import Sketch
 
 ROW = 12.0          # points per row
 BAR = 8.5           # bar height within a row
@@ -47,7 +47,7 @@ def _tick_step(n_segments: int) -> int:
 
 def timeline(marks: Sequence[Mark], n_segments: int, segment_minutes: int = 5,
              episodes: Sequence[Episode] = (), width: float = lay.FRAME_WIDTH,
-             book: cb.Codebook = cb.DEFAULT) -> Drawing:
+             book: cb.Codebook = cb.DEFAULT) -> Sketch:
     """The drawing for one coding's marks (episodes.Mark tuples) and its episodes."""
     lay.register_fonts()
     order = sorted({m.code for m in marks}, key=lambda k: book.keys.index(k) if book.has_code(k) else 999)
@@ -56,7 +56,7 @@ def timeline(marks: Sequence[Mark], n_segments: int, segment_minutes: int = 5,
     n_rows = max(len(rows), 1)
     legend_h, axis_h = 24.0, 24.0
     height = axis_h + n_rows * ROW + 4 + legend_h
-    d = Drawing(width, height)
+    d = Sketch(width, height)
     x0, x1 = LABEL_WIDTH + 6, width - 6
     end = max(n_segments, 1) * segment_minutes
     top = height - 2
@@ -70,22 +70,19 @@ def timeline(marks: Sequence[Mark], n_segments: int, segment_minutes: int = 5,
     plot_bottom = row_y(n_rows - 1)
     for seg in range(n_segments + 1):
         minute = seg * segment_minutes
-        d.add(Line(x(minute), plot_bottom, x(minute), top, strokeColor=GRID, strokeWidth=0.5))
+        d.rule(x(minute), plot_bottom, x(minute), top, GRID, 0.5)
         if seg % _tick_step(n_segments) == 0 or seg == n_segments:
-            d.add(String(x(minute), plot_bottom - 9, str(minute), fontName=lay.FONT, fontSize=FONT_SIZE,
-                         textAnchor="middle"))
-    d.add(String((x0 + x1) / 2, plot_bottom - 19, "Minutes into the session", fontName=lay.FONT,
-                 fontSize=FONT_SIZE, textAnchor="middle", fillColor=lay.MUTED))
+            d.label(x(minute), plot_bottom - 9, str(minute), lay.FONT, FONT_SIZE, anchor="middle")
+    d.label((x0 + x1) / 2, plot_bottom - 19, "Minutes into the session", lay.FONT, FONT_SIZE, lay.MUTED,
+            anchor="middle")
     if not rows:
-        d.add(String(x0 + 4, row_y(0) + 3, "No marks in this coding", fontName=lay.FONT_ITALIC,
-                     fontSize=FONT_SIZE, fillColor=lay.MUTED))
+        d.label(x0 + 4, row_y(0) + 3, "No marks in this coding", lay.FONT_ITALIC, FONT_SIZE, lay.MUTED)
 
     for i, label in enumerate(rows):
         y = row_y(i)
         bold = label == EPISODE_ROW
         font = lay.FONT_BOLD if bold else lay.FONT
-        d.add(String(LABEL_WIDTH, y + 3, _fit(label, LABEL_WIDTH - 8, font), fontName=font,
-                     fontSize=FONT_SIZE, textAnchor="end"))
+        d.label(LABEL_WIDTH, y + 3, _fit(label, LABEL_WIDTH - 8, font), font, FONT_SIZE, anchor="end")
     index = {label: i for i, label in enumerate(rows)}
     pad = (ROW - BAR) / 2
     for m in marks:
@@ -93,47 +90,45 @@ def timeline(marks: Sequence[Mark], n_segments: int, segment_minutes: int = 5,
         x_a, x_b = x((m.segment - 1) * segment_minutes) + 0.6, x(m.segment * segment_minutes) - 0.6
         colour = colors.HexColor(FAMILY_COLOURS.get(m.family, NEUTRAL))
         if m.clarity == "check_minus":
-            d.add(Rect(x_a, y, x_b - x_a, BAR, fillColor=colors.HexColor(LIGHT.get(m.family, "#DDDDDD")),
-                       strokeColor=colour, strokeWidth=0.8, strokeDashArray=[2, 1.5]))
+            d.box(x_a, y, x_b - x_a, BAR, fill=colors.HexColor(LIGHT.get(m.family, "#DDDDDD")), stroke=colour,
+                  stroke_width=0.8, dash=[2, 1.5])
         else:
-            d.add(Rect(x_a, y, x_b - x_a, BAR, fillColor=colour, strokeColor=None))
+            d.box(x_a, y, x_b - x_a, BAR, fill=colour)
     for n, e in enumerate(episodes, start=1):
         y = row_y(0) + pad
         colour = FAMILY_COLOURS["resolution"] if e.addressed else NEUTRAL
         start = x((e.first_segment - 1) * e.segment_minutes) + 0.6
         window_end = x(e.window_end * e.segment_minutes) - 0.6
         rupture_end = x(e.last_segment * e.segment_minutes) - 0.6
-        d.add(Rect(start, y, window_end - start, BAR, fillColor=lay.tint(colour, 0.3), strokeColor=None))
-        d.add(Rect(start, y, rupture_end - start, BAR, fillColor=colors.HexColor(colour), strokeColor=None))
+        d.box(start, y, window_end - start, BAR, fill=lay.tint(colour, 0.3))
+        d.box(start, y, rupture_end - start, BAR, fill=colors.HexColor(colour))
         if rupture_end - start >= 8:
-            d.add(String((start + rupture_end) / 2, y + 2, str(n), fontName=lay.FONT_BOLD, fontSize=6.5,
-                         textAnchor="middle", fillColor=colors.white))
+            d.label((start + rupture_end) / 2, y + 2, str(n), lay.FONT_BOLD, 6.5, colors.white, anchor="middle")
     _legend(d, 0, 4, bool(episodes), EPISODE_WINDOW * segment_minutes)
     return d
 
 
-def _swatch(d: Drawing, x: float, y: float, fill: str, stroke: str | None, dashed: bool,
+def _swatch(d: Sketch, x: float, y: float, fill: str, stroke: str | None, dashed: bool,
             label: str = "") -> float:
     stroke_colour = colors.HexColor(stroke) if stroke else None
-    d.add(Rect(x, y, 10, 7, fillColor=colors.HexColor(fill), strokeColor=stroke_colour,
-               strokeWidth=0.8 if stroke else 0, strokeDashArray=[2, 1.5] if dashed else None))
+    d.box(x, y, 10, 7, fill=colors.HexColor(fill), stroke=stroke_colour, stroke_width=0.8,
+          dash=[2, 1.5] if dashed else None)
     if not label:
         return x + 12
-    d.add(String(x + 13, y + 1, label, fontName=lay.FONT, fontSize=6.5, fillColor=lay.MUTED))
+    d.label(x + 13, y + 1, label, lay.FONT, 6.5, lay.MUTED)
     return x + 13 + stringWidth(label, lay.FONT, 6.5) + 10
 
 
-def _legend(d: Drawing, x: float, y: float, with_episodes: bool, window_minutes: int) -> None:
+def _legend(d: Sketch, x: float, y: float, with_episodes: bool, window_minutes: int) -> None:
     top = y + 11
     for fam in cb.FAMILIES:
         x = _swatch(d, x, top, FAMILY_COLOURS[fam], None, False, fam.capitalize())
     for fam in cb.FAMILIES:
         x = _swatch(d, x, top, LIGHT[fam], FAMILY_COLOURS[fam], True)
-    d.add(String(x + 1, top + 1, "light, dashed: check-minus (unclear)", fontName=lay.FONT, fontSize=6.5,
-                 fillColor=lay.MUTED))
+    d.label(x + 1, top + 1, "light, dashed: check-minus (unclear)", lay.FONT, 6.5, lay.MUTED)
     if with_episodes:
         x = 0.0
         x = _swatch(d, x, y, FAMILY_COLOURS["resolution"], None, False, "Episode addressed")
         x = _swatch(d, x, y, NEUTRAL, None, False, "Episode unaddressed")
-        d.add(String(x, y + 1, f"Faint: the {window_minutes} minutes after the rupture in which a strategy "
-                               "still counts", fontName=lay.FONT, fontSize=6.5, fillColor=lay.MUTED))
+        d.label(x, y + 1, f"Faint: the {window_minutes} minutes after the rupture in which a strategy still "
+                "counts", lay.FONT, 6.5, lay.MUTED)
