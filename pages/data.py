@@ -12,22 +12,16 @@ from rrrs_ui import auth, glue, tables, widgets
 
 auth.require_page("data")
 
-UPLOADER = "data_upload"
+UPLOADER, REPLACE = "data_upload", "data_replace"
 LAST_IMPORT = "data_last_import"  # (summary, warnings) of the import just made, shown after the rerun
 ss = st.session_state
-
-
-def show_warnings(warnings: list) -> None:
-    if warnings:
-        st.warning(f"{len(warnings)} warnings from the manual's consistency rules (not blocking):")
-        tables.show_problems(warnings)
 
 
 def show_import(summary: str, warnings: list) -> None:
     """The report of the last import; stays until the next files are uploaded."""
     st.success(summary)
     st.caption("The upload box is empty again, ready for the next files.")
-    show_warnings(warnings)
+    tables.show_warnings(warnings)
 
 
 st.title("Data")
@@ -40,7 +34,8 @@ with widgets.guard():
     files = widgets.uploader(UPLOADER, "3RS tables", type=["csv", "xlsx"], accept_multiple_files=True)
     if files:
         ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here
-    replace = st.checkbox("Store changed codings as new versions (earlier versions are kept as history)")
+    replace = st.checkbox("Store changed codings as new versions (earlier versions are kept as history)",
+                          key=REPLACE)
     check_col, import_col = st.columns(2)
     check = check_col.button("Check only", disabled=not files)
     run = import_col.button("Import", type="primary", disabled=not files)
@@ -60,12 +55,13 @@ with widgets.guard():
             bar.empty()
             if check:
                 st.success("No errors: this upload can be imported.")
-                show_warnings(report.warnings)
+                tables.show_warnings(report.warnings)
             else:
                 glue.data_changed()
                 auth.audit_now("import", report.source, report.summary())
                 ss[LAST_IMPORT] = (report.summary(), list(report.warnings))
                 widgets.clear_uploader(UPLOADER)  # imported: these files must not be imported twice by mistake
+                ss.pop(REPLACE, None)  # replacing stored codings is asked for each time, never remembered
                 st.rerun()
     if LAST_IMPORT in ss:
         show_import(*ss[LAST_IMPORT])

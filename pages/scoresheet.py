@@ -27,6 +27,8 @@ auth.require_page("scoresheet")
 
 NEW = hints.NEW
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UPLOADER, REPLACE = "sc_upload", "sc_replace"
+LAST_IMPORT = "sc_last_import"  # (summary, warnings) of the scoresheets just imported, shown after the rerun
 ss = st.session_state
 
 
@@ -185,10 +187,16 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
     else:
         d2.download_button(f"This coding (stored version {ss.sc_version})",
                            lambda: sx.filled(glue.connection(), *target.key), name, XLSX)
-    files = st.file_uploader("Filled scoresheets", type=["xlsx"], accept_multiple_files=True, key="sc_upload")
-    replace_old = st.checkbox("Store changed codings as new versions (earlier versions are kept)", key="sc_replace")
+    files = widgets.uploader(UPLOADER, "Filled scoresheets", type=["xlsx"], accept_multiple_files=True)
+    if files:
+        ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here
+    replace_old = st.checkbox("Store changed codings as new versions (earlier versions are kept)", key=REPLACE)
     u1, u2 = st.columns(2)
     check, run = u1.button("Check only", disabled=not files), u2.button("Import", type="primary", disabled=not files)
+    if LAST_IMPORT in ss:
+        summary, warnings = ss[LAST_IMPORT]
+        st.success(summary + ". Press Reload above to see an imported coding of the session open here.")
+        tables.show_warnings(warnings)
     if not (files and (check or run)):
         return
     try:
@@ -203,12 +211,15 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
         return
     if check:
         st.success("No errors: these scoresheets can be imported.")
-    else:
-        glue.data_changed()
-        st.success(report.summary() + ". Press Reload above to see an imported coding of the session open here.")
-    if report.warnings:
-        st.warning(f"{len(report.warnings)} warnings from the manual's consistency rules (not blocking):")
-        tables.show_problems(report.warnings)
+        tables.show_warnings(report.warnings)
+        return
+    glue.data_changed()
+    auth.audit_now("import", report.source, report.summary())
+    ss[LAST_IMPORT] = (report.summary(), list(report.warnings))
+    widgets.clear_uploader(UPLOADER)  # imported: these files must not be imported twice by mistake
+    ss.pop(REPLACE, None)             # replacing stored codings is asked for each time, never remembered
+    st.rerun()
+
 
 
 st.title("Scoresheet")

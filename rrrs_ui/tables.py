@@ -96,3 +96,10 @@ HISTORY: Config = {
     "marks": CC.NumberColumn("Marks", format="%d", help="Codes marked in this version"),
     "changes": CC.TextColumn("What changed", width="large"),
 }
+
+
+def show_warnings(warnings: Sequence) -> None:
+    """The manual's consistency warnings of an import or check: shown, never blocking."""
+    if warnings:
+        st.warning(f"{len(warnings)} warnings from the manual's consistency rules (not blocking):")
+        show_problems(warnings)

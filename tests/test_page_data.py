@@ -64,9 +64,11 @@ def test_uploader_is_emptied_after_an_import_and_the_report_stays(monkeypatch, t
     at = open_page(monkeypatch, tmp_path / "d.duckdb", "data")
     at.get("file_uploader")[0].set_value(uploads()).run()
     assert at.button[1].label == "Import" and not at.button[1].disabled
+    at.checkbox(key="data_replace").check().run()
     at.button[1].click().run()
     assert not at.exception
     assert not at.get("file_uploader")[0].value  # a fresh, empty uploader: nothing to import twice
+    assert not at.checkbox(key="data_replace").value  # replacing stored codings is asked for each time
     assert at.button[0].disabled and at.button[1].disabled
     assert "4 new codings" in at.success[0].value
     assert "empty again" in all_text(at) and len(at.dataframe) == 1  # the report and its warnings stay

@@ -233,3 +233,26 @@ def test_the_start_hint_says_how_to_create(monkeypatch, clinic_db):
     assert "Choose the **Coder** whose coding this is" in at.info[0].value
     at.selectbox(key="sc_pick_coder").set_value("C1").run()
     assert not at.info, "an existing coding opens without the new-coding hint"
+
+
+def test_excel_scoresheet_import_is_audited_and_empties_the_uploader(monkeypatch, clinic_db):
+    from tests.test_scoresheet_xlsx import filled_sheet
+
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # the scoresheet is not demo data: demo mode would stop after it
+    at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
+    upload = next(u for u in at.get("file_uploader") if u.proto.label == "Filled scoresheets")
+    upload.set_value([("s1.xlsx", filled_sheet().bytes(),
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]).run()
+    at.checkbox(key="sc_replace").check().run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert any("1 new codings" in s.value for s in at.success)
+    upload = next(u for u in at.get("file_uploader") if u.proto.label == "Filled scoresheets")
+    assert not upload.value                              # nothing left to import twice by mistake
+    assert not at.checkbox(key="sc_replace").value       # replacing is asked for each time
+    con = store.connect(clinic_db)
+    try:
+        actions = con.execute("SELECT action, target FROM audit ORDER BY audit_id").fetchall()
+    finally:
+        con.close()
+    assert ("import", "s1.xlsx") in actions
