@@ -63,3 +63,23 @@ def test_domain_is_the_data_span_not_rounded_out() -> None:
 def test_a_single_period_still_renders(period: str) -> None:
     png = render.to_png(charts.rupture_share_chart(trends(period, 1), period), scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("period", ["month", "quarter"])
+def test_a_period_without_sessions_breaks_the_line_instead_of_bridging_it(period):
+    """A treatment with no sessions in a period must not look like a straight trend across it."""
+    frame = trends(period, 4)
+    second = sorted(frame.period_start.unique())[1]
+    gappy = frame[~((frame.period_start == second) & (frame.treatment == "CBT"))]
+    third = sorted(frame.period_start.unique())[2]
+    gappy = gappy[gappy.period_start != third]                         # nobody at all in the third period
+    filled = charts.with_gaps(gappy, period)
+    assert len(filled) == len(frame)                                   # every period x treatment again
+    empty = filled[filled.rupture_share.isna()]
+    assert set(zip(empty.period_start, empty.treatment, strict=True)) == {
+        (second, "CBT"), (third, "CBT"), (third, "Psychodynamic"), (third, ALL_TREATMENTS)}
+    assert filled.loc[filled.treatment == ALL_TREATMENTS, "is_total"].all()
+    spec = charts.rupture_share_chart(gappy, period).to_dict()
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert sum(r["rupture_share"] is None for r in rows) == 4          # drawn as breaks, not bridged
+    assert render.to_png(charts.rupture_share_chart(gappy, period))[:4] == b"\x89PNG"

@@ -2,7 +2,8 @@
 
 One line per treatment plus a heavier black 'All treatments' line. Suppressed cells (fewer than five
 sessions, or hidden so that one cannot be worked out from the total: see `queries.clinic`) arrive as NULL
-and break the line instead of being bridged, so a gap is visibly "not shown" rather than an invented trend.
+and break the line instead of being bridged, so a gap is visibly "not shown" rather than an invented trend;
+a period in which a treatment has no sessions at all breaks its line the same way.
 """
 
 from __future__ import annotations
@@ -63,8 +64,21 @@ def _scales(trends: pd.DataFrame) -> tuple[alt.Scale, alt.Scale]:
             alt.Scale(domain=domain, range=[*dashes, [1, 0]]))
 
 
+def with_gaps(trends: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Add empty (NULL) rows for the periods in which a treatment has no sessions, so its line breaks there
+    like at a suppressed cell, instead of drawing a straight line across months with no data."""
+    if trends.empty:
+        return trends
+    starts = pd.to_datetime(trends["period_start"])
+    every = pd.date_range(starts.min(), starts.max(), freq="QS" if period == "quarter" else "MS")
+    grid = pd.MultiIndex.from_product([every, trends["treatment"].unique()], names=["period_start", "treatment"])
+    full = trends.assign(period_start=starts).set_index(["period_start", "treatment"]).reindex(grid).reset_index()
+    return full.assign(is_total=full["treatment"] == ALL_TREATMENTS)
+
+
 def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, y_scale: alt.Scale,
                  axis_format: str, period: str, width: int) -> alt.TopLevelMixin:
+    trends = with_gaps(trends, period)
     unit = _TIME_UNIT.get(period, "yearmonth")
     colour, dash = _scales(trends)
     x_scale, x_axis = _x_axis(trends, period, width)
