@@ -8,7 +8,7 @@ from rrrs_core import audit, export
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
-from rrrs_ui import auth, glue, tables, widgets
+from rrrs_ui import auth, glue, import_flow, tables, widgets
 
 auth.require_page("data")
 
@@ -46,23 +46,14 @@ with widgets.guard():
                                     user=auth.principal().subject, dry_run=check, progress=lambda x, label: bar.progress(x, text=label))
         except ValidationError as exc:
             bar.empty()
-            st.error(f"{exc}. Fix these and upload again:")
-            tables.show_problems(exc.problems)
-            if exc.warnings:
-                st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-                tables.show_problems(exc.warnings)
+            import_flow.show_refused(exc)
         else:
             bar.empty()
             if check:
                 st.success("No errors: this upload can be imported.")
                 tables.show_warnings(report.warnings)
             else:
-                glue.data_changed()
-                auth.audit_now("import", report.source, report.summary())
-                ss[LAST_IMPORT] = (report.summary(), list(report.warnings))
-                widgets.clear_uploader(UPLOADER)  # imported: these files must not be imported twice by mistake
-                ss.pop(REPLACE, None)  # replacing stored codings is asked for each time, never remembered
-                st.rerun()
+                import_flow.finish_import(report, uploader=UPLOADER, replace_key=REPLACE, last_import=LAST_IMPORT)
     if LAST_IMPORT in ss:
         show_import(*ss[LAST_IMPORT])
 

@@ -18,7 +18,7 @@ from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, ValidationError
 from rrrs_core.queries import directory
-from rrrs_ui import auth, glue, tables, widgets
+from rrrs_ui import auth, glue, import_flow, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui import scoresheet_hints as hints
 from rrrs_ui.notes_panel import notes_panel
@@ -203,23 +203,13 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
         report = sx.import_scoresheets(glue.connection(), [(f.name, f.getvalue()) for f in files],
                                        replace=replace_old, user=user or "app", dry_run=check)
     except ValidationError as exc:
-        st.error(f"{exc}. Fix these and upload again:")
-        tables.show_problems(exc.problems)
-        if exc.warnings:
-            st.warning(f"{len(exc.warnings)} warnings (not blocking):")
-            tables.show_problems(exc.warnings)
+        import_flow.show_refused(exc)
         return
     if check:
         st.success("No errors: these scoresheets can be imported.")
         tables.show_warnings(report.warnings)
         return
-    glue.data_changed()
-    auth.audit_now("import", report.source, report.summary())
-    ss[LAST_IMPORT] = (report.summary(), list(report.warnings))
-    widgets.clear_uploader(UPLOADER)  # imported: these files must not be imported twice by mistake
-    ss.pop(REPLACE, None)             # replacing stored codings is asked for each time, never remembered
-    st.rerun()
-
+    import_flow.finish_import(report, uploader=UPLOADER, replace_key=REPLACE, last_import=LAST_IMPORT)
 
 
 st.title("Scoresheet")
