@@ -1,4 +1,7 @@
-"""Typed copies of the staged tables, made only once the rules found no errors (so casts cannot fail)."""
+"""Typed copies of the staged tables, made only once the rules found no errors (so casts cannot fail).
+
+The ratings (millions of rows, read only twice after this) are a typed view rather than a copy.
+"""
 
 from __future__ import annotations
 
