@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def default_user() -> str:
@@ -21,52 +26,41 @@ def default_user() -> str:
         return "unknown user"
 
 
-def _write(out: str, pdf: bytes) -> None:
+def _write_report(args: argparse.Namespace, build: Callable[[duckdb.DuckDBPyConnection], bytes]) -> int:
+    """Build one PDF on a read-only connection, then write it (atomically) to `args.out`."""
+    from rrrs_core import store
     from rrrs_core.reports.batch import write_atomic
 
-    path = Path(out)
+    con = store.connect(args.db, read_only=True)
+    try:
+        pdf = build(con)
+    finally:
+        con.close()
+    path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, pdf)
     print(f"Wrote {path} ({len(pdf) // 1024} KB)")
+    return 0
 
 
 def cmd_report_dyad(args: argparse.Namespace) -> int:
-    from rrrs_core import store
     from rrrs_core.reports import dyad_report
 
-    con = store.connect(args.db, read_only=True)
-    try:
-        pdf = dyad_report(con, args.dyad, generated_by=args.user, threshold=args.threshold)
-    finally:
-        con.close()
-    _write(args.out, pdf)
-    return 0
+    return _write_report(args, lambda con: dyad_report(con, args.dyad, generated_by=args.user,
+                                                       threshold=args.threshold))
 
 
 def cmd_report_therapist(args: argparse.Namespace) -> int:
-    from rrrs_core import store
     from rrrs_core.reports import therapist_report
 
-    con = store.connect(args.db, read_only=True)
-    try:
-        pdf = therapist_report(con, args.therapist, generated_by=args.user, threshold=args.threshold)
-    finally:
-        con.close()
-    _write(args.out, pdf)
-    return 0
+    return _write_report(args, lambda con: therapist_report(con, args.therapist, generated_by=args.user,
+                                                            threshold=args.threshold))
 
 
 def cmd_report_clinic(args: argparse.Namespace) -> int:
-    from rrrs_core import store
     from rrrs_core.reports import clinic_report
 
-    con = store.connect(args.db, read_only=True)
-    try:
-        pdf = clinic_report(con, generated_by=args.user, period=args.period)
-    finally:
-        con.close()
-    _write(args.out, pdf)
-    return 0
+    return _write_report(args, lambda con: clinic_report(con, generated_by=args.user, period=args.period))
 
 
 def cmd_report_all(args: argparse.Namespace) -> int:

@@ -105,10 +105,38 @@ def _tail(path: Path, n: int = 40) -> str:
 
 
 @contextmanager
+def process(cmd: list[str], ready_url: str, log_path: Path, name: str, ready=lambda body: True,
+            **popen) -> Iterator[None]:
+    """Run `cmd` until the block ends; wait until GET `ready_url` answers and `ready(body)` holds."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **popen)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with code {proc.returncode} before it was ready:\n{_tail(log_path)}")
+            try:
+                if ready(_local_get(ready_url)):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} not ready after {STARTUP_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+            time.sleep(0.25)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@contextmanager
 def serve(db: Path, log_dir: Path) -> Iterator[str]:
     """Run `streamlit run app.py` on `db` at a free loopback port; yields the base URL (no trailing slash)."""
     port = _free_port()
-    log_path = log_dir / "streamlit.log"
     # RRRS_FORCE_DEMO: the upload journey imports non-demo data, after which demo mode (no sign-in) would
     # otherwise refuse to run.
     env = {**os.environ, "RRRS_DB": str(db), "RRRS_FORCE_DEMO": "1", "PYTHONUNBUFFERED": "1"}
@@ -117,30 +145,9 @@ def serve(db: Path, log_dir: Path) -> Iterator[str]:
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with code {proc.returncode} before it was ready:\n{_tail(log_path)}")
-            try:
-                if _local_get(f"{url}/_stcore/health").strip() == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {STARTUP_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-            time.sleep(0.25)
+    with process(cmd, f"{url}/_stcore/health", log_dir / "streamlit.log", "streamlit",
+                 ready=lambda body: body.strip() == "ok", cwd=ROOT, env=env):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,13 +25,11 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import (
     ACTION_TIMEOUT,
     ROOT,
-    STARTUP_TIMEOUT,
     _free_port,
-    _local_get,
-    _tail,
     assert_no_exception,
     grid_rows,
     local_context,
+    process,
     shot,
     sidebar,
     wait_ready,
@@ -44,35 +39,6 @@ pytestmark = pytest.mark.browser
 
 SUBJECT = "t2-sub"
 PROVIDER_CDN = "cdn.jsdelivr.net"  # the mock's login page styles itself from here (aborted, harmless)
-
-
-@contextmanager
-def _process(cmd: list[str], ready_url: str, log_path: Path, name: str, ready=lambda body: True,
-             **popen) -> Iterator[None]:
-    """Run `cmd` until the block ends; wait until GET `ready_url` answers and `ready(body)` holds."""
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **popen)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{name} exited with code {proc.returncode} before it was ready:\n{_tail(log_path)}")
-            try:
-                if ready(_local_get(ready_url)):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{name} not ready after {STARTUP_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-            time.sleep(0.25)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.fixture
@@ -111,9 +77,9 @@ def oidc_app(tmp_path: Path) -> Iterator[str]:
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
                "--secrets.files", str(secrets_file)]
-    with (_process(provider_cmd, f"{provider}/.well-known/openid-configuration", tmp_path / "provider.log",
+    with (process(provider_cmd, f"{provider}/.well-known/openid-configuration", tmp_path / "provider.log",
                    "oidc-provider-mock", ready=lambda body: provider in body, cwd=tmp_path, env=env),
-          _process(app_cmd, f"{app}/_stcore/health", tmp_path / "streamlit.log", "streamlit",
+          process(app_cmd, f"{app}/_stcore/health", tmp_path / "streamlit.log", "streamlit",
                    ready=lambda body: body.strip() == "ok", cwd=ROOT, env={**env, "RRRS_DB": str(db)})):
         yield app
 
