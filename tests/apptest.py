@@ -33,6 +33,14 @@ def open_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None = None
     return at
 
 
+def open_clean(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, **params: str) -> AppTest:
+    """`open_page`, insisting that the page shows neither an exception nor an error box."""
+    at = open_page(monkeypatch, db, page, params)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 def all_text(at: AppTest) -> str:
     """Every piece of text a user can read on the page, including table cells."""
     parts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader, *at.info,

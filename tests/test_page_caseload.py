@@ -7,16 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_page
+from tests.apptest import open_clean
 
 PAGE = "pages/caseload.py"
 
 
 def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, **params: str) -> AppTest:
-    at = open_page(monkeypatch, db, Path(PAGE).stem, params)
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_clean(monkeypatch, db, Path(PAGE).stem, **params)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
