@@ -1,7 +1,9 @@
 """Derived views: the 3RS metrics and the rule that picks one coding per session for dashboards.
 
 Column lists are generated from the codebook (our constants, never user text), so adding a code to the
-codebook adds its `seg_<key>` and `sig_<key>` columns everywhere at the next connect.
+codebook adds its `seg_<key>` column everywhere at the next connect. Per-code significance ratings are not
+cached: no dashboard aggregates them (the scoresheet and the coder comparison read them from `rating`), and
+pivoting 24 more items over millions of ratings was a third of the cache's cost at import.
 
 Metric definitions (README "Metrics"; 3RS manual, Coding Procedures pp. 4-9):
 - `<family>_segments`: segments with at least one code of that family marked `check` (meets criteria).
@@ -47,14 +49,9 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
     )
     # CASE rather than FILTER: one pivot pass over millions of ratings runs about twice as fast.
     globals_ = ",\n".join(f"max(CASE WHEN item = '{k}' THEN rating END) AS {k}" for k in book.global_keys)
-    sigs = ",\n".join(f"max(CASE WHEN item = '{k}' THEN rating END) AS sig_{k}" for k in book.keys)
     global_list = ", ".join(f"'{k}'" for k in book.global_keys)
     seg_cols = ", ".join(f"coalesce(pc.seg_{k}, 0)::INTEGER AS seg_{k}" for k in book.keys)
     glob_cols = ", ".join(f"r.{k}" for k in book.global_keys)
-    # A code never marked has significance 1 unless rated otherwise (scoresheet default).
-    sig_cols = ", ".join(
-        f"CASE WHEN r.n_ratings > 0 THEN coalesce(r.sig_{k}, 1) END AS sig_{k}" for k in book.keys
-    )
     return f"""
     CREATE OR REPLACE VIEW v_coding_metrics_live AS
     WITH m AS (
@@ -81,13 +78,12 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         FROM seg GROUP BY coding_id
     ),
     pc AS (SELECT coding_id, {seg_codes} FROM m GROUP BY coding_id),
-    -- The pivot reads only the rows that can change a value: the global items and significances above 1
-    -- (an unrated code reads as 1 anyway). That is about a fifth of the ratings; counting them all is cheap.
+    -- The pivot reads only the global items (a sixth of the ratings); counting them all is cheap.
     r AS (
         SELECT coding_id, n.n_ratings, p.* EXCLUDE (coding_id)
         FROM (SELECT coding_id, count(*) AS n_ratings FROM rating GROUP BY coding_id) n
-        LEFT JOIN (SELECT coding_id, {globals_}, {sigs} FROM rating
-                   WHERE rating > 1 OR item IN ({global_list}) GROUP BY coding_id) p USING (coding_id)
+        LEFT JOIN (SELECT coding_id, {globals_} FROM rating
+                   WHERE item IN ({global_list}) GROUP BY coding_id) p USING (coding_id)
     )
     SELECT c.coding_id,
         coalesce(fam.withdrawal_segments, 0)::INTEGER AS withdrawal_segments,
@@ -97,7 +93,7 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         coalesce(fam.withdrawal_possible_segments, 0)::INTEGER AS withdrawal_possible_segments,
         coalesce(fam.confrontation_possible_segments, 0)::INTEGER AS confrontation_possible_segments,
         coalesce(fam.resolution_possible_segments, 0)::INTEGER AS resolution_possible_segments,
-        {glob_cols}, {seg_cols}, {sig_cols},
+        {glob_cols}, {seg_cols},
         coalesce(r.n_ratings, 0) = 0 AS ratings_pending
     FROM coding c
     LEFT JOIN fam USING (coding_id)

@@ -32,7 +32,6 @@ def test_family_segments_count_checks_and_possible_counts_check_minus_only(con):
     assert (m.withdrawal_possible_segments, m.confrontation_possible_segments) == (1, 1)
     assert (m.resolution_segments, m.resolution_possible_segments) == (1, 1)
     assert (m.seg_denial, m.seg_deferential, m.seg_minimal_response, m.seg_complaint_therapist) == (2, 0, 1, 1)
-    assert m.sig_denial == 3 and m.sig_deferential == 1  # unrated code defaults to 1 once ratings exist
     assert m.n_segments == 10 and not m.ratings_pending
 
 
