@@ -47,6 +47,12 @@ def find(problems: list[Problem], file: str, row: int | None, column: str | None
         ("ratings", 0, "rating", "\u0663", "rating must be a whole number from 1 to 5"),  # Arabic-Indic 3
         ("ratings", 0, "rating", "^", "rating must be a whole number from 1 to 5"),
         ("ratings", 1, "item", "overall_rupture", "unknown rating item"),
+        # The ratings' row rules are screened by their per-coding summary: each kind must still be found.
+        ("ratings", 1, "item", "", "required value is empty"),
+        ("ratings", 0, "rating", "", "required value is empty"),
+        ("ratings", 2, "session_number", "two", "whole number"),
+        ("ratings", 2, "session_number", "0", "whole number"),
+        ("ratings", 3, "dyad_id", "", "required value is empty"),
         ("sessions", 0, "session_date", "05/01/2026", "YYYY-MM-DD"),
         ("sessions", 0, "n_segments", "ten", "n_segments"),
         ("sessions", 3, "trainee", "maybe", "true or false"),
@@ -59,6 +65,17 @@ def test_bad_value_is_reported_with_location(con, tmp_path, table, row, column, 
     problems = errors_for(con, write_folder(tmp_path / "bad", frames))
     p = find(problems, f"{table}.csv", row + 2, column, fragment)
     assert p.value in (value or None, f"{value} (n_segments: 10)")
+
+
+def test_ratings_screen_lets_valid_odd_values_through(con, tmp_path):
+    """'05' and ' 3 ' are odd to the summary's screen but valid: the full row check runs and finds nothing."""
+    frames = read_ok()
+    ratings = frames["ratings"]
+    ratings.loc[0, "rating"] = "0" + str(ratings.loc[0, "rating"])
+    ratings.loc[1, "rating"] = f" {ratings.loc[1, 'rating']} "
+    import_path(con, write_folder(tmp_path / "odd", frames))
+    stored = con.execute("SELECT count(*) FROM rating").fetchall()[0][0]
+    assert stored == len(ratings)
 
 
 def test_mark_for_unknown_session_and_duplicate_keys(con, tmp_path):

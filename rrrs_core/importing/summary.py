@@ -8,7 +8,9 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
 - `sum_ratings` (one row per coding key): `n` known-item rows, `distinct_n` distinct known items, `rated`
   item bits, `high` bits of items rated above 1, each overall rating with its row, and the highest
   significance per rupture family. Values come from the text staging via try_cast: they are only trusted
-  (by the consistency rules) after validation found no errors.
+  (by the consistency rules) after validation found no errors. `odd` counts rows whose item is not a known
+  item or whose rating is not one of the digits 1-5: when no coding has any (and its key columns pass the
+  row rules), no row rule on the ratings can fire, so validation skips its scan of every row (`SCREENS`).
 - `sum_marks` (one row per coding key and segment): `n` known-code rows and `distinct_n` distinct codes.
 """
 
@@ -23,6 +25,8 @@ KEY = "dyad_id, session_number, coder_id"
 OVERALL = ("overall_withdrawal", "overall_confrontation", "overall_resolution")
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
+# Staged table -> (its summary, a condition on a summary row that holds for every row with a non-key problem).
+SCREENS = {"ratings": ("sum_ratings", "t.odd > 0")}
 
 
 def families(book: cb.Codebook) -> list[str]:
@@ -47,6 +51,8 @@ def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: 
             CREATE OR REPLACE TEMP TABLE sum_ratings AS
             SELECT {KEY}, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n,
                 bit_or({_bits('ix')}) AS rated, bit_or(CASE WHEN {value} > 1 THEN {_bits('ix')} END) AS high,
+                count(CASE WHEN ix IS NULL OR rating IS NULL OR rating NOT IN ('1', '2', '3', '4', '5') THEN 1 END)
+                    AS odd,
                 {', '.join(overall + tops)}
             FROM (SELECT *, list_position($1, item) AS ix FROM stg_ratings) GROUP BY ALL""",
                     [items, families(book)])
