@@ -111,6 +111,11 @@ def test_missing_column_empty_file_missing_file(con, tmp_path):
     problems = errors_for(con, folder)
     find(problems, "marks.csv", 1, "clarity", "missing required column")
     find(problems, "ratings.csv", None, None, "the file is empty")
+    # A byte-order mark and more whitespace than one read chunk is still an empty file.
+    (folder / "ratings.csv").write_bytes(b"\xef\xbb\xbf" + b" \r\n\t" * 40000)
+    find(errors_for(con, folder), "ratings.csv", None, None, "the file is empty")
+    (folder / "ratings.csv").write_bytes(b" " * 70000 + b"dyad_id")  # not blank: read, then a header problem
+    assert not any("the file is empty" in p.message for p in errors_for(con, folder) if p.file == "ratings.csv")
     (folder / "ratings.csv").unlink()
     find(errors_for(con, folder), "bad/ratings.csv", None, None, "file not found")
 

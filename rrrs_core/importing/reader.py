@@ -37,6 +37,15 @@ def _sniff_delimiter(path: Path) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+def _is_blank(path: Path) -> bool:
+    """Only a byte-order mark and whitespace? Reads up to the first other byte, not a 100 MB file."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if chunk.strip(b"\xef\xbb\xbf \r\n\t"):
+                return False
+    return True
+
+
 def _header(path: Path, delim: str) -> list[str]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         return next(csv.reader(fh, delimiter=delim), [])
@@ -80,7 +89,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
 def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
                problems: list[Problem]) -> StagedTable | None:
     source = path.name
-    if path.stat().st_size == 0 or not path.read_bytes().strip(b"\xef\xbb\xbf \r\n\t"):
+    if _is_blank(path):
         problems.append(_error(source, "the file is empty; it needs a header row: " + ", ".join(columns(table))))
         return None
     delim = _sniff_delimiter(path)
