@@ -78,6 +78,18 @@ def test_ratings_screen_lets_valid_odd_values_through(con, tmp_path):
     assert stored == len(ratings)
 
 
+def test_stray_spaces_in_ratings_are_trimmed_after_the_summary(con, tmp_path):
+    """The ratings are tidied only once their summary finds something odd; padded keys must still match."""
+    frames = read_ok()
+    ratings = frames["ratings"]
+    for col in ("dyad_id", "session_number", "coder_id", "item", "rating"):
+        ratings.loc[0, col] = f" {ratings.loc[0, col]}  "
+    ratings.loc[2, "coder_id"] = f"{ratings.loc[2, 'coder_id']} "  # only a key padded: no odd item or value
+    import_path(con, write_folder(tmp_path / "padded", frames))
+    stored = con.execute("SELECT item FROM rating WHERE item LIKE '% %' OR item LIKE ' %'").fetchall()
+    assert stored == [] and con.execute("SELECT count(*) FROM rating").fetchall()[0][0] == len(ratings)
+
+
 def test_mark_for_unknown_session_and_duplicate_keys(con, tmp_path):
     frames = read_ok()
     marks = frames["marks"]

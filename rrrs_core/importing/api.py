@@ -13,7 +13,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing import consistency, load, rules, summary, typed
 from rrrs_core.importing.format import TABLES
-from rrrs_core.importing.reader import Staged, stage_frame, stage_path
+from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import transaction
 
 Progress = Callable[[float, str], None]
@@ -51,6 +51,9 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         progress(0.35, "validating")
         if len(staged) == len(TABLES):
             summary.build(con, staged, book)
+            for table in DEFER_TIDY & staged.keys():
+                if summary.untidy(con, table) and tidy_deferred(con, table):
+                    summary.build(con, staged, book, (table,))
             problems += rules.run(con, staged, book)
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)

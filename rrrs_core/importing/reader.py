@@ -18,6 +18,9 @@ from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TAB
 from rrrs_core.store import scalar
 
 Staged = tuple[dict[str, StagedTable], list[Problem], bool]
+# Big tables whose check for stray spaces waits for their import summary (`importing.summary.SCREENS`): on a
+# clean file, the usual case, the summary shows none can exist, and 3 million rows are not scanned for them.
+DEFER_TIDY = frozenset({"ratings"})
 
 
 def _error(file: str, message: str, row: int | None = None, column: str | None = None,
@@ -51,6 +54,42 @@ def _header(path: Path, delim: str) -> list[str]:
         return next(csv.reader(fh, delimiter=delim), [])
 
 
+def messy(cols: list[str]) -> str:
+    """SQL: does any of these text columns have stray spaces or an empty string?"""
+    # trim() strips spaces only, so testing the first and last character finds the same rows, 5x cheaper.
+    return " OR ".join(f'prefix("{c}", \' \') OR suffix("{c}", \' \') OR "{c}" = \'\'' for c in cols)
+
+
+def _tidy(con: duckdb.DuckDBPyConnection, raw: str, present: list[str]) -> bool:
+    """Trim stray spaces and turn empty strings into NULL; True if anything had to be cleaned."""
+    if not present or not scalar(con, f"SELECT count(*) FROM {raw} WHERE {messy(present)}"):
+        return False
+    # Materialise a cleaned copy once; clean files (the usual case) are left as read.
+    cleaned = ", ".join(f'nullif(trim("{c}"), \'\') AS "{c}"' for c in present)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_clean AS SELECT {cleaned} FROM {raw}")
+    con.execute(f"DROP TABLE {raw}")
+    con.execute(f"ALTER TABLE {raw}_clean RENAME TO {raw}")
+    return True
+
+
+def _view(con: duckdb.DuckDBPyConnection, table: str, raw: str, seen: set[str]) -> None:
+    # A thin view, not a copy of a million-row table just to rename columns; `_row` is the spreadsheet row.
+    select = ", ".join(f'"{c}" AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
+                f"FROM {raw}")
+
+
+def tidy_deferred(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Tidy a DEFER_TIDY table once its summary found something odd; True if it changed (rebuild the summary)."""
+    raw = f"raw_{table}"
+    seen = {r[0] for r in con.execute(f"SELECT * FROM {raw} LIMIT 0").description}
+    present = [c for c in columns(table) if c in seen]
+    if not _tidy(con, raw, present):
+        return False
+    _view(con, table, raw, seen)
+    return True
+
+
 def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
             names: list[str], problems: list[Problem]) -> StagedTable | None:
     """Check the header, then project the raw table onto the known columns (missing optional -> NULL)."""
@@ -70,18 +109,9 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
     if missing or len(seen) != len(names):
         return None
     present = [c for c in columns(table) if c in seen]
-    # trim() strips spaces only, so testing the first and last character finds the same rows, 5x cheaper.
-    messy = " OR ".join(f'prefix("{c}", \' \') OR suffix("{c}", \' \') OR "{c}" = \'\'' for c in present)
-    if present and scalar(con, f"SELECT count(*) FROM {raw} WHERE {messy}"):
-        # Stray spaces or empty strings: materialise a cleaned copy once.
-        cleaned = ", ".join(f'nullif(trim("{c}"), \'\') AS "{c}"' for c in present)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_clean AS SELECT {cleaned} FROM {raw}")
-        con.execute(f"DROP TABLE {raw}")
-        con.execute(f"ALTER TABLE {raw}_clean RENAME TO {raw}")
-    # Clean files (the usual case) get a thin view: no copy of a million-row table just to rename columns.
-    select = ", ".join(f'"{c}" AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
-                f"FROM {raw}")
+    if table not in DEFER_TIDY:
+        _tidy(con, raw, present)
+    _view(con, table, raw, seen)
     rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     return StagedTable(table, source, int(rows))
 

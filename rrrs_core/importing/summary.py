@@ -19,7 +19,10 @@ from __future__ import annotations
 import duckdb
 
 from rrrs_core import codebook as cb
+from rrrs_core.importing.format import KEY as KEY_COLUMNS
 from rrrs_core.importing.format import StagedTable
+from rrrs_core.importing.reader import messy
+from rrrs_core.store import scalar
 
 KEY = "dyad_id, session_number, coder_id"
 OVERALL = ("overall_withdrawal", "overall_confrontation", "overall_resolution")
@@ -38,11 +41,12 @@ def _bits(ix: str) -> str:
     return f"1::UBIGINT << ({ix} - 1)"
 
 
-def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> None:
+def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook,
+          tables: tuple[str, ...] = ("ratings", "marks")) -> None:
     items = list(book.rating_items)
     if len(items) > 64:
         raise ValueError("the import summary keeps one bit per rating item: at most 64")
-    if "ratings" in staged:
+    if "ratings" in staged and "ratings" in tables:
         value = "try_cast(rating AS INTEGER)"
         overall = [f"max(CASE WHEN item = '{k}' THEN {expr} END) AS {k}{suffix}"
                    for k in OVERALL for expr, suffix in ((value, ""), ("_row", "_row"))]
@@ -56,11 +60,18 @@ def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: 
                 {', '.join(overall + tops)}
             FROM (SELECT *, list_position($1, item) AS ix FROM stg_ratings) GROUP BY ALL""",
                     [items, families(book)])
-    if "marks" in staged:
+    if "marks" in staged and "marks" in tables:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_marks AS
             SELECT {KEY}, segment, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n
             FROM (SELECT *, list_position($1, code) AS ix FROM stg_marks) GROUP BY ALL""", [list(book.keys)])
+
+
+def untidy(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Might the staged table hold stray spaces or empty strings? Not when no coding has an odd row and no
+    key has them (the keys are the summary's own columns), so a clean file is never scanned for them."""
+    summary, screen = SCREENS[table]
+    return bool(scalar(con, f"SELECT count(*) FROM {summary} t WHERE {screen} OR {messy(list(KEY_COLUMNS))}"))
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
