@@ -40,6 +40,12 @@ def find(problems: list[Problem], file: str, row: int | None, column: str | None
         ("marks", 2, "segment", "11", "beyond this session's n_segments"),
         ("marks", 2, "segment", "0", "whole number 1 or more"),
         ("marks", 3, "session_number", "two", "whole number"),
+        # Marks and ratings are screened by their summaries: each kind of bad value must still be found.
+        ("marks", 0, "code", "", "required value is empty"),
+        ("marks", 1, "clarity", "", "required value is empty"),
+        ("marks", 2, "segment", "", "required value is empty"),
+        ("marks", 2, "segment", "two", "whole number 1 or more"),
+        ("marks", 3, "coder_id", "", "required value is empty"),
         ("ratings", 0, "rating", "7", "rating must be a whole number from 1 to 5"),
         ("ratings", 0, "rating", "3.5", "rating must be a whole number from 1 to 5"),
         ("ratings", 0, "rating", "+3", "rating must be a whole number from 1 to 5"),
@@ -47,7 +53,6 @@ def find(problems: list[Problem], file: str, row: int | None, column: str | None
         ("ratings", 0, "rating", "\u0663", "rating must be a whole number from 1 to 5"),  # Arabic-Indic 3
         ("ratings", 0, "rating", "^", "rating must be a whole number from 1 to 5"),
         ("ratings", 1, "item", "overall_rupture", "unknown rating item"),
-        # The ratings' row rules are screened by their per-coding summary: each kind must still be found.
         ("ratings", 1, "item", "", "required value is empty"),
         ("ratings", 0, "rating", "", "required value is empty"),
         ("ratings", 2, "session_number", "two", "whole number"),
@@ -78,16 +83,23 @@ def test_ratings_screen_lets_valid_odd_values_through(con, tmp_path):
     assert stored == len(ratings)
 
 
-def test_stray_spaces_in_ratings_are_trimmed_after_the_summary(con, tmp_path):
-    """The ratings are tidied only once their summary finds something odd; padded keys must still match."""
+def test_stray_spaces_are_trimmed_after_the_summary(con, tmp_path):
+    """Marks and ratings are tidied only once their summary finds something odd; padded keys must still match."""
     frames = read_ok()
     ratings = frames["ratings"]
     for col in ("dyad_id", "session_number", "coder_id", "item", "rating"):
         ratings.loc[0, col] = f" {ratings.loc[0, col]}  "
     ratings.loc[2, "coder_id"] = f"{ratings.loc[2, 'coder_id']} "  # only a key padded: no odd item or value
+    marks = frames["marks"]
+    for col in ("dyad_id", "session_number", "coder_id", "segment", "code", "clarity"):
+        marks.loc[0, col] = f" {marks.loc[0, col]} "
+    marks.loc[1, "segment"] = f"{marks.loc[1, 'segment']} "
+    marks.loc[2, "clarity"] = "\u2713"  # the scoresheet's check sign: odd to the screen, valid
     import_path(con, write_folder(tmp_path / "padded", frames))
     stored = con.execute("SELECT item FROM rating WHERE item LIKE '% %' OR item LIKE ' %'").fetchall()
     assert stored == [] and con.execute("SELECT count(*) FROM rating").fetchall()[0][0] == len(ratings)
+    assert con.execute("SELECT count(*) FROM mark WHERE code LIKE '% %' OR code LIKE ' %'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM mark").fetchall()[0][0] == len(marks)
 
 
 def test_mark_for_unknown_session_and_duplicate_keys(con, tmp_path):

@@ -19,8 +19,8 @@ from rrrs_core.store import scalar
 
 Staged = tuple[dict[str, StagedTable], list[Problem], bool]
 # Big tables whose check for stray spaces waits for their import summary (`importing.summary.SCREENS`): on a
-# clean file, the usual case, the summary shows none can exist, and 3 million rows are not scanned for them.
-DEFER_TIDY = frozenset({"ratings"})
+# clean file, the usual case, the summary shows none can exist, and millions of rows are not scanned for them.
+DEFER_TIDY = frozenset({"ratings", "marks"})
 
 
 def _error(file: str, message: str, row: int | None = None, column: str | None = None,

@@ -13,7 +13,6 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
-from rrrs_core.importing.format import KEY as KEY_COLUMNS
 from rrrs_core.importing.summary import SCREENS
 from rrrs_core.store import one, scalar
 
@@ -147,12 +146,13 @@ CROSS_RULES += [
 
 
 def _screened_clean(con: duckdb.DuckDBPyConnection, table: str, group: list[Rule]) -> bool:
-    """True when the table's summary proves no row rule can fire: key-column rules hold on every summary row
-    (one per coding instead of ~30 ratings rows) and the summary's screen finds no odd item or value."""
-    summary, screen = SCREENS[table]
-    keyed = [r for r in group if r.column in KEY_COLUMNS]
-    where = " OR ".join([screen] + [f"({r.where})" for r in keyed])
-    return not scalar(con, f"SELECT count(*) FROM {summary} t WHERE {where}", [p for r in keyed for p in r.params])
+    """True when the table's summary proves no row rule can fire: the rules on its group columns hold on every
+    summary row (one per coding instead of ~30 ratings rows) and no group has an odd row."""
+    screen = SCREENS[table]
+    keyed = [r for r in group if r.column in screen.columns]
+    where = " OR ".join([screen.odd] + [f"({r.where})" for r in keyed])
+    return not scalar(con, f"SELECT count(*) FROM {screen.summary} t WHERE {where}",
+                      [p for r in keyed for p in r.params])
 
 
 def _offending(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[Rule]:

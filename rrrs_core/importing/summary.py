@@ -9,12 +9,18 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
   item bits, `high` bits of items rated above 1, each overall rating with its row, and the highest
   significance per rupture family. Values come from the text staging via try_cast: they are only trusted
   (by the consistency rules) after validation found no errors. `odd` counts rows whose item is not a known
-  item or whose rating is not one of the digits 1-5: when no coding has any (and its key columns pass the
-  row rules), no row rule on the ratings can fire, so validation skips its scan of every row (`SCREENS`).
-- `sum_marks` (one row per coding key and segment): `n` known-code rows and `distinct_n` distinct codes.
+  item or whose rating is not one of the digits 1-5.
+- `sum_marks` (one row per coding key and segment): `n` known-code rows, `distinct_n` distinct codes, and
+  `odd` rows whose code is not a known code or whose clarity is not written `check` or `check_minus`.
+
+Each summary screens its table (`SCREENS`): when no group has an odd row and the group columns (the key,
+and for marks the segment) pass the row rules, no row rule can fire on the table and no value can hold
+stray spaces, so a clean file, the usual case, is not scanned row by row for either.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 
@@ -28,8 +34,17 @@ KEY = "dyad_id, session_number, coder_id"
 OVERALL = ("overall_withdrawal", "overall_confrontation", "overall_resolution")
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
-# Staged table -> (its summary, a condition on a summary row that holds for every row with a non-key problem).
-SCREENS = {"ratings": ("sum_ratings", "t.odd > 0")}
+
+
+@dataclass(frozen=True)
+class Screen:
+    summary: str  # the summary table
+    odd: str  # condition on a summary row (alias t): true for every group with a row that may break a rule
+    columns: tuple[str, ...]  # the staged columns the summary groups by; their rules are checked per group
+
+
+SCREENS = {"ratings": Screen("sum_ratings", "t.odd > 0", KEY_COLUMNS),
+           "marks": Screen("sum_marks", "t.odd > 0", (*KEY_COLUMNS, "segment"))}
 
 
 def families(book: cb.Codebook) -> list[str]:
@@ -63,15 +78,18 @@ def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: 
     if "marks" in staged and "marks" in tables:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_marks AS
-            SELECT {KEY}, segment, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n
+            SELECT {KEY}, segment, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n,
+                count(CASE WHEN ix IS NULL OR clarity IS NULL OR clarity NOT IN ('check', 'check_minus') THEN 1 END)
+                    AS odd
             FROM (SELECT *, list_position($1, code) AS ix FROM stg_marks) GROUP BY ALL""", [list(book.keys)])
 
 
 def untidy(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Might the staged table hold stray spaces or empty strings? Not when no coding has an odd row and no
-    key has them (the keys are the summary's own columns), so a clean file is never scanned for them."""
-    summary, screen = SCREENS[table]
-    return bool(scalar(con, f"SELECT count(*) FROM {summary} t WHERE {screen} OR {messy(list(KEY_COLUMNS))}"))
+    """Might the staged table hold stray spaces or empty strings? Not when no group has an odd row (a padded
+    code, item or value is odd) and no group column has them."""
+    screen = SCREENS[table]
+    return bool(scalar(con, f"SELECT count(*) FROM {screen.summary} t WHERE {screen.odd} OR "
+                            f"{messy(list(screen.columns))}"))
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
