@@ -43,7 +43,7 @@ def _int_rule(table: str, column: str, lo: int, hi: int | None, what: str) -> Ru
 
 def _bool_rule(table: str, column: str) -> Rule:
     words = list(TRUE_WORDS + FALSE_WORDS)
-    return Rule(table, column, f"t.{column} IS NOT NULL AND lower(t.{column}) NOT IN (SELECT unnest(?::VARCHAR[]))",
+    return Rule(table, column, f"t.{column} IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower(t.{column}))",
                 "must be true or false", (words,))
 
 
@@ -60,11 +60,11 @@ def row_rules(book: cb.Codebook) -> list[Rule]:
         _bool_rule("sessions", "trainee"),
         _bool_rule("sessions", "consensus"),
         _int_rule("marks", "segment", 1, None, "segment"),
-        Rule("marks", "code", "t.code IS NOT NULL AND t.code NOT IN (SELECT unnest(?::VARCHAR[]))",
+        Rule("marks", "code", "t.code IS NOT NULL AND NOT list_contains(?::VARCHAR[], t.code)",
              f"unknown code; allowed codes ({book.id} {book.version}): {', '.join(book.keys)}", (list(book.keys),)),
-        Rule("marks", "clarity", "t.clarity IS NOT NULL AND lower(t.clarity) NOT IN (SELECT unnest(?::VARCHAR[]))",
+        Rule("marks", "clarity", "t.clarity IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower(t.clarity))",
              "clarity must be check or check_minus (or the scoresheet signs ✓ and ✓-)", (CLARITIES,)),
-        Rule("ratings", "item", "t.item IS NOT NULL AND t.item NOT IN (SELECT unnest(?::VARCHAR[]))",
+        Rule("ratings", "item", "t.item IS NOT NULL AND NOT list_contains(?::VARCHAR[], t.item)",
              "unknown rating item; allowed: a code key (its significance) or "
              + ", ".join(book.global_keys), (list(book.rating_items),)),
         _int_rule("ratings", "rating", 1, 5, "rating"),
@@ -127,7 +127,7 @@ for _t in ("marks", "ratings"):
         "no row in sessions for this dyad, session and coder; add it to sessions first",
         value="t.dyad_id || ' / ' || t.session_number || ' / ' || t.coder_id",
         frm=f"stg_{_t} t LEFT JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
-        precheck=f"SELECT count(*) FROM (SELECT DISTINCT {KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
+        precheck=f"SELECT count(*) FROM (SELECT {KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
                  f"session_number IS NOT NULL AND coder_id IS NOT NULL) ANTI JOIN stg_sessions USING ({KEY})"))
 
 CROSS_RULES += [
@@ -135,7 +135,9 @@ CROSS_RULES += [
          "try_cast(t.segment AS HUGEINT) > try_cast(s.n_segments AS HUGEINT)",
          "segment is beyond this session's n_segments",
          frm=f"stg_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
-         value="t.segment || ' (n_segments: ' || s.n_segments || ')'"),
+         value="t.segment || ' (n_segments: ' || s.n_segments || ')'",
+         precheck=f"SELECT count(*) FROM sum_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON "
+                  f"{KEY_JOIN} WHERE try_cast(t.segment AS HUGEINT) > try_cast(s.n_segments AS HUGEINT)"),
     _duplicate("marks", "code", KEY + ", segment, code",
                "duplicate mark: this code is already marked in this segment on an earlier row",
                "SELECT count(*) FROM sum_marks WHERE n <> distinct_n"),

@@ -20,9 +20,9 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         SELECT _row, dyad_id, therapist_id, session_number::INTEGER AS session_number, coder_id,
             n_segments::INTEGER AS n_segments, strptime(session_date, '%Y-%m-%d')::DATE AS session_date,
             coalesce(segment_minutes::INTEGER, 5) AS segment_minutes, supervisor_id,
-            CASE WHEN trainee IS NULL THEN NULL ELSE lower(trainee) IN (SELECT unnest(?::VARCHAR[])) END AS trainee,
+            CASE WHEN trainee IS NULL THEN NULL ELSE list_contains(?::VARCHAR[], lower(trainee)) END AS trainee,
             patient_id, treatment,
-            coalesce(lower(consensus) IN (SELECT unnest(?::VARCHAR[])), false) AS consensus
+            coalesce(list_contains(?::VARCHAR[], lower(consensus)), false) AS consensus
         FROM stg_sessions
         """,
         [list(TRUE_WORDS), list(TRUE_WORDS)],
@@ -31,7 +31,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TEMP TABLE typ_marks AS
         SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, segment::INTEGER AS segment,
-            code, CASE WHEN lower(clarity) IN (SELECT unnest(?::VARCHAR[])) THEN 'check' ELSE 'check_minus' END
+            code, CASE WHEN list_contains(?::VARCHAR[], lower(clarity)) THEN 'check' ELSE 'check_minus' END
             AS clarity
         FROM stg_marks
         """,
