@@ -38,7 +38,16 @@ def metric_columns(book: cb.Codebook = cb.DEFAULT) -> list[str]:
     ]
 
 
-def _coding_metrics_sql(book: cb.Codebook) -> str:
+def _metrics_select(book: cb.Codebook, ids: str | None = None) -> str:
+    """The per-coding metrics query; with `ids` (a relation with a coding_id column) only for those codings.
+
+    The filter sits inside, on the codings and ratings read: DuckDB does not push a filter on the result
+    down through the aggregates, so filtering the view recomputed every coding (0.24 s per saved coding at
+    100,000 sessions instead of about 0.01 s).
+    """
+    only = "" if ids is None else f" WHERE coding_id IN (SELECT coding_id FROM {ids})"
+    codings = f"(SELECT * FROM coding{only})"
+    ratings = f"(SELECT * FROM rating{only})"
     seg_flags = ",\n".join(
         f"bool_or(family = '{fam}' AND clarity = 'check') AS {s}, "
         f"bool_or(family = '{fam}' AND clarity = 'check_minus') AS {s}m"
@@ -53,11 +62,10 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
     seg_cols = ", ".join(f"coalesce(pc.seg_{k}, 0)::INTEGER AS seg_{k}" for k in book.keys)
     glob_cols = ", ".join(f"r.{k}" for k in book.global_keys)
     return f"""
-    CREATE OR REPLACE VIEW v_coding_metrics_live AS
     WITH m AS (
         SELECT k.coding_id, k.segment, k.code, k.clarity, cc.family
         FROM mark k
-        JOIN coding c USING (coding_id)
+        JOIN {codings} c USING (coding_id)
         JOIN codebook_code cc
           ON cc.codebook_id = c.codebook_id AND cc.codebook_version = c.codebook_version
          AND cc.key = k.code
@@ -81,8 +89,8 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
     -- The pivot reads only the global items (a sixth of the ratings); counting them all is cheap.
     r AS (
         SELECT coding_id, n.n_ratings, p.* EXCLUDE (coding_id)
-        FROM (SELECT coding_id, count(*) AS n_ratings FROM rating GROUP BY coding_id) n
-        LEFT JOIN (SELECT coding_id, {globals_} FROM rating
+        FROM (SELECT coding_id, count(*) AS n_ratings FROM {ratings} GROUP BY coding_id) n
+        LEFT JOIN (SELECT coding_id, {globals_} FROM {ratings}
                    WHERE item IN ({global_list}) GROUP BY coding_id) p USING (coding_id)
     )
     SELECT c.coding_id,
@@ -95,7 +103,7 @@ def _coding_metrics_sql(book: cb.Codebook) -> str:
         coalesce(fam.resolution_possible_segments, 0)::INTEGER AS resolution_possible_segments,
         {glob_cols}, {seg_cols},
         coalesce(r.n_ratings, 0) = 0 AS ratings_pending
-    FROM coding c
+    FROM {codings} c
     LEFT JOIN fam USING (coding_id)
     LEFT JOIN pc USING (coding_id)
     LEFT JOIN r USING (coding_id)
@@ -165,13 +173,21 @@ def refresh_metrics(con: duckdb.DuckDBPyConnection, coding_ids: list[int] | None
         return
     ids = [int(i) for i in coding_ids]
     con.execute(f"DELETE FROM {CACHE} WHERE coding_id IN (SELECT unnest(?::BIGINT[]))", [ids])
-    con.execute(f"INSERT INTO {CACHE} SELECT * FROM v_coding_metrics_live WHERE coding_id IN "
-                "(SELECT unnest(?::BIGINT[]))", [ids])
+    cache_metrics(con, "(SELECT unnest($ids::BIGINT[]) AS coding_id)", {"ids": ids})
+
+
+def cache_metrics(con: duckdb.DuckDBPyConnection, ids: str, params: dict[str, object] | None = None,
+                  book: cb.Codebook = cb.DEFAULT) -> None:
+    """Add the metrics of the codings in relation `ids` (a coding_id column) to the cache.
+
+    `book` must be the one the views were created with (`create_views`), which fixes the cache's columns.
+    """
+    con.execute(f"INSERT INTO {CACHE} {_metrics_select(book, ids)}", params or {})
 
 
 def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:
     """Rebuild the views; create, rebuild or top up the derived metrics cache (it holds no original data)."""
-    con.execute(_coding_metrics_sql(book))
+    con.execute(f"CREATE OR REPLACE VIEW v_coding_metrics_live AS {_metrics_select(book)}")
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND "
                          "table_catalog = current_database()", [CACHE]).fetchall()[0][0]
     if not exists or not _cache_is_current(con):

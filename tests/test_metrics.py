@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rrrs_core import store
-from rrrs_core.views import metric_columns
+from rrrs_core.views import CACHE, metric_columns, refresh_metrics
 from tests.builders import add_dyad, add_session, add_therapist, globals_
 
 
@@ -82,8 +82,6 @@ def test_migrations_are_recorded_and_idempotent(empty_db):
 
 
 def test_metrics_cache_is_rebuilt_and_topped_up(clinic_db):
-    from rrrs_core.views import CACHE
-
     con = store.connect(clinic_db)
     expected = con.execute("SELECT * FROM v_coding_metrics ORDER BY coding_id").df()
     con.execute(f"DROP TABLE {CACHE}")
@@ -100,3 +98,14 @@ def test_cache_matches_live_definition(clinic_con):
     cached = clinic_con.execute("SELECT * EXCLUDE (coding_id) FROM coding_metrics_cache ORDER BY coding_id").df()
     live = clinic_con.execute("SELECT * EXCLUDE (coding_id) FROM v_coding_metrics_live ORDER BY coding_id").df()
     assert cached.equals(live)
+
+
+def test_refresh_of_some_codings_recomputes_only_them(clinic_con):
+    """refresh_metrics filters inside the metrics query; the rows it writes must equal the live view's."""
+    ids = [r[0] for r in clinic_con.execute("SELECT coding_id FROM coding ORDER BY coding_id LIMIT 2").fetchall()]
+    clinic_con.execute(f"UPDATE {CACHE} SET withdrawal_segments = -1")
+    refresh_metrics(clinic_con, ids)
+    cached = clinic_con.execute(f"SELECT * FROM {CACHE} WHERE withdrawal_segments <> -1 ORDER BY coding_id").df()
+    live = clinic_con.execute("SELECT * FROM v_coding_metrics_live WHERE coding_id IN (SELECT unnest(?::BIGINT[])) "
+                              "ORDER BY coding_id", [ids]).df()
+    assert cached["coding_id"].tolist() == ids and cached.equals(live)

@@ -15,7 +15,7 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.store import scalar
-from rrrs_core.views import CACHE
+from rrrs_core.views import cache_metrics
 
 KEY = "dyad_id, session_number, coder_id"
 JOIN = "c.dyad_id = n.dyad_id AND c.session_number = n.session_number AND c.coder_id = n.coder_id"
@@ -141,7 +141,6 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchall()[0][0]
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
-    con.execute(f"INSERT INTO {CACHE} SELECT * FROM v_coding_metrics_live WHERE coding_id IN "
-                "(SELECT coding_id FROM ins)")
+    cache_metrics(con, "ins")
     con.execute("DROP TABLE ins")
     return int(batch_id), counts
