@@ -31,7 +31,10 @@ with widgets.guard():
     st.markdown("Upload the three **3RS tables** (`sessions.csv`, `marks.csv`, `ratings.csv`) together, or one "
                 "**.xlsx** workbook with sheets of those names. Everything is checked first: if anything is wrong, "
                 "nothing is imported and every problem is listed with its file, row, column and value.")
-    files = widgets.uploader(UPLOADER, "3RS tables", type=["csv", "xlsx"], accept_multiple_files=True)
+    if auth.synthetic_only():
+        st.info("Demo mode (no sign-in) imports only synthetic demo data: a workbook with a `SYNTHETIC.txt` sheet, "
+                "or the three CSVs uploaded with the demo's `SYNTHETIC.txt` file (`rrrs demo --out DIR` writes one).")
+    files = widgets.uploader(UPLOADER, "3RS tables", type=["csv", "xlsx", "txt"], accept_multiple_files=True)
     if files:
         ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here
     replace = st.checkbox("Store changed codings as new versions (earlier versions are kept as history)",
@@ -43,7 +46,8 @@ with widgets.guard():
         bar = st.progress(0.0, text="starting")
         try:
             report = import_uploads(glue.connection(), [(f.name, f.getvalue()) for f in files], replace=replace,
-                                    user=auth.principal().subject, dry_run=check, progress=lambda x, label: bar.progress(x, text=label))
+                                    user=auth.principal().subject, dry_run=check, synthetic_only=auth.synthetic_only(),
+                                    progress=lambda x, label: bar.progress(x, text=label))
         except ValidationError as exc:
             bar.empty()
             import_flow.show_refused(exc)

@@ -201,7 +201,8 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
         return
     try:
         report = sx.import_scoresheets(glue.connection(), [(f.name, f.getvalue()) for f in files],
-                                       replace=replace_old, user=user or "app", dry_run=check)
+                                       replace=replace_old, user=user or "app", dry_run=check,
+                                       synthetic_only=auth.synthetic_only())
     except ValidationError as exc:
         import_flow.show_refused(exc)
         return

@@ -113,7 +113,8 @@ def _store_notes(con: duckdb.DuckDBPyConnection, notes: pd.DataFrame, batch_id: 
 
 
 def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], *, replace: bool = False,
-                       user: str = "cli", dry_run: bool = False, progress: Progress = _noop) -> ImportReport:
+                       user: str = "cli", dry_run: bool = False, progress: Progress = _noop,
+                       synthetic_only: bool = False) -> ImportReport:
     """Read filled scoresheets and import them like 3RS tables: any error in any file and nothing is written
     (ValidationError with every problem, each pointing at its file, sheet and cell)."""
     sheets = read_all(files)
@@ -122,7 +123,8 @@ def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, by
     label = _label(files)
     frames = sheets.frames()
     try:
-        report = import_tables(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress)
+        report = import_tables(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress,
+                               synthetic_only=synthetic_only)
     except ValidationError as exc:
         raise ValidationError([_remap(p, label, sheets) for p in exc.problems + exc.warnings]) from None
     report.warnings = [_remap(p, label, sheets) for p in report.warnings]

@@ -26,6 +26,11 @@ def oidc_configured() -> bool:
         return False
 
 
+def synthetic_only() -> bool:
+    """Demo mode without RRRS_FORCE_DEMO: only synthetic data may come in (there is no sign-in to guard it)."""
+    return not oidc_configured() and os.environ.get("RRRS_FORCE_DEMO") != "1"
+
+
 def _sign_in_page() -> None:
     st.title("rrrs")
     st.markdown("Sign in with your clinic account to see the 3RS supervision dashboard.")
@@ -57,7 +62,7 @@ def _lookup() -> access.Principal | None:
 def current() -> access.Principal:
     """The principal for this run; stops the script with a message when there is none."""
     if not oidc_configured():
-        if access.has_real_data(glue.connection()) and os.environ.get("RRRS_FORCE_DEMO") != "1":
+        if synthetic_only() and access.has_real_data(glue.connection()):
             st.error("This database holds non-demo data, so rrrs will not run in demo mode (no sign-in). "
                      "Configure sign-in in .streamlit/secrets.toml (see README), or set RRRS_FORCE_DEMO=1 "
                      "if you really mean it.")

@@ -187,3 +187,20 @@ def test_many_bad_rows_are_summarised(con, tmp_path):
 def test_problem_text_is_actionable():
     text = str(Problem("error", "marks.csv", 4, "code", "denail", "unknown code; allowed codes: denial"))
     assert text == "ERROR: marks.csv, row 4, column 'code' (value 'denail'): unknown code; allowed codes: denial"
+
+
+def test_synthetic_only_refuses_unmarked_data_with_its_other_problems(con, tmp_path):
+    """Demo mode (no sign-in) passes synthetic_only: unmarked data is refused, every other problem still shown."""
+    frames = read_ok()
+    frames["ratings"].loc[0, "rating"] = "9"
+    folder = write_folder(tmp_path / "real", frames)
+    before = counts(con)
+    with pytest.raises(ValidationError) as info:
+        import_path(con, folder, synthetic_only=True)
+    assert counts(con) == before
+    find(info.value.problems, "real", None, None, "not marked as synthetic demo data")
+    find(info.value.problems, "ratings.csv", 2, "rating", "1 to 5")
+    demo = write_folder(tmp_path / "demo")
+    (demo / "SYNTHETIC.txt").write_text("Synthetic demo data: invented.")
+    report = import_path(con, demo, synthetic_only=True)
+    assert report.synthetic and report.counts.codings_new > 0

@@ -46,6 +46,34 @@ def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path
     assert store.scalar(con, "SELECT count(*) FROM coding") == 0
 
 
+def test_demo_mode_refuses_data_not_marked_synthetic_and_keeps_running(monkeypatch, tmp_path):
+    """Before, demo mode imported it and then locked the app ('holds non-demo data') without showing the report."""
+    monkeypatch.delenv("RRRS_FORCE_DEMO", raising=False)
+    db = tmp_path / "d.duckdb"
+    at = open_page(monkeypatch, db, "data")
+    assert "imports only synthetic demo data" in all_text(at)
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    at.button[1].click().run()
+    assert not at.exception
+    text = all_text(at)
+    assert "nothing was imported" in text and "not marked as synthetic demo data" in text
+    assert "holds non-demo data" not in text
+    assert store.scalar(store.connect(db), "SELECT count(*) FROM coding") == 0
+
+
+def test_demo_mode_imports_csvs_uploaded_with_the_synthetic_marker(monkeypatch, tmp_path):
+    monkeypatch.delenv("RRRS_FORCE_DEMO", raising=False)
+    db = tmp_path / "d.duckdb"
+    at = open_page(monkeypatch, db, "data")
+    marker = ("SYNTHETIC.txt", b"Synthetic demo data: invented.", "text/plain")
+    at.get("file_uploader")[0].set_value([*uploads(), marker]).run()
+    at.button[1].click().run()
+    assert not at.exception
+    assert "4 new codings" in at.success[0].value and "[synthetic demo data]" in at.success[0].value
+    at.run()  # the next run is still allowed in demo mode
+    assert "holds non-demo data" not in all_text(at)
+
+
 def test_good_upload_imports_and_reports_warnings(monkeypatch, tmp_path):
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # the upload is not demo data: demo mode would stop after it
     db = tmp_path / "d.duckdb"
@@ -79,6 +107,7 @@ def test_uploader_is_emptied_after_an_import_and_the_report_stays(monkeypatch, t
 
 
 def test_check_only_keeps_the_files_for_the_import(monkeypatch, tmp_path):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # not demo data: demo mode proper refuses it
     at = open_page(monkeypatch, tmp_path / "d.duckdb", "data")
     at.get("file_uploader")[0].set_value(uploads()).run()
     at.button[0].click().run()
@@ -87,6 +116,7 @@ def test_check_only_keeps_the_files_for_the_import(monkeypatch, tmp_path):
 
 
 def test_check_only_is_a_dry_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # not demo data: demo mode proper refuses it
     db = tmp_path / "d.duckdb"
     at = open_page(monkeypatch, db, "data")
     at.get("file_uploader")[0].set_value(uploads()).run()

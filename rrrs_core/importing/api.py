@@ -42,12 +42,24 @@ def _noop(_fraction: float, _label: str) -> None:
     return None
 
 
+DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is running in demo mode (no sign-in), "
+             "which accepts only synthetic data; configure sign-in (README, 'Sign-in and roles') before importing "
+             "clinical codings. Demo tables carry a SYNTHETIC.txt file (folders) or sheet (workbooks)")
+
+
 def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,
-         user: str, progress: Progress, dry_run: bool, book: cb.Codebook) -> ImportReport:
-    """Stage and validate as temp tables, then plan and write in one transaction: errors change nothing."""
+         user: str, progress: Progress, dry_run: bool, book: cb.Codebook, synthetic_only: bool = False
+         ) -> ImportReport:
+    """Stage and validate as temp tables, then plan and write in one transaction: errors change nothing.
+
+    `synthetic_only` (demo mode, which has no sign-in) refuses anything not marked as synthetic demo data,
+    with its other problems, rather than letting it in and then locking the app.
+    """
     try:
         progress(0.05, "reading")
         staged, problems, synthetic = stage()
+        if synthetic_only and not synthetic:
+            problems.insert(0, Problem("error", source, None, None, None, DEMO_ONLY))
         progress(0.35, "validating")
         if len(staged) == len(TABLES):
             summary.build(con, staged, book)
@@ -85,18 +97,20 @@ class _DryRun(Exception):
 
 
 def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bool = False, user: str = "cli",
-                progress: Progress = _noop, dry_run: bool = False, book: cb.Codebook = cb.DEFAULT) -> ImportReport:
+                progress: Progress = _noop, dry_run: bool = False, book: cb.Codebook = cb.DEFAULT,
+                synthetic_only: bool = False) -> ImportReport:
     """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error."""
     try:
         return _run(con, lambda: stage_path(con, path), Path(path).name, replace=replace, user=user,
-                    progress=progress, dry_run=dry_run, book=book)
+                    progress=progress, dry_run=dry_run, book=book, synthetic_only=synthetic_only)
     except _DryRun as dry:
         return dry.report
 
 
 def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], source: str, *,
                   replace: bool = False, user: str = "app", synthetic: bool = False, progress: Progress = _noop,
-                  dry_run: bool = False, book: cb.Codebook = cb.DEFAULT) -> ImportReport:
+                  dry_run: bool = False, book: cb.Codebook = cb.DEFAULT, synthetic_only: bool = False
+                  ) -> ImportReport:
     """Import in-memory tables (uploads, scoresheets); `frames` maps sessions/marks/ratings to DataFrames."""
 
     def stage() -> Staged:
@@ -112,7 +126,8 @@ def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame
         return staged, problems, synthetic
 
     try:
-        return _run(con, stage, source, replace=replace, user=user, progress=progress, dry_run=dry_run, book=book)
+        return _run(con, stage, source, replace=replace, user=user, progress=progress, dry_run=dry_run, book=book,
+                    synthetic_only=synthetic_only)
     except _DryRun as dry:
         return dry.report
 

@@ -9,11 +9,12 @@ import duckdb
 
 from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing.api import ImportReport, Progress, _noop, import_path
-from rrrs_core.importing.format import TABLES
+from rrrs_core.importing.format import SYNTHETIC_MARKER, TABLES
 
 
 def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], *, replace: bool = False,
-                   user: str = "app", dry_run: bool = False, progress: Progress = _noop) -> ImportReport:
+                   user: str = "app", dry_run: bool = False, progress: Progress = _noop,
+                   synthetic_only: bool = False) -> ImportReport:
     """Accept either one .xlsx workbook or the three CSVs (sessions, marks, ratings) in one upload."""
     names = [Path(n).name for n, _ in files]
     label = ", ".join(names) or "upload"
@@ -27,16 +28,20 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
         if books:
             target = Path(tmp) / books[0]
             target.write_bytes(files[0][1])
-            return import_path(con, target, replace=replace, user=user, dry_run=dry_run, progress=progress)
+            return import_path(con, target, replace=replace, user=user, dry_run=dry_run, progress=progress,
+                               synthetic_only=synthetic_only)
         folder = Path(tmp) / "upload"
         folder.mkdir()
-        unknown = [n for n in names if n.lower() not in {f"{t}.csv" for t in TABLES}]
+        # The demo's marker file may come along: demo mode (no sign-in) accepts only synthetic data.
+        unknown = [n for n in names if n.lower() not in {f"{t}.csv" for t in TABLES} | {SYNTHETIC_MARKER.lower()}]
         if unknown:
             raise ValidationError([Problem("error", n, None, None, None,
                                            "unexpected file name; the CSVs must be named sessions.csv, marks.csv "
-                                           "and ratings.csv") for n in unknown])
+                                           f"and ratings.csv (with {SYNTHETIC_MARKER} for synthetic demo data)")
+                                   for n in unknown])
         for (name, data) in files:
             (folder / Path(name).name.lower()).write_bytes(data)
-        report = import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress)
+        report = import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress,
+                             synthetic_only=synthetic_only)
         report.source = label
         return report
