@@ -57,6 +57,7 @@ def test_demo_mode_refuses_data_not_marked_synthetic_and_keeps_running(monkeypat
     assert not at.exception
     text = all_text(at)
     assert "nothing was imported" in text and "not marked as synthetic demo data" in text
+    assert at.dataframe[0].value.file.tolist() == ["sessions.csv, marks.csv, ratings.csv"]  # the upload, by name
     assert "holds non-demo data" not in text
     assert store.scalar(store.connect(db), "SELECT count(*) FROM coding") == 0
 

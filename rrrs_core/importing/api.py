@@ -98,10 +98,11 @@ class _DryRun(Exception):
 
 def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bool = False, user: str = "cli",
                 progress: Progress = _noop, dry_run: bool = False, book: cb.Codebook = cb.DEFAULT,
-                synthetic_only: bool = False) -> ImportReport:
-    """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error."""
+                synthetic_only: bool = False, source: str | None = None) -> ImportReport:
+    """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error.
+    `source` names the whole upload in messages and the import log (default: the folder or file name)."""
     try:
-        return _run(con, lambda: stage_path(con, path), Path(path).name, replace=replace, user=user,
+        return _run(con, lambda: stage_path(con, path), source or Path(path).name, replace=replace, user=user,
                     progress=progress, dry_run=dry_run, book=book, synthetic_only=synthetic_only)
     except _DryRun as dry:
         return dry.report

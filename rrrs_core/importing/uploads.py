@@ -41,7 +41,5 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
                                    for n in unknown])
         for (name, data) in files:
             (folder / Path(name).name.lower()).write_bytes(data)
-        report = import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress,
-                             synthetic_only=synthetic_only)
-        report.source = label
-        return report
+        return import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress,
+                           synthetic_only=synthetic_only, source=label)
