@@ -168,15 +168,18 @@ def main() -> None:
         "Date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
         "Flag": st.column_config.TextColumn("Flag", help="Contribution at or above the threshold, or ratings "
                                                          "pending"),
-        "Withdrawal": st.column_config.NumberColumn("Withdrawal %", format="%.0f%%",
+        "Withdrawal": st.column_config.NumberColumn("Withdrawal", format="%.0f%%",
                                                     help="Share of segments with a withdrawal marker"),
-        "Confrontation": st.column_config.NumberColumn("Confrontation %", format="%.0f%%",
+        "Confrontation": st.column_config.NumberColumn("Confrontation", format="%.0f%%",
                                                        help="Share of segments with a confrontation marker"),
         "Episodes": st.column_config.NumberColumn("Episodes", format="%d", help="Rupture episodes"),
         "Unaddressed": st.column_config.NumberColumn(
             "Unaddressed", format="%d", help="Rupture episodes without a resolution strategy"),
-        "Overall W": st.column_config.NumberColumn("Overall withdrawal", format="%d", help="1-5"),
-        "Overall C": st.column_config.NumberColumn("Overall confrontation", format="%d", help="1-5"),
+        # Short headers keep all twelve columns in view at a laptop's width; the help names them in full.
+        "Overall W": st.column_config.NumberColumn("Overall W", format="%d",
+                                                   help="Overall withdrawal: 1 none - 5 high significance"),
+        "Overall C": st.column_config.NumberColumn("Overall C", format="%d",
+                                                   help="Overall confrontation: 1 none - 5 high significance"),
         "Resolution": st.column_config.NumberColumn("Resolution", format="%d",
                                                     help="Overall resolution: 1 poor - 3 average - 5 very good"),
         "Contribution": st.column_config.NumberColumn("Contribution", format="%d",
