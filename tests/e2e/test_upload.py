@@ -4,9 +4,15 @@ dyad, therapist and patient ids of its own."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
+from rrrs_core import store
+from rrrs_core.importing import import_path
 from tests.e2e.conftest import assert_no_exception, goto, grid_rows, shot, wait_ready
 from tests.tables import read_ok, write_xlsx
 
@@ -72,3 +78,20 @@ def test_bad_workbook_is_refused_then_good_one_imports(page, tmp_path) -> None:
     wait_ready(page)
     assert_no_exception(page)
     shot(page, "journey4-3-imported-dyad")
+
+
+def test_templates_download_on_click_and_import_cleanly(page, tmp_path) -> None:
+    """The templates are built when clicked (not on every rerun): both downloads arrive whole."""
+    goto(page, "data")
+    wait_ready(page)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Excel template").click()
+    book = tmp_path / info.value.suggested_filename
+    info.value.save_as(book)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="CSV templates (zip)").click()
+    with zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes())) as zf:
+        assert sorted(zf.namelist()) == ["marks.csv", "ratings.csv", "sessions.csv"]
+    con = store.connect(tmp_path / "t.duckdb")
+    assert import_path(con, book).counts.codings_new == 1
+    assert_no_exception(page)
