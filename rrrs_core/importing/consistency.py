@@ -64,7 +64,10 @@ def _overall_vs_markers(family: str) -> str:
 RATED_UNMARKED = f"""(SELECT r.dyad_id, r.session_number, r.coder_id FROM {RATINGS} r LEFT JOIN chk_marks m USING ({KEY})
     WHERE r.high & ~coalesce(m.marked, 0::UBIGINT)
           & (SELECT bit_or(1::UBIGINT << (ix - 1)) FROM chk_items WHERE family <> 'global') <> 0)"""
-PRECHECKS = {0: f"SELECT count(*) FROM {RATED_UNMARKED}"}
+# Codings with a code marked but given no significance rating: usually none, and then the marks are not joined.
+MARKED_UNRATED = f"""SELECT count(*) FROM chk_marks m JOIN {RATINGS} r USING ({KEY})
+    WHERE m.marked & ~coalesce(r.rated, 0::UBIGINT) <> 0"""
+PRECHECKS = {0: f"SELECT count(*) FROM {RATED_UNMARKED}", 1: MARKED_UNRATED}
 
 NO_RUPTURE = "NOT coalesce(m.any_withdrawal OR m.any_confrontation, false)"
 
