@@ -20,8 +20,12 @@ PAGES: dict[str, tuple[str, str, str]] = {  # name -> (file, title, url path)
     "users": ("pages/users.py", "Users", "users"),
 }
 
+st.session_state[auth.VIA_APP] = True
 who = auth.current()
 allowed = [name for name in PAGES if who.may(name)]
 nav = st.navigation([st.Page(PAGES[n][0], title=PAGES[n][1], url_path=PAGES[n][2], default=(i == 0))
                      for i, n in enumerate(allowed)])
+deep_link = st.session_state.pop(auth.DEEP_LINK, None)  # a page opened before app.py had ever run (auth)
+if deep_link and deep_link[0] in allowed:
+    st.switch_page(PAGES[deep_link[0]][0], query_params=deep_link[1])
 nav.run()

@@ -88,8 +88,8 @@ def show_guidance(traj: pd.DataFrame, figs: dict[str, Any], tc: int) -> None:
 def session_table(traj: pd.DataFrame, tc: int) -> pd.DataFrame:
     def flag(r: Any) -> str:
         if r.ratings_pending:
-            return "ratings pending"
-        return f"contribution >= {tc}" if r.high_contribution else ""
+            return "pending"
+        return f"TC ≥ {tc}" if r.high_contribution else ""  # short: the whole table fits at a laptop's width
 
     return pd.DataFrame({
         "Session": traj.session_number, "Date": traj.session_date,
@@ -166,8 +166,8 @@ def main() -> None:
         "Unaddressed", "Overall W", "Overall C", "Coder"], column_config={
         "Session": st.column_config.NumberColumn("Session", format="%d", pinned=True),
         "Date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
-        "Flag": st.column_config.TextColumn("Flag", help="Contribution at or above the threshold, or ratings "
-                                                         "pending"),
+        "Flag": st.column_config.TextColumn("Flag", help="TC ≥ n: therapist contribution at or above the "
+                                                         "threshold (sidebar); pending: ratings pending"),
         "Withdrawal": st.column_config.NumberColumn("Withdrawal", format="%.0f%%",
                                                     help="Share of segments with a withdrawal marker"),
         "Confrontation": st.column_config.NumberColumn("Confrontation", format="%.0f%%",

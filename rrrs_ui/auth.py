@@ -81,14 +81,23 @@ def current() -> access.Principal:
     return who
 
 
+VIA_APP = "_via_app"  # set by app.py on every run
+DEEP_LINK = "_deep_link"  # (page name, URL params) for app.py to open
+
+
 def require_page(name: str) -> access.Principal:
-    """Every page checks access itself. On a freshly started server a deep link (/users) can run the page
-    script without app.py, so app.py's page filter alone is not enough."""
+    """Every page checks access itself. On a freshly started server a deep link (/dyad?dyad=D1) runs the page
+    script without app.py (Streamlit learns of app.py's navigation only once it has run): the page then hands
+    its name and URL parameters to app.py, which opens it with the titled navigation. The checks below still
+    run first, so nothing is shown to anyone not allowed to see it."""
     st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
     st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
     st.session_state.pop("_principal", None)  # never carry a principal over from an earlier run
     who = current()
     st.session_state["_principal"] = who  # resolved from the database at the top of this very run
+    if not st.session_state.get(VIA_APP):
+        st.session_state[DEEP_LINK] = (name, st.query_params.to_dict())
+        st.switch_page("app.py")
     banner(who)
     if not who.may(name):
         st.warning("Not found or not permitted.")

@@ -55,7 +55,7 @@ def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Pat
     assert latest.value == "2 / 5" and "session 4" in latest.help
     table = at.dataframe[0].value
     assert table.loc[table.Flag != "", "Session"].tolist() == [3]
-    assert table.set_index("Session").loc[3, "Flag"] == "contribution >= 4"
+    assert table.set_index("Session").loc[3, "Flag"] == "TC ≥ 4"
     assert not at.main.warning and not at.error
     link = next(p for p in at.page_link if p.proto.page == "session")
     assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the highlighted session
@@ -71,7 +71,7 @@ def test_pending_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db, dyad="D3")
     assert "Ratings pending: 1" in text(at)
     assert "Ratings pending for session 2" in at.main.warning[0].value
-    assert at.dataframe[0].value.set_index("Session").loc[2, "Flag"] == "ratings pending"
+    assert at.dataframe[0].value.set_index("Session").loc[2, "Flag"] == "pending"
 
 
 def test_one_session_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:

@@ -10,12 +10,9 @@ from tests.e2e.conftest import assert_no_exception, shot, sidebar, wait_ready
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known cosmetic limitation: the page scripts live in pages/ (the project's fixed layout), so until app.py "
-    "has run once on a freshly started server Streamlit serves a deep link by running pages/<name>.py "
-    "directly and the sidebar lists raw file names. Sign-in, the demo-mode refusal, the role check, the wide "
-    "layout and the banner still apply: every page calls auth.require_page (see test_cold_deep_link_is_guarded)."))
 def test_deep_link_first_after_start_goes_through_app_py(new_context, cold_app_url: str) -> None:
+    """Streamlit learns of app.py's navigation only once app.py has run; until then a deep link runs the page
+    script alone, which hands itself to app.py (auth.require_page) so the sidebar is the titled one."""
     page = new_context(cold_app_url).new_page()
     page.goto("dyad?dyad=D1")
     wait_ready(page)
@@ -25,6 +22,7 @@ def test_deep_link_first_after_start_goes_through_app_py(new_context, cold_app_u
     titles = [t.strip() for t in sidebar(page).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
     assert "Dyad trajectory" in titles and "app" not in titles, titles  # app.py's st.navigation, titled
     assert page.get_by_text("Demo mode - no sign-in").count() == 1  # app.py's auth.banner ran
+    assert page.url.endswith("/dyad?dyad=D1"), page.url  # the link a supervisor shares still reads the same
 
 
 def test_cold_deep_link_is_guarded(new_context, cold_app_url: str) -> None:

@@ -67,7 +67,7 @@ def test_threshold_from_url_on_dyad_page(page) -> None:
     expect(main).to_contain_text("Therapist contribution at or above 2:")
     expect(main).to_contain_text("session 4 (contribution 2)")
     flags = {r[0]: r[2] for r in grid_rows(page, index=0)}  # the Sessions table: Session, Date, Flag, ...
-    assert flags.get("4") == "contribution >= 2", flags
+    assert flags.get("4") == "TC ≥ 2", flags
     assert_no_exception(page)
     shot(page, "journey5-3-dyad-tc2")
 
