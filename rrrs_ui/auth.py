@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from rrrs_core import access, audit
 from rrrs_core.errors import PermissionDeniedError
@@ -82,6 +83,13 @@ def current() -> access.Principal:
 
 
 VIA_APP = "_via_app"  # set by app.py on every run
+APP_FILE = "app.py"
+
+
+def _entry_is_app() -> bool:
+    """Is app.py the entrypoint? (Not when a page script is run on its own, as some page tests do.)"""
+    ctx = get_script_run_ctx()
+    return ctx is not None and os.path.basename(ctx.main_script_path) == APP_FILE
 DEEP_LINK = "_deep_link"  # (page name, URL params) for app.py to open
 
 
@@ -95,9 +103,9 @@ def require_page(name: str) -> access.Principal:
     st.session_state.pop("_principal", None)  # never carry a principal over from an earlier run
     who = current()
     st.session_state["_principal"] = who  # resolved from the database at the top of this very run
-    if not st.session_state.get(VIA_APP):
+    if not st.session_state.get(VIA_APP) and _entry_is_app():
         st.session_state[DEEP_LINK] = (name, st.query_params.to_dict())
-        st.switch_page("app.py")
+        st.switch_page(APP_FILE)
     banner(who)
     if not who.may(name):
         st.warning("Not found or not permitted.")
