@@ -82,22 +82,22 @@ def current() -> access.Principal:
     return who
 
 
-VIA_APP = "_via_app"  # set by app.py on every run
 APP_FILE = "app.py"
+VIA_APP = "_via_app"  # set by app.py on every run
+DEEP_LINK = "_deep_link"  # (page name, URL params) for app.py to open
 
 
 def _entry_is_app() -> bool:
     """Is app.py the entrypoint? (Not when a page script is run on its own, as some page tests do.)"""
     ctx = get_script_run_ctx()
     return ctx is not None and os.path.basename(ctx.main_script_path) == APP_FILE
-DEEP_LINK = "_deep_link"  # (page name, URL params) for app.py to open
 
 
 def require_page(name: str) -> access.Principal:
     """Every page checks access itself. On a freshly started server a deep link (/dyad?dyad=D1) runs the page
     script without app.py (Streamlit learns of app.py's navigation only once it has run): the page then hands
-    its name and URL parameters to app.py, which opens it with the titled navigation. The checks below still
-    run first, so nothing is shown to anyone not allowed to see it."""
+    its name and URL parameters to app.py, which opens it with the titled navigation. Sign-in and the demo-mode
+    check run before the hand-over, and the page's own role check runs again when app.py opens it."""
     st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
     st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
     st.session_state.pop("_principal", None)  # never carry a principal over from an earlier run
