@@ -122,15 +122,26 @@ def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, by
         raise ValidationError(sheets.problems)
     label = _label(files)
     frames = sheets.frames()
+    # Demo mode takes a scoresheet as demo data when it codes sessions the (synthetic) demo clinic already has,
+    # as the scoresheet page's own editor does; a new session could be anyone's.
+    synthetic = synthetic_only and _all_stored(con, frames["sessions"])
     try:
         report = import_tables(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress,
-                               synthetic_only=synthetic_only)
+                               synthetic=synthetic, synthetic_only=synthetic_only)
     except ValidationError as exc:
         raise ValidationError([_remap(p, label, sheets) for p in exc.problems + exc.warnings]) from None
     report.warnings = [_remap(p, label, sheets) for p in report.warnings]
     if not dry_run:
         report.warnings += _store_notes(con, frames[NOTES], report.batch_id, label)
     return report
+
+
+def _all_stored(con: duckdb.DuckDBPyConnection, sessions: pd.DataFrame) -> bool:
+    """Are all these (dyad, session) already in the database? Unreadable session numbers count as new."""
+    keys = sorted({f"{d}/{str(n).strip()}" for d, n in zip(sessions.dyad_id, sessions.session_number, strict=True)})
+    stored = con.execute("SELECT count(*) FROM session WHERE list_contains(?, dyad_id || '/' || session_number)",
+                         [keys]).fetchall()[0][0]
+    return bool(keys) and stored == len(keys)
 
 
 def import_scoresheet_paths(con: duckdb.DuckDBPyConnection, paths: list[str | Path], **kwargs) -> ImportReport:

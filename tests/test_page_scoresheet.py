@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -256,3 +257,25 @@ def test_excel_scoresheet_import_is_audited_and_empties_the_uploader(monkeypatch
     finally:
         con.close()
     assert ("import", "s1.xlsx") in actions
+
+
+def test_demo_mode_takes_a_scoresheet_for_a_demo_session_and_keeps_running(monkeypatch, clinic_db):
+    """Without RRRS_FORCE_DEMO: a scoresheet coding a session the demo clinic has imports as demo data, one for
+    a new session is refused; neither locks the app ('holds non-demo data')."""
+    from tests.test_scoresheet_xlsx import filled_sheet
+
+    monkeypatch.delenv("RRRS_FORCE_DEMO", raising=False)
+    at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    demo = filled_sheet(dyad_id="D1", therapist_id="T1", session_date=dt.date(2026, 1, 19), coder_id="C9",
+                        patient_id="P-ALPHA", treatment="CBT")
+    new = filled_sheet(dyad_id="D1", therapist_id="T1", session_number=9, coder_id="C9")
+    for name, sheet, expected in (("new.xlsx", new, "not marked as synthetic demo data"),
+                                  ("demo.xlsx", demo, "1 new codings")):
+        upload = next(u for u in at.get("file_uploader") if u.proto.label == "Filled scoresheets")
+        upload.set_value([(name, sheet.bytes(), xlsx)]).run()
+        next(b for b in at.button if b.label == "Import").click().run()
+        assert not at.exception
+        assert expected in all_text(at) + " ".join(str(df.value.to_string()) for df in at.dataframe), name
+    at.run()
+    assert "holds non-demo data" not in all_text(at)

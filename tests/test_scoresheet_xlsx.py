@@ -244,3 +244,16 @@ def test_session_without_marks_or_ratings_imports(con):
     assert [w.message for w in report.warnings] == ["Coder: no ratings for this coding: stored as ratings pending"]
     assert report.warnings[0].column == "B9" and report.warnings[0].file == "quiet.xlsx [Scoresheet]"
     assert stored(con).marks == {} and scalar(con, "SELECT source FROM import_batch") == "quiet.xlsx"
+
+
+def test_demo_mode_takes_scoresheets_for_stored_sessions_only(con):
+    """synthetic_only (demo mode): a scoresheet for a new session is refused; one for a stored session (the demo
+    clinic's own, as the in-app editor codes) imports as demo data."""
+    sheet = [("s3.xlsx", filled_sheet().bytes())]
+    with pytest.raises(ValidationError) as info:
+        sx.import_scoresheets(con, sheet, synthetic_only=True)
+    assert any("not marked as synthetic demo data" in p.message for p in info.value.problems)
+    assert scalar(con, "SELECT count(*) FROM coding") == 0
+    sx.import_scoresheets(con, sheet)  # D9 session 3 now exists (as a sign-in instance would have stored it)
+    again = sx.import_scoresheets(con, [("s4.xlsx", filled_sheet(coder_id="C8").bytes())], synthetic_only=True)
+    assert again.synthetic and again.counts.codings_new == 1
