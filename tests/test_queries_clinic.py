@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from rrrs_core import pseudonym as ps
-from rrrs_core import store
+from rrrs_core import store, suppression
 from rrrs_core.errors import RrrsError
 from rrrs_core.queries import clinic as q
 from tests.builders import add_dyad, add_session, add_therapist, globals_, small_clinic
@@ -486,7 +486,7 @@ def test_no_hidden_value_is_derivable_in_the_demo_clinic(con: duckdb.DuckDBPyCon
 def test_the_derivability_check_can_fail(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without complementary suppression (primary cells only), the check above finds the leaks."""
     month_clinic(con)
-    monkeypatch.setattr(q, "_protect", lambda cells: q._close(cells, cells.primary))
+    monkeypatch.setattr(suppression, "protect", lambda cells: suppression.close(cells, cells.primary))
     q._MEMO.clear()
     leaks = derivable(con)
     q._MEMO.clear()
