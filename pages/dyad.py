@@ -12,7 +12,7 @@ from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
 from rrrs_core.scope import Scope
-from rrrs_ui import auth, glue
+from rrrs_ui import auth, glue, tables
 from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
@@ -161,33 +161,8 @@ def main() -> None:
     st.subheader("Supervision notes")
     notes_panel(dyad_id, author=auth.principal().name)
     st.subheader("Sessions")
-    st.dataframe(session_table(traj, tc), hide_index=True, placeholder="–", column_order=[  # what to review first
-        "Session", "Date", "Flag", "Resolution", "Contribution", "Withdrawal", "Confrontation", "Episodes",
-        "Unaddressed", "Overall W", "Overall C", "Coder"], column_config={
-        "Session": st.column_config.NumberColumn("Session", format="%d", pinned=True),
-        "Date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
-        "Flag": st.column_config.TextColumn("Flag", help="TC ≥ n: therapist contribution at or above the "
-                                                         "threshold (sidebar); pending: ratings pending"),
-        "Withdrawal": st.column_config.NumberColumn("Withdrawal", format="%.0f%%",
-                                                    help="Share of segments with a withdrawal marker"),
-        "Confrontation": st.column_config.NumberColumn("Confrontation", format="%.0f%%",
-                                                       help="Share of segments with a confrontation marker"),
-        "Episodes": st.column_config.NumberColumn("Episodes", format="%d", help="Rupture episodes"),
-        "Unaddressed": st.column_config.NumberColumn(
-            "Unaddressed", format="%d", help="Rupture episodes without a resolution strategy"),
-        # Short headers keep all twelve columns in view at a laptop's width; the help names them in full.
-        "Overall W": st.column_config.NumberColumn("Overall W", format="%d",
-                                                   help="Overall withdrawal: 1 none - 5 high significance"),
-        "Overall C": st.column_config.NumberColumn("Overall C", format="%d",
-                                                   help="Overall confrontation: 1 none - 5 high significance"),
-        "Resolution": st.column_config.NumberColumn("Resolution", format="%d",
-                                                    help="Overall resolution: 1 poor - 3 average - 5 very good"),
-        "Contribution": st.column_config.NumberColumn("Contribution", format="%d",
-                                                      help="Therapist contribution: 1 no more than usual - 5 "
-                                                           "clearly caused or exacerbated the ruptures"),
-        "Coder": st.column_config.TextColumn(help="Coder of the primary coding shown"),
-    })
-
+    st.dataframe(session_table(traj, tc), hide_index=True, placeholder=tables.PLACEHOLDER,
+                 column_order=tables.DYAD_SESSIONS_ORDER, column_config=tables.DYAD_SESSIONS)
 
 with w.guard():
     main()

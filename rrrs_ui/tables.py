@@ -86,6 +86,31 @@ USERS: Config = {
     "active": CC.CheckboxColumn("Active", help="Inactive users cannot sign in"),
     "created_at": CC.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm"),
 }
+# --- the dyad page's sessions (frame built by pages/dyad.session_table) ----------------------------------
+
+DYAD_SESSIONS_ORDER = ["Session", "Date", "Flag", "Resolution", "Contribution", "Withdrawal", "Confrontation",
+                       "Episodes", "Unaddressed", "Overall W", "Overall C", "Coder"]  # what to review first
+# Short headers keep all twelve columns in view at a laptop's width; the help names them in full.
+DYAD_SESSIONS: Config = {
+    "Session": CC.NumberColumn("Session", format="%d", pinned=True),
+    "Date": CC.DateColumn("Date", format="YYYY-MM-DD"),
+    "Flag": CC.TextColumn("Flag", help="TC ≥ n: therapist contribution at or above the threshold (sidebar); "
+                                       "pending: ratings pending"),
+    "Withdrawal": CC.NumberColumn("Withdrawal", format="%.0f%%", help="Share of segments with a withdrawal marker"),
+    "Confrontation": CC.NumberColumn("Confrontation", format="%.0f%%",
+                                     help="Share of segments with a confrontation marker"),
+    "Episodes": CC.NumberColumn("Episodes", format="%d", help="Rupture episodes"),
+    "Unaddressed": CC.NumberColumn("Unaddressed", format="%d", help="Rupture episodes without a resolution strategy"),
+    "Overall W": CC.NumberColumn("Overall W", format="%d", help="Overall withdrawal: 1 none - 5 high significance"),
+    "Overall C": CC.NumberColumn("Overall C", format="%d",
+                                 help="Overall confrontation: 1 none - 5 high significance"),
+    "Resolution": CC.NumberColumn("Resolution", format="%d",
+                                  help="Overall resolution: 1 poor - 3 average - 5 very good"),
+    "Contribution": CC.NumberColumn("Contribution", format="%d", help="Therapist contribution: 1 no more than "
+                                    "usual - 5 clearly caused or exacerbated the ruptures"),
+    "Coder": CC.TextColumn(help="Coder of the primary coding shown"),
+}
+
 HISTORY: Config = {
     "version": CC.NumberColumn("Version", format="%d"),
     "current": CC.CheckboxColumn("Current"),
