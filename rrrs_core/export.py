@@ -7,7 +7,7 @@ import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.scope import CLINIC, Scope
-from rrrs_core.views import metric_columns
+from rrrs_core.views import code_segments_select, metric_columns
 
 ID_COLUMNS = ["dyad_id", "therapist_id", "session_number", "coder_id"]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -17,19 +17,30 @@ def summary_columns(book: cb.Codebook = cb.DEFAULT) -> list[str]:
     return ID_COLUMNS + metric_columns(book)
 
 
+_EXPORTED = """
+    FROM v_coding_metrics m JOIN dyad d USING (dyad_id)
+    WHERE m.is_current AND m.status = 'final' AND {where}"""
+
+
 def summary(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, book: cb.Codebook = cb.DEFAULT) -> pd.DataFrame:
     """One row per current, final coding (second coders included); pending ratings stay empty."""
     where, params = scope.sql("d.therapist_id")
-    cols = ", ".join(f"m.{c}" for c in metric_columns(book))
+    cols = ", ".join(f"m.{c}" if not c.startswith("seg_") else f"c.{c}" for c in metric_columns(book))
     return con.execute(
         f"""
-        SELECT m.dyad_id, d.therapist_id, m.session_number, m.coder_id, {cols}
-        FROM v_coding_metrics m JOIN dyad d USING (dyad_id)
-        WHERE m.is_current AND m.status = 'final' AND {where}
+        WITH x AS (SELECT m.*, d.therapist_id {_EXPORTED.format(where=where)})
+        SELECT m.dyad_id, m.therapist_id, m.session_number, m.coder_id, {cols}
+        FROM x m JOIN ({code_segments_select(book, "x")}) c USING (coding_id)
         ORDER BY m.dyad_id, m.session_number, m.coder_id
         """,
         params,
     ).df()
+
+
+def summary_size(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC) -> int:
+    """How many codings `summary` exports, without building it."""
+    where, params = scope.sql("d.therapist_id")
+    return int(con.execute(f"SELECT count(*) {_EXPORTED.format(where=where)}", params).fetchall()[0][0])
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

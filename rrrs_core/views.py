@@ -1,15 +1,16 @@
 """Derived views: the 3RS metrics and the rule that picks one coding per session for dashboards.
 
 Column lists are generated from the codebook (our constants, never user text), so adding a code to the
-codebook adds its `seg_<key>` column everywhere at the next connect. Per-code significance ratings are not
-cached: no dashboard aggregates them (the scoresheet and the coder comparison read them from `rating`), and
-pivoting 24 more items over millions of ratings was a third of the cache's cost at import.
+codebook adds its `seg_<key>` column to the summary export at the next connect. Per-code figures are not
+cached: no dashboard aggregates them. The per-code segment counts are counted when the summary is exported
+(`code_segments_select`), and each code's significance is read from `rating` by the scoresheet and the coder
+comparison; pivoting them into the cache at every import cost more than half of the cache.
 
 Metric definitions (README "Metrics"; 3RS manual, Coding Procedures pp. 4-9):
 - `<family>_segments`: segments with at least one code of that family marked `check` (meets criteria).
 - `rupture_segments`: segments with a withdrawal or a confrontation `check`.
 - `<family>_possible_segments`: segments where that family is marked only `check_minus` (unclear).
-- `seg_<key>`: segments where that code is marked `check`.
+- `seg_<key>` (summary export only): segments where that code is marked `check`.
 
 Per-coding metrics are computed by `v_coding_metrics_live` and kept in a derived cache table (rebuilt at
 will, never the only copy of anything), because aggregating millions of ratings on every page load is too
@@ -38,12 +39,13 @@ def metric_columns(book: cb.Codebook = cb.DEFAULT) -> list[str]:
     ]
 
 
-def _metrics_select(book: cb.Codebook, ids: str | None = None) -> str:
+def _metrics_select(book: cb.Codebook, ids: str | None = None, rated: str | None = None) -> str:
     """The per-coding metrics query; with `ids` (a relation with a coding_id column) only for those codings.
 
     The filter sits inside, on the codings and ratings read: DuckDB does not push a filter on the result
     down through the aggregates, so filtering the view recomputed every coding (0.24 s per saved coding at
-    100,000 sessions instead of about 0.01 s).
+    100,000 sessions instead of about 0.01 s). An import passes `rated` (coding_id, n_ratings and each global
+    item) from its summary of the ratings rather than reading back millions of ratings it has just written.
     """
     only = "" if ids is None else f" WHERE coding_id IN (SELECT coding_id FROM {ids})"
     codings = f"(SELECT * FROM coding{only})"
@@ -53,13 +55,15 @@ def _metrics_select(book: cb.Codebook, ids: str | None = None) -> str:
         f"bool_or(family = '{fam}' AND clarity = 'check_minus') AS {s}m"
         for fam, s in FAMILY_SHORT.items()
     )
-    seg_codes = ",\n".join(
-        f"count(CASE WHEN code = '{k}' AND clarity = 'check' THEN 1 END) AS seg_{k}" for k in book.keys
-    )
     # CASE rather than FILTER: one pivot pass over millions of ratings runs about twice as fast.
     globals_ = ",\n".join(f"max(CASE WHEN item = '{k}' THEN rating END) AS {k}" for k in book.global_keys)
     global_list = ", ".join(f"'{k}'" for k in book.global_keys)
-    seg_cols = ", ".join(f"coalesce(pc.seg_{k}, 0)::INTEGER AS seg_{k}" for k in book.keys)
+    # The pivot reads only the global items (a sixth of the ratings); counting them all is cheap.
+    rated = rated or f"""
+        SELECT coding_id, n.n_ratings, p.* EXCLUDE (coding_id)
+        FROM (SELECT coding_id, count(*) AS n_ratings FROM {ratings} GROUP BY coding_id) n
+        LEFT JOIN (SELECT coding_id, {globals_} FROM {ratings}
+                   WHERE item IN ({global_list}) GROUP BY coding_id) p USING (coding_id)"""
     glob_cols = ", ".join(f"r.{k}" for k in book.global_keys)
     return f"""
     WITH m AS (
@@ -85,14 +89,7 @@ def _metrics_select(book: cb.Codebook, ids: str | None = None) -> str:
             count(*) FILTER (WHERE rm AND NOT r) AS resolution_possible_segments
         FROM seg GROUP BY coding_id
     ),
-    pc AS (SELECT coding_id, {seg_codes} FROM m GROUP BY coding_id),
-    -- The pivot reads only the global items (a sixth of the ratings); counting them all is cheap.
-    r AS (
-        SELECT coding_id, n.n_ratings, p.* EXCLUDE (coding_id)
-        FROM (SELECT coding_id, count(*) AS n_ratings FROM {ratings} GROUP BY coding_id) n
-        LEFT JOIN (SELECT coding_id, {globals_} FROM {ratings}
-                   WHERE item IN ({global_list}) GROUP BY coding_id) p USING (coding_id)
-    )
+    r AS ({rated})
     SELECT c.coding_id,
         coalesce(fam.withdrawal_segments, 0)::INTEGER AS withdrawal_segments,
         coalesce(fam.confrontation_segments, 0)::INTEGER AS confrontation_segments,
@@ -101,13 +98,23 @@ def _metrics_select(book: cb.Codebook, ids: str | None = None) -> str:
         coalesce(fam.withdrawal_possible_segments, 0)::INTEGER AS withdrawal_possible_segments,
         coalesce(fam.confrontation_possible_segments, 0)::INTEGER AS confrontation_possible_segments,
         coalesce(fam.resolution_possible_segments, 0)::INTEGER AS resolution_possible_segments,
-        {glob_cols}, {seg_cols},
+        {glob_cols},
         coalesce(r.n_ratings, 0) = 0 AS ratings_pending
     FROM {codings} c
     LEFT JOIN fam USING (coding_id)
-    LEFT JOIN pc USING (coding_id)
     LEFT JOIN r USING (coding_id)
     """
+
+
+def code_segments_select(book: cb.Codebook, ids: str) -> str:
+    """Per coding in relation `ids` (a coding_id column): `seg_<key>`, the segments where each code is marked
+    `check` (one mark per code and segment), zero when never."""
+    counts = ", ".join(f"count(CASE WHEN code = '{k}' THEN 1 END)::INTEGER AS seg_{k}" for k in book.keys)
+    return f"""
+    SELECT i.coding_id, {counts}
+    FROM (SELECT DISTINCT coding_id FROM {ids}) i
+    LEFT JOIN mark m ON m.coding_id = i.coding_id AND m.clarity = 'check'
+    GROUP BY i.coding_id"""
 
 
 CACHE = "coding_metrics_cache"
@@ -177,12 +184,13 @@ def refresh_metrics(con: duckdb.DuckDBPyConnection, coding_ids: list[int] | None
 
 
 def cache_metrics(con: duckdb.DuckDBPyConnection, ids: str, params: dict[str, object] | None = None,
-                  book: cb.Codebook = cb.DEFAULT) -> None:
+                  book: cb.Codebook = cb.DEFAULT, rated: str | None = None) -> None:
     """Add the metrics of the codings in relation `ids` (a coding_id column) to the cache.
 
     `book` must be the one the views were created with (`create_views`), which fixes the cache's columns.
+    `rated` is as in `_metrics_select`.
     """
-    con.execute(f"INSERT INTO {CACHE} {_metrics_select(book, ids)}", params or {})
+    con.execute(f"INSERT INTO {CACHE} {_metrics_select(book, ids, rated)}", params or {})
 
 
 def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:

@@ -41,6 +41,10 @@ def test_warnings_follow_the_manual(con, tmp_path):
     texts = [str(w) for w in report.warnings]
     assert any("complaint_progress, but that code is never marked" in t for t in texts)
     assert any("overall_withdrawal is 2, below the highest withdrawal marker significance (3)" in t for t in texts)
+    # The summary keeps no row numbers: the warning still points at the rating's own row (header = row 1).
+    below = next(w for w in report.warnings if "overall_withdrawal is 2" in w.message)
+    assert (below.file, below.row) == ("ratings.csv", int(r.index[r.item.eq("overall_withdrawal")
+                                                                    & r.session_number.eq("1")][0]) + 2)
     assert any("denial is marked but has no significance rating" in t for t in texts)
     assert any("no ratings for this coding: stored as ratings pending" in t for t in texts)
 
@@ -52,9 +56,12 @@ def test_resolution_without_rupture_and_resolution_not_3(con, tmp_path):
     frames["marks"].loc[len(frames["marks"])] = ["D2", "2", "C1", "3", "change_task", "check"]
     r = frames["ratings"]
     r.loc[len(r)] = ["D2", "2", "C1", "overall_resolution", "5"]
-    texts = [str(w) for w in import_path(con, write_folder(tmp_path / "w", frames)).warnings]
+    warnings = import_path(con, write_folder(tmp_path / "w", frames)).warnings
+    texts = [str(w) for w in warnings]
     assert any("resolution strategies are marked but no rupture marker is" in t for t in texts)
     assert any("overall_resolution is 5 in a session with no rupture marker" in t for t in texts)
+    not_3 = next(w for w in warnings if "overall_resolution is 5" in w.message)
+    assert (not_3.file, not_3.row) == ("ratings.csv", len(r) + 1)  # the row added last
 
 
 def test_reimport_identical_changes_nothing(con, tmp_path):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rrrs_core import store
+from rrrs_core import export, store
+from rrrs_core.scope import Scope
 from rrrs_core.views import CACHE, metric_columns, refresh_metrics
 from tests.builders import add_dyad, add_session, add_therapist, globals_
 
@@ -31,8 +32,11 @@ def test_family_segments_count_checks_and_possible_counts_check_minus_only(con):
     assert (m.withdrawal_segments, m.confrontation_segments, m.rupture_segments) == (3, 1, 3)
     assert (m.withdrawal_possible_segments, m.confrontation_possible_segments) == (1, 1)
     assert (m.resolution_segments, m.resolution_possible_segments) == (1, 1)
-    assert (m.seg_denial, m.seg_deferential, m.seg_minimal_response, m.seg_complaint_therapist) == (2, 0, 1, 1)
     assert m.n_segments == 10 and not m.ratings_pending
+    # Per-code segment counts are the summary export's, counted from the marks when exported.
+    e = export.summary(con).iloc[0]
+    assert (e.seg_denial, e.seg_deferential, e.seg_minimal_response, e.seg_complaint_therapist) == (2, 0, 1, 1)
+    assert (e.seg_invite_feelings, e.seg_redirect_refocus, e.withdrawal_segments) == (1, 0, 3)
 
 
 def test_pending_and_no_rupture_sessions(clinic_con):
@@ -109,3 +113,15 @@ def test_refresh_of_some_codings_recomputes_only_them(clinic_con):
     live = clinic_con.execute("SELECT * FROM v_coding_metrics_live WHERE coding_id IN (SELECT unnest(?::BIGINT[])) "
                               "ORDER BY coding_id", [ids]).df()
     assert cached["coding_id"].tolist() == ids and cached.equals(live)
+
+
+def test_summary_export_keeps_to_its_scope(clinic_con):
+    every = export.summary(clinic_con)
+    assert export.summary_size(clinic_con) == len(every) == 11
+    one = sorted(every.therapist_id.unique())[0]
+    mine = export.summary(clinic_con, Scope.therapists({one}, "one"))
+    assert len(mine) == export.summary_size(clinic_con, Scope.therapists({one}, "one")) == (every.therapist_id == one).sum()
+    assert set(mine.therapist_id) == {one}
+    # The per-code counts follow each coding, whatever the scope.
+    key = ["dyad_id", "session_number", "coder_id"]
+    assert mine.set_index(key).equals(every[every.therapist_id == one].set_index(key))

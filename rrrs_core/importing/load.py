@@ -141,6 +141,9 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchall()[0][0]
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
-    cache_metrics(con, "ins")
+    globals_ = ", ".join(f"s.{k}" for k in book.global_keys)
+    cache_metrics(con, "ins", rated=f"""
+        SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i
+        JOIN (SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings) s USING ({KEY})""")
     con.execute("DROP TABLE ins")
     return int(batch_id), counts

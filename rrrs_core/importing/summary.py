@@ -6,10 +6,11 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
 "which items are rated" and "is any item rated twice" into integer arithmetic.
 
 - `sum_ratings` (one row per coding key): `n` known-item rows, `distinct_n` distinct known items, `rated`
-  item bits, `high` bits of items rated above 1, each overall rating with its row, and the highest
+  item bits, `high` bits of items rated above 1, each global rating (named by its item), and the highest
   significance per rupture family. Values come from the text staging via try_cast: they are only trusted
-  (by the consistency rules) after validation found no errors. `odd` counts rows whose item is not a known
-  item or whose rating is not one of the digits 1-5.
+  (by the consistency rules and the import's metric cache) after validation found no errors. `odd` counts
+  rows whose item is not a known item or whose rating is not one of the digits 1-5. Row numbers are not
+  kept: the few messages that need one look it up (`consistency`).
 - `sum_marks` (one row per coding key and segment): `n` known-code rows, `distinct_n` distinct codes, and
   `odd` rows whose code is not a known code or whose clarity is not written `check` or `check_minus`.
 
@@ -56,25 +57,29 @@ def _bits(ix: str) -> str:
     return f"1::UBIGINT << ({ix} - 1)"
 
 
+def _mask(book: cb.Codebook, family: str) -> int:
+    """The bits of the family's items (positions in `book.rating_items`)."""
+    return sum(1 << i for i, f in enumerate(families(book)) if f == family)
+
+
 def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook,
           tables: tuple[str, ...] = ("ratings", "marks")) -> None:
     items = list(book.rating_items)
     if len(items) > 64:
         raise ValueError("the import summary keeps one bit per rating item: at most 64")
     if "ratings" in staged and "ratings" in tables:
-        value = "try_cast(rating AS INTEGER)"
-        overall = [f"max(CASE WHEN item = '{k}' THEN {expr} END) AS {k}{suffix}"
-                   for k in OVERALL for expr, suffix in ((value, ""), ("_row", "_row"))]
-        tops = [f"max(CASE WHEN list_extract($2, ix) = '{f}' THEN {value} END) AS top_{f}" for f in RUPTURE_FAMILIES]
+        # Integer tests on the item's position and bit, not text: this aggregation reads every rating.
+        globals_ = [f"max(CASE WHEN ix = {items.index(k) + 1} THEN v END) AS {k}" for k in book.global_keys]
+        tops = [f"max(CASE WHEN b & {_mask(book, f)}::UBIGINT <> 0 THEN v END) AS top_{f}" for f in RUPTURE_FAMILIES]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_ratings AS
-            SELECT {KEY}, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n,
-                bit_or({_bits('ix')}) AS rated, bit_or(CASE WHEN {value} > 1 THEN {_bits('ix')} END) AS high,
+            SELECT {KEY}, count(ix) AS n, bit_count(bit_or(b)) AS distinct_n, bit_or(b) AS rated,
+                bit_or(CASE WHEN v > 1 THEN b END) AS high,
                 count(CASE WHEN ix IS NULL OR rating IS NULL OR rating NOT IN ('1', '2', '3', '4', '5') THEN 1 END)
                     AS odd,
-                {', '.join(overall + tops)}
-            FROM (SELECT *, list_position($1, item) AS ix FROM stg_ratings) GROUP BY ALL""",
-                    [items, families(book)])
+                {', '.join(globals_ + tops)}
+            FROM (SELECT *, list_position($1, item) AS ix, try_cast(rating AS INTEGER) AS v, {_bits('ix')} AS b
+                  FROM stg_ratings) GROUP BY ALL""", [items])
     if "marks" in staged and "marks" in tables:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_marks AS
