@@ -4,6 +4,7 @@ dyad, therapist and patient ids of its own."""
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -94,4 +95,20 @@ def test_templates_download_on_click_and_import_cleanly(page, tmp_path) -> None:
         assert sorted(zf.namelist()) == ["marks.csv", "ratings.csv", "sessions.csv"]
     con = store.connect(tmp_path / "t.duckdb")
     assert import_path(con, book).counts.codings_new == 1
+    assert_no_exception(page)
+
+
+def test_summary_csv_is_built_on_click_with_every_metric(page) -> None:
+    """The summary export is counted on the page and built when clicked, per-code segment counts included."""
+    goto(page, "data")
+    wait_ready(page)
+    said = int(page.get_by_text("One row per coding").inner_text().split("(")[1].split()[0])
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Summary CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert len(rows) == said > 0
+    assert list(rows[0])[:5] == ["dyad_id", "therapist_id", "session_number", "coder_id", "n_segments"]
+    assert {"seg_denial", "seg_redirect_refocus", "therapist_contribution"} <= set(rows[0])
+    assert any(int(r["seg_denial"]) > 0 for r in rows)
+    shot(page, "journey4-4-summary-export")
     assert_no_exception(page)
