@@ -23,7 +23,7 @@ from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
-from rrrs_core.store import one, scalar, transaction
+from rrrs_core.store import insert_ratings, one, scalar, transaction
 from rrrs_core.views import refresh_metrics
 
 STATUSES = ("draft", "final")
@@ -279,8 +279,7 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
                 con.executemany("INSERT INTO mark VALUES (?, ?, ?, ?)",
                                 [[coding_id, s, c, v] for (s, c), v in sorted(d.marks.items())])
             if d.ratings:
-                con.executemany("INSERT INTO rating VALUES (?, ?, ?)",
-                                [[coding_id, item, v] for item, v in sorted(d.ratings.items())])
+                insert_ratings(con, coding_id, d.ratings)
             if d.segment_notes:
                 con.executemany("INSERT INTO segment_note VALUES (?, ?, ?)",
                                 [[coding_id, s, n] for s, n in sorted(d.segment_notes.items())])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -144,8 +144,30 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+def ensure_rating_items(con: duckdb.DuckDBPyConnection, items: Iterable[str]) -> None:
+    """Give each rating item an id (`rating_item`) if it has none yet; ids are never renumbered."""
+    wanted = sorted(set(items))
+    if not scalar(con, "SELECT count(*) FROM unnest(?::VARCHAR[]) u(item) WHERE item NOT IN "
+                       "(SELECT item FROM rating_item)", [wanted]):
+        return
+    con.execute(
+        "INSERT INTO rating_item SELECT (SELECT coalesce(max(item_id), 0) FROM rating_item) "
+        "+ row_number() OVER (ORDER BY item), item "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS item) WHERE item NOT IN (SELECT item FROM rating_item)", [wanted])
+
+
+def insert_ratings(con: duckdb.DuckDBPyConnection, coding_id: int, ratings: Mapping[str, int]) -> None:
+    """Store one coding's ratings (item -> 1..5) in `rating_value`, which the view `rating` reads."""
+    ensure_rating_items(con, ratings)
+    items = sorted(ratings)
+    con.execute("INSERT INTO rating_value SELECT ?, i.item_id, x.rating FROM (SELECT unnest(?::VARCHAR[]) AS item, "
+                "unnest(?::INTEGER[]) AS rating) x JOIN rating_item i USING (item)",
+                [coding_id, items, [ratings[k] for k in items]])
+
+
 def sync_codebooks(con: duckdb.DuckDBPyConnection) -> None:
     """Make the database's copy of each codebook match the code, so SQL can join codes to families."""
+    ensure_rating_items(con, [k for book in cb.CODEBOOKS.values() for k in book.rating_items])
     rows = [
         (book.id, book.version, code.key, code.family, code.label, i)
         for book in cb.CODEBOOKS.values()

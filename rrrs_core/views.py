@@ -193,8 +193,15 @@ def cache_metrics(con: duckdb.DuckDBPyConnection, ids: str, params: dict[str, ob
     con.execute(f"INSERT INTO {CACHE} {_metrics_select(book, ids, rated)}", params or {})
 
 
+RATING_SQL = """
+CREATE OR REPLACE VIEW rating AS
+SELECT v.coding_id, i.item, v.rating::INTEGER AS rating FROM rating_value v JOIN rating_item i USING (item_id)
+"""
+
+
 def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:
     """Rebuild the views; create, rebuild or top up the derived metrics cache (it holds no original data)."""
+    con.execute(RATING_SQL)  # ratings as (coding_id, item, rating); stored with a small item id (migration 6)
     con.execute(f"CREATE OR REPLACE VIEW v_coding_metrics_live AS {_metrics_select(book)}")
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND "
                          "table_catalog = current_database()", [CACHE]).fetchall()[0][0]

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from rrrs_core import codebook as cb
+from rrrs_core import store
 from rrrs_core.store import transaction
 from rrrs_core.views import refresh_metrics
 
@@ -57,8 +58,8 @@ def add_session(
         ).fetchall()[0][0]
         for seg, code, clarity in marks:
             con.execute("INSERT INTO mark VALUES (?, ?, ?, ?)", [coding_id, seg, code, clarity])
-        for item, value in (ratings or {}).items():
-            con.execute("INSERT INTO rating VALUES (?, ?, ?)", [coding_id, item, value])
+        if ratings:
+            store.insert_ratings(con, coding_id, ratings)
         refresh_metrics(con, [coding_id])
     return int(coding_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rrrs_core import codebook as cb
 from rrrs_core import export, store
 from rrrs_core.scope import Scope
 from rrrs_core.views import CACHE, metric_columns, refresh_metrics
@@ -125,3 +126,30 @@ def test_summary_export_keeps_to_its_scope(clinic_con):
     # The per-code counts follow each coding, whatever the scope.
     key = ["dyad_id", "session_number", "coder_id"]
     assert mine.set_index(key).equals(every[every.therapist_id == one].set_index(key))
+
+
+def test_migration_6_keeps_every_rating_behind_the_rating_view(tmp_path):
+    """A database from before migration 6 (ratings stored with their item text) keeps every rating."""
+    import duckdb
+
+    from rrrs_core.migrations import MIGRATIONS
+
+    path = tmp_path / "v5.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMP NOT NULL)")
+    for version, name, sql in MIGRATIONS[:5]:
+        old.execute(sql)
+        old.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    rows = [(1, "denial", 3), (1, "overall_withdrawal", 2), (2, "therapist_contribution", 5), (2, "old_item", 4)]
+    old.executemany("INSERT INTO rating VALUES (?, ?, ?)", rows)
+    old.close()
+    con = store.connect(path)
+    assert store.schema_version(con) == MIGRATIONS[-1][0]
+    assert con.execute("SELECT coding_id, item, rating FROM rating ORDER BY ALL").fetchall() == sorted(rows)
+    assert con.execute("SELECT typeof(rating) FROM rating LIMIT 1").fetchall() == [("INTEGER",)]
+    # Every current codebook item has an id too, so imports and the scoresheet can store it.
+    assert store.scalar(con, "SELECT count(*) FROM rating_item") == len(set(cb.DEFAULT.rating_items) | {"old_item"})
+    store.insert_ratings(con, 3, {"denial": 1, "new_item": 2})
+    assert con.execute("SELECT item, rating FROM rating WHERE coding_id = 3 ORDER BY item").fetchall() == [
+        ("denial", 1), ("new_item", 2)]

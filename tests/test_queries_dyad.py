@@ -126,8 +126,8 @@ def _bulk_clinic(con: duckdb.DuckDBPyConnection, n_dyads: int, sessions: int) ->
         (?::VARCHAR[])[1 + (hash(j, coding_id, 7) % 24)::INT] AS code,
         CASE WHEN j % 4 = 0 THEN 'check_minus' ELSE 'check' END AS clarity
         FROM coding, range(8) t(j))""", [list(cb.DEFAULT.keys)])
-    con.execute("""INSERT INTO rating SELECT coding_id, item, 1 + (hash(coding_id, item) % 5)::INT
-        FROM coding, (SELECT unnest(?::VARCHAR[]) AS item) WHERE coding_id % 13 <> 0""",
+    con.execute("""INSERT INTO rating_value SELECT coding_id, item_id, 1 + (hash(coding_id, item) % 5)::INT
+        FROM coding, (SELECT * FROM rating_item WHERE list_contains(?::VARCHAR[], item)) WHERE coding_id % 13 <> 0""",
                 [list(cb.DEFAULT.global_keys)])
 
 

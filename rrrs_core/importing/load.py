@@ -14,7 +14,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
-from rrrs_core.store import scalar
+from rrrs_core.store import ensure_rating_items, scalar
 from rrrs_core.views import cache_metrics
 
 KEY = "dyad_id, session_number, coder_id"
@@ -136,9 +136,10 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
     counts.marks = con.execute(f"""
         INSERT INTO mark SELECT i.coding_id, m.segment, m.code, m.clarity
         FROM typ_marks m JOIN ins i USING ({KEY})""").fetchall()[0][0]
+    ensure_rating_items(con, book.rating_items)  # validation allowed only these items
     counts.ratings = con.execute(f"""
-        INSERT INTO rating SELECT i.coding_id, r.item, r.rating
-        FROM typ_ratings r JOIN ins i USING ({KEY})""").fetchall()[0][0]
+        INSERT INTO rating_value SELECT i.coding_id, it.item_id, r.rating
+        FROM typ_ratings r JOIN ins i USING ({KEY}) JOIN rating_item it ON it.item = r.item""").fetchall()[0][0]
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
     globals_ = ", ".join(f"s.{k}" for k in book.global_keys)
