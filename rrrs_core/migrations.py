@@ -173,7 +173,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         6,
         "ratings store their item as a small id (rating_item); the view `rating` reads them as before",
         # Writing 3.3 million item names was a third of an import of 100,000 sessions (DuckDB stores and
-        # compresses each text value; a small integer costs a tenth of that). `views.create_views` makes the
+        # compresses each text value; a small integer costs about a fifth of that). `views.create_views` makes the
         # view `rating` (coding_id, item, rating), so every reader is unchanged.
         """
         CREATE TABLE rating_item (

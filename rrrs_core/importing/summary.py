@@ -32,7 +32,6 @@ from rrrs_core.importing.reader import messy
 from rrrs_core.store import scalar
 
 KEY = "dyad_id, session_number, coder_id"
-OVERALL = ("overall_withdrawal", "overall_confrontation", "overall_resolution")
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
 
