@@ -25,13 +25,13 @@ _EXPORTED = """
 def summary(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, book: cb.Codebook = cb.DEFAULT) -> pd.DataFrame:
     """One row per current, final coding (second coders included); pending ratings stay empty."""
     where, params = scope.sql("d.therapist_id")
-    cols = ", ".join(f"m.{c}" if not c.startswith("seg_") else f"c.{c}" for c in metric_columns(book))
+    cols = ", ".join(metric_columns(book))  # each name is in exactly one of x (metrics) and s (seg_<key>)
     return con.execute(
         f"""
         WITH x AS (SELECT m.*, d.therapist_id {_EXPORTED.format(where=where)})
-        SELECT m.dyad_id, m.therapist_id, m.session_number, m.coder_id, {cols}
-        FROM x m JOIN ({code_segments_select(book, "x")}) c USING (coding_id)
-        ORDER BY m.dyad_id, m.session_number, m.coder_id
+        SELECT dyad_id, therapist_id, session_number, coder_id, {cols}
+        FROM x JOIN ({code_segments_select(book, "x")}) s USING (coding_id)
+        ORDER BY dyad_id, session_number, coder_id
         """,
         params,
     ).df()

@@ -18,7 +18,7 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import StagedTable
-from rrrs_core.importing.summary import RUPTURE_FAMILIES, families
+from rrrs_core.importing.summary import RATINGS_TYPED, RUPTURE_FAMILIES, families
 
 KEY = "dyad_id, session_number, coder_id"
 LIMIT = 200
@@ -46,9 +46,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, book: cb.Codebook) -> None:
     # Every rated coding with its marks' summary, for the rules below (a view: each reads a few columns).
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW chk_codings AS
-        SELECT r.* REPLACE (r.session_number::INTEGER AS session_number), m.* EXCLUDE ({KEY})
-        FROM sum_ratings r LEFT JOIN chk_marks m ON r.dyad_id = m.dyad_id AND r.session_number::INTEGER =
-            m.session_number AND r.coder_id = m.coder_id""")
+        SELECT r.*, m.* EXCLUDE ({KEY}) FROM {RATINGS_TYPED} r LEFT JOIN chk_marks m USING ({KEY})""")
 
 
 def _at_rating_row(flagged: str) -> str:

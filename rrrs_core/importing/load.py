@@ -14,6 +14,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
+from rrrs_core.importing.summary import RATINGS_TYPED
 from rrrs_core.store import ensure_rating_items, scalar
 from rrrs_core.views import cache_metrics
 
@@ -144,7 +145,6 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
                 [counts.codings_new + counts.codings_replaced, batch_id])
     globals_ = ", ".join(f"s.{k}" for k in book.global_keys)
     cache_metrics(con, "ins", rated=f"""
-        SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i
-        JOIN (SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings) s USING ({KEY})""")
+        SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i JOIN {RATINGS_TYPED} s USING ({KEY})""")
     con.execute("DROP TABLE ins")
     return int(batch_id), counts

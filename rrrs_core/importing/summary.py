@@ -34,6 +34,9 @@ from rrrs_core.store import scalar
 KEY = "dyad_id, session_number, coder_id"
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
+# `sum_ratings` keyed like the typed tables: it is built from the text staging, before validation, so its
+# session numbers are text; read it this way only after validation found no errors.
+RATINGS_TYPED = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
 
 
 @dataclass(frozen=True)
