@@ -18,7 +18,7 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import StagedTable
-from rrrs_core.importing.summary import RATINGS_TYPED, RUPTURE_FAMILIES, families
+from rrrs_core.importing.summary import BITS, RATINGS_TYPED, RUPTURE_FAMILIES, families
 
 KEY = "dyad_id, session_number, coder_id"
 LIMIT = 200
@@ -31,7 +31,7 @@ def same(a: str, b: str) -> str:
 
 def _bit(mask: str, ix: str) -> str:
     """SQL: is item number `ix` (1-based, codebook order) set in `mask`?"""
-    return f"(coalesce({mask}, 0::UBIGINT) >> ({ix} - 1)) & 1 = 1"
+    return f"(coalesce({mask}, 0::{BITS}) >> ({ix} - 1)) & 1 = 1"
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, book: cb.Codebook) -> None:
@@ -40,7 +40,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, book: cb.Codebook) -> None:
                 "unnest(?::VARCHAR[]) AS family, unnest(range(1, ?)) AS ix", [items, families(book), len(items) + 1])
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE chk_marks AS
-        SELECT m.dyad_id, m.session_number, m.coder_id, bit_or(1::UBIGINT << (i.ix - 1)) AS marked,
+        SELECT m.dyad_id, m.session_number, m.coder_id, bit_or(1::{BITS} << (i.ix - 1)) AS marked,
             {', '.join(f"bool_or(i.family = '{f}') AS any_{f}" for f in (*RUPTURE_FAMILIES, 'resolution'))}
         FROM typ_marks m JOIN chk_items i ON i.item = m.code GROUP BY ALL""")
     # Every rated coding with its marks' summary, for the rules below (a view: each reads a few columns).
@@ -69,11 +69,11 @@ def _overall_vs_markers(family: str) -> str:
         WHERE r.{item} < coalesce(r.top_{family}, 1) OR (r.{item} > 1 AND NOT coalesce(r.any_{family}, false))"""
 
 # Codings with a code rated above 1 but never marked: usually none, and then the rows are never read.
-RATED_UNMARKED = """(SELECT r.dyad_id, r.session_number, r.coder_id FROM chk_codings r
-    WHERE r.high & ~coalesce(r.marked, 0::UBIGINT)
-          & (SELECT bit_or(1::UBIGINT << (ix - 1)) FROM chk_items WHERE family <> 'global') <> 0)"""
+RATED_UNMARKED = f"""(SELECT r.dyad_id, r.session_number, r.coder_id FROM chk_codings r
+    WHERE r.high & ~coalesce(r.marked, 0::{BITS})
+          & (SELECT bit_or(1::{BITS} << (ix - 1)) FROM chk_items WHERE family <> 'global') <> 0)"""
 # Codings with a code marked but given no significance rating: usually none, and then the marks are not joined.
-MARKED_UNRATED = "SELECT count(*) FROM chk_codings WHERE marked & ~coalesce(rated, 0::UBIGINT) <> 0"
+MARKED_UNRATED = f"SELECT count(*) FROM chk_codings WHERE marked & ~coalesce(rated, 0::{BITS}) <> 0"
 NO_RUPTURE = "NOT coalesce(r.any_withdrawal OR r.any_confrontation, false)"
 OVERALL_VS_MARKERS = " UNION ALL ".join(_overall_vs_markers(f) for f in RUPTURE_FAMILIES)
 RESOLUTION_WITHOUT_RUPTURE = f"""

@@ -7,7 +7,7 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
 
 - `sum_ratings` (one row per coding key): `n` known-item rows, `distinct_n` distinct known items, `rated`
   item bits, `high` bits of items rated above 1, each global rating (named by its item), and the highest
-  significance per rupture family. Values come from the text staging via try_cast: they are only trusted
+  significance per rupture family. Values are read from the text staging (`RATING_VALUE`): they are only trusted
   (by the consistency rules and the import's metric cache) after validation found no errors. `odd` counts
   rows whose item is not a known item or whose rating is not one of the digits 1-5. Row numbers are not
   kept: the few messages that need one look it up (`consistency`).
@@ -36,6 +36,12 @@ RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
 # `sum_ratings` keyed like the typed tables: it is built from the text staging, before validation, so its
 # session numbers are text; read it this way only after validation found no errors.
+# Item bit sets are signed 64-bit integers (bits 0-62; the sign bit stays clear): DuckDB's bit_or over
+# millions of rows runs about a third faster on BIGINT than on UBIGINT (0.30 s vs 0.41 s at 100k sessions).
+BITS = "BIGINT"
+MAX_ITEMS = 63
+# A rating written exactly as one of the digits 1-5, else NULL (an odd row).
+RATING_VALUE = "CASE rating " + " ".join(f"WHEN '{v}' THEN {v}" for v in range(1, 6)) + " END"
 RATINGS_TYPED = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
 
 
@@ -56,7 +62,7 @@ def families(book: cb.Codebook) -> list[str]:
 
 
 def _bits(ix: str) -> str:
-    return f"1::UBIGINT << ({ix} - 1)"
+    return f"1::{BITS} << ({ix} - 1)"
 
 
 def _mask(book: cb.Codebook, family: str) -> int:
@@ -67,20 +73,18 @@ def _mask(book: cb.Codebook, family: str) -> int:
 def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook,
           tables: tuple[str, ...] = ("ratings", "marks")) -> None:
     items = list(book.rating_items)
-    if len(items) > 64:
-        raise ValueError("the import summary keeps one bit per rating item: at most 64")
+    if len(items) > MAX_ITEMS:
+        raise ValueError(f"the import summary keeps one bit per rating item: at most {MAX_ITEMS}")
     if "ratings" in staged and "ratings" in tables:
         # Integer tests on the item's position and bit, not text: this aggregation reads every rating.
         globals_ = [f"max(CASE WHEN ix = {items.index(k) + 1} THEN v END) AS {k}" for k in book.global_keys]
-        tops = [f"max(CASE WHEN b & {_mask(book, f)}::UBIGINT <> 0 THEN v END) AS top_{f}" for f in RUPTURE_FAMILIES]
+        tops = [f"max(CASE WHEN b & {_mask(book, f)}::{BITS} <> 0 THEN v END) AS top_{f}" for f in RUPTURE_FAMILIES]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_ratings AS
             SELECT {KEY}, count(ix) AS n, bit_count(bit_or(b)) AS distinct_n, bit_or(b) AS rated,
                 bit_or(CASE WHEN v > 1 THEN b END) AS high,
-                count(CASE WHEN ix IS NULL OR rating IS NULL OR rating NOT IN ('1', '2', '3', '4', '5') THEN 1 END)
-                    AS odd,
-                {', '.join(globals_ + tops)}
-            FROM (SELECT *, list_position($1, item) AS ix, try_cast(rating AS INTEGER) AS v, {_bits('ix')} AS b
+                count(CASE WHEN ix IS NULL OR v IS NULL THEN 1 END) AS odd, {', '.join(globals_ + tops)}
+            FROM (SELECT *, list_position($1, item) AS ix, {RATING_VALUE} AS v, {_bits('ix')} AS b
                   FROM stg_ratings) GROUP BY ALL""", [items])
     if "marks" in staged and "marks" in tables:
         con.execute(f"""
