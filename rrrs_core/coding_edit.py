@@ -23,7 +23,7 @@ from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
-from rrrs_core.store import insert_ratings, one, scalar, transaction
+from rrrs_core.store import CODING_WRITES, insert_ratings, one, scalar, transaction
 from rrrs_core.views import refresh_metrics
 
 STATUSES = ("draft", "final")
@@ -257,7 +257,7 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
         raise RrrsError("Say who is saving (user name).")
     check_coding(con, d)
     try:
-        with transaction(con):
+        with CODING_WRITES, transaction(con):
             cur = _current(con, d.key)
             if (cur[1] if cur else None) != expected_version:
                 raise ConflictError(conflict_message(d.key, cur, expected_version))

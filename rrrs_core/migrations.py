@@ -191,4 +191,45 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DROP TABLE rating;
         """,
     ),
+    (
+        7,
+        "codings and sessions without their composite-key indexes (their writers keep the keys unique)",
+        # The UNIQUE (dyad_id, session_number, coder_id, version) index on coding and the session primary key
+        # were about 0.2 s of a 100,000-session import (building the text-keyed indexes, then writing them at
+        # commit), and no query uses them. The import plans each coding's version and adds only sessions not
+        # stored; the scoresheet checks before it writes; both hold `store.CODING_WRITES`, so two writers in
+        # one process never race. coding_id keeps its primary key (an integer index, cheap).
+        """
+        CREATE TABLE coding_v7 (
+            coding_id        BIGINT PRIMARY KEY DEFAULT nextval('coding_id_seq'),
+            dyad_id          VARCHAR NOT NULL,
+            session_number   INTEGER NOT NULL,
+            coder_id         VARCHAR NOT NULL,
+            version          INTEGER NOT NULL,
+            is_current       BOOLEAN NOT NULL,
+            status           VARCHAR NOT NULL DEFAULT 'final',
+            consensus        BOOLEAN NOT NULL DEFAULT false,
+            codebook_id      VARCHAR NOT NULL,
+            codebook_version VARCHAR NOT NULL,
+            content_hash     VARCHAR NOT NULL,
+            created_at       TIMESTAMP NOT NULL,
+            created_by       VARCHAR NOT NULL,
+            batch_id         BIGINT,
+            change_note      VARCHAR
+        );
+        INSERT INTO coding_v7 SELECT * FROM coding ORDER BY coding_id;
+        DROP TABLE coding;
+        ALTER TABLE coding_v7 RENAME TO coding;
+        CREATE TABLE session_v7 (
+            dyad_id         VARCHAR NOT NULL,
+            session_number  INTEGER NOT NULL,
+            session_date    DATE,
+            segment_minutes INTEGER NOT NULL DEFAULT 5,
+            n_segments      INTEGER NOT NULL
+        );
+        INSERT INTO session_v7 SELECT * FROM session ORDER BY dyad_id, session_number;
+        DROP TABLE session;
+        ALTER TABLE session_v7 RENAME TO session;
+        """,
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,12 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("RRRS_DB")
     return Path(env) if env else DEFAULT_DB
 
+
+# Held for the whole transaction by every writer that adds codings or sessions (the import, the scoresheet):
+# their composite keys have no index (migration 7), so their uniqueness rests on the writers' own checks,
+# which hold only if one such writer runs at a time. DuckDB admits one writing process per file, so a
+# process-wide lock is enough; it waits instead of failing a second save.
+CODING_WRITES = threading.RLock()
 
 KEY_ENV = "RRRS_DB_KEY"
 CATALOG = "rrrs"

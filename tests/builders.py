@@ -45,8 +45,8 @@ def add_session(
     """
     date = session_date or dt.date(2026, 1, 5) + dt.timedelta(weeks=session_number - 1)
     with transaction(con):
-        con.execute("INSERT OR IGNORE INTO session VALUES (?, ?, ?, 5, ?)",
-                    [dyad_id, session_number, date, n_segments])
+        con.execute("INSERT INTO session SELECT $1, $2, $3, 5, $4 WHERE NOT EXISTS (SELECT 1 FROM session "
+                    "WHERE dyad_id = $1 AND session_number = $2)", [dyad_id, session_number, date, n_segments])
         version = con.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM coding WHERE dyad_id = ? AND session_number = ? "
             "AND coder_id = ?", [dyad_id, session_number, coder_id]).fetchall()[0][0]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 
+from rrrs_core import store
 from rrrs_core.errors import ValidationError
-from rrrs_core.importing import import_path, validate_path
+from rrrs_core.importing import import_path, load, validate_path
 from tests.tables import read_ok, write_folder, write_xlsx
 from tests.test_import_validation import counts
 
@@ -152,18 +156,52 @@ def test_empty_cells_in_uploaded_frames_stay_empty(con):
     assert con.execute("SELECT DISTINCT n_segments FROM session ORDER BY 1").fetchall() == [(9,), (10,)]
 
 
-def test_marks_and_ratings_stay_unique_without_an_index(con, tmp_path):
-    """Migration 5 dropped the key indexes; the write paths must still never duplicate a mark or rating."""
+def test_keys_stay_unique_without_an_index(con, tmp_path):
+    """Migrations 5 and 7 dropped the key indexes; the write paths must still never duplicate a mark, a rating,
+    a coding version or a session."""
     folder = write_folder(tmp_path / "ok")
     import_path(con, folder)
     import_path(con, folder)
     frames = read_ok()
     frames["marks"] = frames["marks"].iloc[:-1]
     import_path(con, write_folder(tmp_path / "v2", frames), replace=True)
-    assert store_dupes(con) == (0, 0)
+    assert store_dupes(con) == (0, 0, 0, 0)
+    assert store.scalar(con, "SELECT count(*) FROM coding") == 5
+
+
+def test_imports_at_the_same_moment_store_each_coding_once(con, tmp_path, monkeypatch):
+    """Two people import the same file at once. The second import's plan must see the first's codings, so it
+    waits for the first to commit (store.CODING_WRITES) and then finds them unchanged. Each plan here waits
+    up to half a second for the other's: without the lock both would plan on an empty store and write
+    version 1 of every coding twice."""
+    folder = write_folder(tmp_path / "ok")
+    both_planned = threading.Barrier(2, timeout=0.5)
+    plan = load.plan
+
+    def plan_then_wait(c):
+        plan(c)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_planned.wait()
+
+    monkeypatch.setattr(load, "plan", plan_then_wait)
+    reports = []
+
+    def run():
+        reports.append(import_path(store.cursor(con), folder))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r.counts.codings_new, r.counts.codings_unchanged) for r in reports) == [(0, 4), (4, 0)]
+    assert store_dupes(con) == (0, 0, 0, 0)
 
 
 def store_dupes(con):
-    marks = con.execute("SELECT count(*) - count(DISTINCT (coding_id, segment, code)) FROM mark").fetchall()[0][0]
-    ratings = con.execute("SELECT count(*) - count(DISTINCT (coding_id, item)) FROM rating").fetchall()[0][0]
-    return marks, ratings
+    """Rows beyond the first for each key: marks, ratings, coding versions, sessions."""
+    return con.execute("""
+        SELECT (SELECT count(*) - count(DISTINCT (coding_id, segment, code)) FROM mark),
+            (SELECT count(*) - count(DISTINCT (coding_id, item)) FROM rating),
+            (SELECT count(*) - count(DISTINCT (dyad_id, session_number, coder_id, version)) FROM coding),
+            (SELECT count(*) - count(DISTINCT (dyad_id, session_number)) FROM session)""").fetchall()[0]

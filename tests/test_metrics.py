@@ -153,3 +153,33 @@ def test_migration_6_keeps_every_rating_behind_the_rating_view(tmp_path):
     store.insert_ratings(con, 3, {"denial": 1, "new_item": 2})
     assert con.execute("SELECT item, rating FROM rating WHERE coding_id = 3 ORDER BY item").fetchall() == [
         ("denial", 1), ("new_item", 2)]
+
+
+def test_migration_7_keeps_codings_and_sessions_and_drops_only_their_key_indexes(tmp_path):
+    """A database from before migration 7 keeps every coding and session; coding_id stays a primary key."""
+    import duckdb
+
+    from rrrs_core.migrations import MIGRATIONS
+
+    path = tmp_path / "v6.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMP NOT NULL)")
+    for version, name, sql in MIGRATIONS[:6]:
+        old.execute(sql)
+        old.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    old.execute("INSERT INTO session VALUES ('D1', 1, DATE '2026-01-05', 5, 10), ('D1', 2, NULL, 5, 12)")
+    old.execute("""INSERT INTO coding (dyad_id, session_number, coder_id, version, is_current, codebook_id,
+                       codebook_version, content_hash, created_at, created_by)
+                   VALUES ('D1', 1, 'C1', 1, false, 'x', '1', 'import', TIMESTAMP '2026-01-06', 'cli'),
+                          ('D1', 1, 'C1', 2, true, 'x', '1', 'scoresheet', TIMESTAMP '2026-01-07', 'ann')""")
+    before = {t: old.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("coding", "session")}
+    old.close()
+    con = store.connect(path)
+    assert store.schema_version(con) == MIGRATIONS[-1][0]
+    assert {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("coding", "session")} == before
+    constraints = con.execute("SELECT table_name, constraint_type FROM duckdb_constraints() WHERE table_name IN "
+                              "('coding', 'session') AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()
+    assert constraints == [("coding", "PRIMARY KEY")]
+    # New codings continue the sequence after the migrated ones.
+    assert store.scalar(con, "SELECT nextval('coding_id_seq')") == 3

@@ -14,7 +14,7 @@ from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing import consistency, load, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
-from rrrs_core.store import transaction
+from rrrs_core.store import CODING_WRITES, transaction
 
 Progress = Callable[[float, str], None]
 
@@ -73,7 +73,7 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         typed.build(con)
         problems += consistency.run(con, staged, book)
         progress(0.6, "comparing with stored codings")
-        with transaction(con):
+        with CODING_WRITES, transaction(con):
             load.plan(con)
             if not replace:
                 problems += load.conflicts(con, staged["sessions"].source)
