@@ -78,9 +78,18 @@ def test_ratings_screen_lets_valid_odd_values_through(con, tmp_path):
     ratings = frames["ratings"]
     ratings.loc[0, "rating"] = "0" + str(ratings.loc[0, "rating"])
     ratings.loc[1, "rating"] = f" {ratings.loc[1, 'rating']} "
+    # A global rating written '04': the metrics cache and the stored rating must read it as 4.
+    tc = ratings.index[ratings.item.eq("therapist_contribution")][0]
+    key, value = ratings.loc[tc, ["dyad_id", "session_number", "coder_id"]].tolist(), int(ratings.loc[tc, "rating"])
+    ratings.loc[tc, "rating"] = f"0{value}"
     import_path(con, write_folder(tmp_path / "odd", frames))
     stored = con.execute("SELECT count(*) FROM rating").fetchall()[0][0]
     assert stored == len(ratings)
+    where = "dyad_id = ? AND session_number = ?::INTEGER AND coder_id = ?"
+    assert con.execute(f"SELECT therapist_contribution FROM v_coding_metrics WHERE {where}", key).fetchall() == [
+        (value,)]
+    assert con.execute(f"SELECT r.rating FROM rating r JOIN coding c USING (coding_id) WHERE {where} AND "
+                       "r.item = 'therapist_contribution'", key).fetchall() == [(value,)]
 
 
 def test_stray_spaces_are_trimmed_after_the_summary(con, tmp_path):

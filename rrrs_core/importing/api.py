@@ -65,12 +65,12 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         if len(staged) == len(TABLES):
             summary.build(con, staged, book)
             for table in DEFER_TIDY & staged.keys():
-                if summary.untidy(con, table) and tidy_deferred(con, table):
+                if summary.untidy(con, table) and tidy_deferred(con, table, book.rating_items):
                     summary.build(con, staged, book, (table,))
             problems += rules.run(con, staged, book)
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)
-        typed.build(con)
+        typed.build(con, book.rating_items)
         problems += consistency.run(con, staged, book)
         progress(0.6, "comparing with stored codings")
         with CODING_WRITES, transaction(con):
@@ -103,7 +103,7 @@ def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bo
     """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error.
     `source` names the whole upload in messages and the import log (default: the folder or file name)."""
     try:
-        return _run(con, lambda: stage_path(con, path), source or Path(path).name, replace=replace, user=user,
+        return _run(con, lambda: stage_path(con, path, book.rating_items), source or Path(path).name, replace=replace, user=user,
                     progress=progress, dry_run=dry_run, book=book, synthetic_only=synthetic_only)
     except _DryRun as dry:
         return dry.report
@@ -122,7 +122,7 @@ def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame
             if table not in frames:
                 problems.append(Problem("error", source, None, None, None, f"missing table '{table}'"))
                 continue
-            result = stage_frame(con, table, frames[table], f"{source} [{table}]", problems)
+            result = stage_frame(con, table, frames[table], f"{source} [{table}]", problems, book.rating_items)
             if result:
                 staged[table] = result
         return staged, problems, synthetic

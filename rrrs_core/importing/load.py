@@ -138,9 +138,12 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         INSERT INTO mark SELECT i.coding_id, m.segment, m.code, m.clarity
         FROM typ_marks m JOIN ins i USING ({KEY})""").fetchall()[0][0]
     ensure_rating_items(con, book.rating_items)  # validation allowed only these items
+    # By the item's position in the codebook (`typ_ratings.ix`): no item text is read per rating.
     counts.ratings = con.execute(f"""
         INSERT INTO rating_value SELECT i.coding_id, it.item_id, r.rating
-        FROM typ_ratings r JOIN ins i USING ({KEY}) JOIN rating_item it ON it.item = r.item""").fetchall()[0][0]
+        FROM typ_ratings r JOIN ins i USING ({KEY})
+        JOIN (SELECT item_id, list_position($items, item) AS ix FROM rating_item) it USING (ix)""",
+        {"items": list(book.rating_items)}).fetchall()[0][0]
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
     globals_ = ", ".join(f"s.{k}" for k in book.global_keys)

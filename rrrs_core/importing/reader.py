@@ -1,19 +1,22 @@
 """Staging: read a CSV folder, an .xlsx workbook or DataFrames into text tables `stg_<name>` in DuckDB.
 
 Everything is staged as text so that a bad value becomes a precise message instead of a parse failure;
-`_row` is the row number a person sees in a spreadsheet (the header is row 1).
+`_row` is the row number a person sees in a spreadsheet (the header is row 1). The ratings are stored
+compact (`compact`), and `stg_ratings` gives back their text as read.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from rrrs_core.errors import Problem
+from rrrs_core.importing import compact
 from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
 from rrrs_core.store import scalar
 
@@ -60,13 +63,16 @@ def messy(cols: list[str]) -> str:
     return " OR ".join(f'prefix("{c}", \' \') OR suffix("{c}", \' \') OR "{c}" = \'\'' for c in cols)
 
 
+def _cleaned(present: list[str]) -> str:
+    return ", ".join(f'nullif(trim("{c}"), \'\') AS "{c}"' for c in present)
+
+
 def _tidy(con: duckdb.DuckDBPyConnection, raw: str, present: list[str]) -> bool:
     """Trim stray spaces and turn empty strings into NULL; True if anything had to be cleaned."""
     if not present or not scalar(con, f"SELECT count(*) FROM {raw} WHERE {messy(present)}"):
         return False
     # Materialise a cleaned copy once; clean files (the usual case) are left as read.
-    cleaned = ", ".join(f'nullif(trim("{c}"), \'\') AS "{c}"' for c in present)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_clean AS SELECT {cleaned} FROM {raw}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_clean AS SELECT {_cleaned(present)} FROM {raw}")
     con.execute(f"DROP TABLE {raw}")
     con.execute(f"ALTER TABLE {raw}_clean RENAME TO {raw}")
     return True
@@ -79,8 +85,16 @@ def _view(con: duckdb.DuckDBPyConnection, table: str, raw: str, seen: set[str]) 
                 f"FROM {raw}")
 
 
-def tidy_deferred(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def tidy_deferred(con: duckdb.DuckDBPyConnection, table: str, items: Sequence[str]) -> bool:
     """Tidy a DEFER_TIDY table once its summary found something odd; True if it changed (rebuild the summary)."""
+    if table == "ratings":  # compact: tidy its text, then compact that again (stg_ratings reads the new table)
+        present = list(columns(table))
+        if not scalar(con, f"SELECT count(*) FROM stg_ratings WHERE {messy(present)}"):
+            return False
+        con.execute(f"CREATE OR REPLACE TEMP TABLE txt_ratings AS SELECT {_cleaned(present)} FROM stg_ratings")
+        compact.create(con, "txt_ratings", items)
+        con.execute("DROP TABLE txt_ratings")
+        return True
     raw = f"raw_{table}"
     seen = {r[0] for r in con.execute(f"SELECT * FROM {raw} LIMIT 0").description}
     present = [c for c in columns(table) if c in seen]
@@ -90,9 +104,8 @@ def tidy_deferred(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return True
 
 
-def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
-            names: list[str], problems: list[Problem]) -> StagedTable | None:
-    """Check the header, then project the raw table onto the known columns (missing optional -> NULL)."""
+def _header_ok(table: str, source: str, names: list[str], problems: list[Problem]) -> bool:
+    """Every required column once; unknown columns are a warning."""
     seen: set[str] = set()
     for n in names:
         if n in seen:
@@ -106,18 +119,33 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
     for n in unknown:
         problems.append(Problem("warning", source, 1, n, None,
                                 f"unknown column ignored; known columns: {', '.join(columns(table))}"))
-    if missing or len(seen) != len(names):
+    return not missing and len(seen) == len(names)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
+            names: list[str], problems: list[Problem], items: Sequence[str],
+            params: dict[str, object] | None = None) -> StagedTable | None:
+    """Check the header, then project the raw relation onto the known columns (missing optional -> NULL).
+    The ratings are stored compact (`compact`); `raw` may then be any relation, such as a read_csv call."""
+    if not _header_ok(table, source, names, problems):
         return None
-    present = [c for c in columns(table) if c in seen]
-    if table not in DEFER_TIDY:
-        _tidy(con, raw, present)
-    _view(con, table, raw, seen)
+    seen = set(names)
+    if table == "ratings":
+        compact.create(con, raw, items, params)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_ratings AS SELECT (rowid + 2)::INTEGER AS _row, "
+                    f"{compact.text_select(items)} FROM {compact.TABLE}")
+        raw = compact.TABLE
+    else:
+        present = [c for c in columns(table) if c in seen]
+        if table not in DEFER_TIDY:
+            _tidy(con, raw, present)
+        _view(con, table, raw, seen)
     rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     return StagedTable(table, source, int(rows))
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
-               problems: list[Problem]) -> StagedTable | None:
+def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: list[Problem],
+               items: Sequence[str]) -> StagedTable | None:
     source = path.name
     if _is_blank(path):
         problems.append(_error(source, "the file is empty; it needs a header row: " + ", ".join(columns(table))))
@@ -125,17 +153,18 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
     delim = _sniff_delimiter(path)
     names = [_norm(n) for n in _header(path, delim)]
     safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    read = ("read_csv($path, delim = $delim, header = true, all_varchar = true, null_padding = true, "
+            "quote = '\"', escape = '\"', names = $names)")
+    params: dict[str, object] = {"path": str(path), "delim": delim, "names": safe}
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM read_csv(?, delim = ?, header = true, "
-            "all_varchar = true, null_padding = true, quote = '\"', escape = '\"', names = ?)",
-            [str(path), delim, safe],
-        )
+        if table == "ratings":  # read straight into the compact table: no text copy of millions of rows
+            return _finish(con, table, source, read, names, problems, items, params)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM {read}", params)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         problems.append(_error(source, f"could not read the file as CSV: {first}"))
         return None
-    return _finish(con, table, source, f"raw_{table}", names, problems)
+    return _finish(con, table, source, f"raw_{table}", names, problems, items)
 
 
 def cell_text(value: object) -> str | None:
@@ -152,22 +181,27 @@ def cell_text(value: object) -> str | None:
 
 
 def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, source: str,
-                problems: list[Problem]) -> StagedTable | None:
-    """Stage a DataFrame whose first row is data (row 2 in the sheet the user sees)."""
+                problems: list[Problem], items: Sequence[str]) -> StagedTable | None:
+    """Stage a DataFrame whose first row is data (row 2 in the sheet the user sees); `items` are the
+    codebook's rating items (`compact`)."""
     names = [_norm(c) for c in frame.columns]
     text = pd.DataFrame({f"c{i}": frame.iloc[:, i].map(cell_text).astype("object")
                          for i in range(frame.shape[1])})
     text.columns = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    raw = "txt_ratings" if table == "ratings" else f"raw_{table}"  # ratings: text only until compacted
     con.register("frame_in", text)
     try:
         # Cast to text: pandas types a column with no values (an empty marks table) as a number.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT COLUMNS(*)::VARCHAR FROM frame_in")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT COLUMNS(*)::VARCHAR FROM frame_in")
     finally:
         con.unregister("frame_in")
-    return _finish(con, table, source, f"raw_{table}", names, problems)
+    try:
+        return _finish(con, table, source, raw, names, problems, items)
+    finally:
+        con.execute("DROP TABLE IF EXISTS txt_ratings")
 
 
-def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]) -> Staged:
     from openpyxl import load_workbook
 
     problems: list[Problem] = []
@@ -190,14 +224,14 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         frame = pd.DataFrame(rows[1:], columns=list(range(len(rows[0])))) if rows[1:] else \
             pd.DataFrame(columns=list(range(len(rows[0]))))
         frame.columns = list(rows[0])
-        result = stage_frame(con, table, frame, source, problems)
+        result = stage_frame(con, table, frame, source, problems, items)
         if result:
             staged[table] = result
     book.close()
     return staged, problems, SYNTHETIC_MARKER.lower() in {_norm(s) for s in book.sheetnames}
 
 
-def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> Staged:
+def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path, items: Sequence[str]) -> Staged:
     files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     problems: list[Problem] = []
     staged: dict[str, StagedTable] = {}
@@ -207,19 +241,20 @@ def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> Staged:
             problems.append(_error(f"{folder.name}/{table}.csv", "file not found; a 3RS tables folder needs "
                                    "sessions.csv, marks.csv and ratings.csv (marks/ratings may hold only a header)"))
             continue
-        result = _stage_csv(con, table, path, problems)
+        result = _stage_csv(con, table, path, problems, items)
         if result:
             staged[table] = result
     return staged, problems, SYNTHETIC_MARKER.lower() in files
 
 
-def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path) -> Staged:
-    """Stage a folder of CSVs or one workbook; returns staged tables, read problems, synthetic flag."""
+def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path, items: Sequence[str]) -> Staged:
+    """Stage a folder of CSVs or one workbook; returns staged tables, read problems, synthetic flag.
+    `items` are the codebook's rating items, in order (`compact`)."""
     p = Path(path)
     if p.is_dir():
-        return _stage_folder(con, p)
+        return _stage_folder(con, p, items)
     if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file():
-        return _stage_xlsx(con, p)
+        return _stage_xlsx(con, p, items)
     if not p.exists():
         return {}, [_error(str(p), "no such file or folder")], False
     return {}, [_error(p.name, "expected a folder with sessions.csv, marks.csv, ratings.csv or an .xlsx "

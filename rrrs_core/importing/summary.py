@@ -7,7 +7,7 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
 
 - `sum_ratings` (one row per coding key): `n` known-item rows, `distinct_n` distinct known items, `rated`
   item bits, `high` bits of items rated above 1, each global rating (named by its item), and the highest
-  significance per rupture family. Values are read from the text staging (`RATING_VALUE`): they are only trusted
+  significance per rupture family, read from the compact staging (`compact`): they are only trusted
   (by the consistency rules and the import's metric cache) after validation found no errors. `odd` counts
   rows whose item is not a known item or whose rating is not one of the digits 1-5. Row numbers are not
   kept: the few messages that need one look it up (`consistency`).
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import duckdb
 
 from rrrs_core import codebook as cb
+from rrrs_core.importing import compact
 from rrrs_core.importing.format import KEY as KEY_COLUMNS
 from rrrs_core.importing.format import StagedTable
 from rrrs_core.importing.reader import messy
@@ -40,8 +41,6 @@ TABLES = ("sum_ratings", "sum_marks")
 # millions of rows runs about a third faster on BIGINT than on UBIGINT (0.30 s vs 0.41 s at 100k sessions).
 BITS = "BIGINT"
 MAX_ITEMS = 63
-# A rating written exactly as one of the digits 1-5, else NULL (an odd row).
-RATING_VALUE = "CASE rating " + " ".join(f"WHEN '{v}' THEN {v}" for v in range(1, 6)) + " END"
 RATINGS_TYPED = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
 
 
@@ -77,15 +76,16 @@ def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: 
         raise ValueError(f"the import summary keeps one bit per rating item: at most {MAX_ITEMS}")
     if "ratings" in staged and "ratings" in tables:
         # Integer tests on the item's position and bit, not text: this aggregation reads every rating.
-        globals_ = [f"max(CASE WHEN ix = {items.index(k) + 1} THEN v END) AS {k}" for k in book.global_keys]
-        tops = [f"max(CASE WHEN b & {_mask(book, f)}::{BITS} <> 0 THEN v END) AS top_{f}" for f in RUPTURE_FAMILIES]
+        # `val` is the rating's number (`compact.VALUE`); a rating not written as a plain digit is odd.
+        globals_ = [f"max(CASE WHEN ix = {items.index(k) + 1} THEN val END) AS {k}" for k in book.global_keys]
+        tops = [f"max(CASE WHEN b & {_mask(book, f)}::{BITS} <> 0 THEN val END) AS top_{f}" for f in RUPTURE_FAMILIES]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_ratings AS
             SELECT {KEY}, count(ix) AS n, bit_count(bit_or(b)) AS distinct_n, bit_or(b) AS rated,
-                bit_or(CASE WHEN v > 1 THEN b END) AS high,
+                bit_or(CASE WHEN val > 1 THEN b END) AS high,
                 count(CASE WHEN ix IS NULL OR v IS NULL THEN 1 END) AS odd, {', '.join(globals_ + tops)}
-            FROM (SELECT *, list_position($1, item) AS ix, {RATING_VALUE} AS v, {_bits('ix')} AS b
-                  FROM stg_ratings) GROUP BY ALL""", [items])
+            FROM (SELECT {KEY}, ix, v, {compact.VALUE} AS val, {_bits('ix')} AS b FROM {compact.TABLE})
+            GROUP BY ALL""")
     if "marks" in staged and "marks" in tables:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_marks AS

@@ -1,19 +1,24 @@
 """Typed copies of the staged tables, made only once the rules found no errors (so casts cannot fail).
 
-The ratings (millions of rows, read only twice after this) are a typed view rather than a copy.
+The ratings (millions of rows, read only twice after this) are a typed view of their compact staging rather
+than a copy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from rrrs_core import codebook as cb
+from rrrs_core.importing import compact
 from rrrs_core.importing.format import TRUE_WORDS
 
 CHECK_WORDS = sorted(k for k, v in cb.CLARITY_ALIASES.items() if v == "check")
 
 
-def build(con: duckdb.DuckDBPyConnection) -> None:
+def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
+    """`items`: the codebook's rating items, as staged (`compact`)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE typ_sessions AS
@@ -37,13 +42,12 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         """,
         [CHECK_WORDS],
     )
-    con.execute(
-        """
+    # Read from the compact staging: after validation every item is known and every rating a number 1-5.
+    con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_ratings AS
-        SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, item, rating::INTEGER AS rating
-        FROM stg_ratings
-        """
-    )
+        SELECT (rowid + 2)::INTEGER AS _row, dyad_id, session_number::INTEGER AS session_number, coder_id, ix,
+            ({compact.items_literal(items)})[ix] AS item, {compact.VALUE} AS rating
+        FROM {compact.TABLE}""")
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
