@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import pandas as pd
 import pytest
 
 from rrrs_core import store
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import import_path, load, validate_path
+from rrrs_core.importing.format import TABLES
 from tests.tables import read_ok, write_folder, write_xlsx
 from tests.test_import_validation import counts
 
@@ -205,3 +207,25 @@ def store_dupes(con):
             (SELECT count(*) - count(DISTINCT (coding_id, item)) FROM rating),
             (SELECT count(*) - count(DISTINCT (dyad_id, session_number, coder_id, version)) FROM coding),
             (SELECT count(*) - count(DISTINCT (dyad_id, session_number)) FROM session)""").fetchall()[0]
+
+
+def test_import_caches_what_the_live_metrics_compute(con, tmp_path):
+    """The import fills the metrics cache from its own summaries of the files, not from the rows it wrote;
+    every cached figure must equal the live definition over the stored rows. Marks use the scoresheet's
+    signs and a segment written '03' beside '3', and a global rating is written '05'."""
+    from rrrs_core import demo
+
+    demo.write(tmp_path / "demo", n_dyads=12, seed=5)
+    frames = {t: pd.read_csv(tmp_path / "demo" / f"{t}.csv", dtype=str, keep_default_na=False) for t in TABLES}
+    marks, ratings = frames["marks"], frames["ratings"]
+    marks.loc[marks.index[::3], "clarity"] = marks.loc[marks.index[::3], "clarity"].map(
+        {"check": "\u2713", "check_minus": "\u2713-"})
+    marks.loc[marks.index[1], "segment"] = "0" + marks.loc[marks.index[1], "segment"]
+    ratings.loc[ratings.index[ratings.item.eq("overall_confrontation")][0], "rating"] = "05"
+    for t, frame in frames.items():
+        frame.to_csv(tmp_path / "demo" / f"{t}.csv", index=False)
+    assert import_path(con, tmp_path / "demo").counts.codings_new > 12
+    cached = con.execute("SELECT * FROM coding_metrics_cache ORDER BY coding_id").df()
+    live = con.execute("SELECT * FROM v_coding_metrics_live ORDER BY coding_id").df()
+    assert len(cached) == store.scalar(con, "SELECT count(*) FROM coding") and cached.equals(live)
+    assert (cached.withdrawal_segments > 0).any() and (cached.resolution_possible_segments > 0).any()

@@ -14,7 +14,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
-from rrrs_core.importing.summary import RATINGS_TYPED
+from rrrs_core.importing.summary import MARKS_TYPED, RATINGS_TYPED
 from rrrs_core.store import ensure_rating_items, scalar
 from rrrs_core.views import cache_metrics
 
@@ -147,7 +147,11 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
     con.execute("UPDATE import_batch SET n_codings = ? WHERE batch_id = ?",
                 [counts.codings_new + counts.codings_replaced, batch_id])
     globals_ = ", ".join(f"s.{k}" for k in book.global_keys)
+    # From the import's summaries, not by reading back the rows just written. A segment written two ways
+    # ('3', '03') is two summary rows, hence the regrouping.
     cache_metrics(con, "ins", rated=f"""
-        SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i JOIN {RATINGS_TYPED} s USING ({KEY})""")
+        SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i JOIN {RATINGS_TYPED} s USING ({KEY})""",
+        segments=f"""SELECT i.coding_id, s.segment, bit_or(s.flags) AS flags
+        FROM ins i JOIN {MARKS_TYPED} s USING ({KEY}) GROUP BY ALL""")
     con.execute("DROP TABLE ins")
     return int(batch_id), counts

@@ -11,8 +11,10 @@ codebook item is one bit of an integer (`ix` is its 1-based position in `book.ra
   (by the consistency rules and the import's metric cache) after validation found no errors. `odd` counts
   rows whose item is not a known item or whose rating is not one of the digits 1-5. Row numbers are not
   kept: the few messages that need one look it up (`consistency`).
-- `sum_marks` (one row per coding key and segment): `n` known-code rows, `distinct_n` distinct codes, and
-  `odd` rows whose code is not a known code or whose clarity is not written `check` or `check_minus`.
+- `sum_marks` (one row per coding key and segment): `n` known-code rows, `distinct_n` distinct codes,
+  `odd` rows whose code is not a known code or whose clarity is not written `check` or `check_minus`, and
+  the segment's `flags` (`views.mark_flags`), which the import's metric cache counts (trusted, like the
+  ratings' values, only after validation found no errors).
 
 Each summary screens its table (`SCREENS`): when no group has an odd row and the group columns (the key,
 and for marks the segment) pass the row rules, no row rule can fire on the table and no value can hold
@@ -30,7 +32,9 @@ from rrrs_core.importing import compact
 from rrrs_core.importing.format import KEY as KEY_COLUMNS
 from rrrs_core.importing.format import StagedTable
 from rrrs_core.importing.reader import messy
+from rrrs_core.importing.typed import CHECK_WORDS
 from rrrs_core.store import scalar
+from rrrs_core.views import mark_flags
 
 KEY = "dyad_id, session_number, coder_id"
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
@@ -42,6 +46,8 @@ TABLES = ("sum_ratings", "sum_marks")
 BITS = "BIGINT"
 MAX_ITEMS = 63
 RATINGS_TYPED = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
+MARKS_TYPED = ("(SELECT * REPLACE (session_number::INTEGER AS session_number, segment::INTEGER AS segment) "
+               "FROM sum_marks)")
 
 
 @dataclass(frozen=True)
@@ -87,12 +93,15 @@ def build(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: 
             FROM (SELECT {KEY}, ix, v, {compact.VALUE} AS val, {_bits('ix')} AS b FROM {compact.TABLE})
             GROUP BY ALL""")
     if "marks" in staged and "marks" in tables:
+        families_ = [book.code(k).family for k in book.keys]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE sum_marks AS
             SELECT {KEY}, segment, count(ix) AS n, bit_count(bit_or({_bits('ix')})) AS distinct_n,
                 count(CASE WHEN ix IS NULL OR clarity IS NULL OR clarity NOT IN ('check', 'check_minus') THEN 1 END)
-                    AS odd
-            FROM (SELECT *, list_position($1, code) AS ix FROM stg_marks) GROUP BY ALL""", [list(book.keys)])
+                    AS odd,
+                bit_or({mark_flags('$2[ix]', 'list_contains($3, lower(clarity))')}) AS flags
+            FROM (SELECT *, list_position($1, code) AS ix FROM stg_marks) GROUP BY ALL""",
+                    [list(book.keys), families_, CHECK_WORDS])
 
 
 def untidy(con: duckdb.DuckDBPyConnection, table: str) -> bool:
