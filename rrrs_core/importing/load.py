@@ -52,8 +52,8 @@ def plan(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE new_codings AS
-        SELECT n.*, c.coding_id AS old_id, c.version AS old_version, c.created_at AS old_created_at,
-            c.consensus AS old_consensus,
+        SELECT n._row, n.dyad_id, n.session_number, n.coder_id, n.consensus, c.coding_id AS old_id,
+            c.version AS old_version, c.created_at AS old_created_at, c.consensus AS old_consensus,
             CASE WHEN c.coding_id IS NULL THEN 'insert' ELSE 'compare' END AS action
         FROM typ_sessions n LEFT JOIN coding c ON {JOIN} AND c.is_current""")
     if not scalar(con, "SELECT count(*) FROM new_codings WHERE action = 'compare'"):

@@ -119,7 +119,8 @@ CROSS_RULES: list[Rule] = [
 ]
 
 # Marks and ratings are the big tables: their duplicate and orphan checks look first at the per-group
-# summaries (`importing.summary`, built before the rules run), where each known item is one bit.
+# summaries (`importing.summary`, built before the rules run), where each known item is one bit. The marks'
+# summary has a row per segment: its orphan check reads each coding key once.
 for _t in ("marks", "ratings"):
     CROSS_RULES.append(Rule(
         _t, "coder_id",
@@ -127,7 +128,7 @@ for _t in ("marks", "ratings"):
         "no row in sessions for this dyad, session and coder; add it to sessions first",
         value="t.dyad_id || ' / ' || t.session_number || ' / ' || t.coder_id",
         frm=f"stg_{_t} t LEFT JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
-        precheck=f"SELECT count(*) FROM (SELECT {KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
+        precheck=f"SELECT count(*) FROM (SELECT {'DISTINCT ' * (_t == 'marks')}{KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
                  f"session_number IS NOT NULL AND coder_id IS NOT NULL) ANTI JOIN stg_sessions USING ({KEY})"))
 
 CROSS_RULES += [
@@ -136,8 +137,11 @@ CROSS_RULES += [
          "segment is beyond this session's n_segments",
          frm=f"stg_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
          value="t.segment || ' (n_segments: ' || s.n_segments || ')'",
-         precheck=f"SELECT count(*) FROM sum_marks t JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON "
-                  f"{KEY_JOIN} WHERE try_cast(t.segment AS HUGEINT) > try_cast(s.n_segments AS HUGEINT)"),
+         # Each coding's last segment against the shortest length its session rows give: never misses a row
+         # the rule would report, and reads one row per coding instead of every column of every session.
+         precheck=f"SELECT count(*) FROM (SELECT {KEY}, max(try_cast(segment AS HUGEINT)) AS segment FROM sum_marks "
+                  f"GROUP BY ALL) t JOIN (SELECT {KEY}, min(try_cast(n_segments AS HUGEINT)) AS n_segments "
+                  f"FROM stg_sessions GROUP BY ALL) s ON {KEY_JOIN} WHERE t.segment > s.n_segments"),
     _duplicate("marks", "code", KEY + ", segment, code",
                "duplicate mark: this code is already marked in this segment on an earlier row",
                "SELECT count(*) FROM sum_marks WHERE n <> distinct_n"),

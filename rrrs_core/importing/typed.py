@@ -1,7 +1,7 @@
-"""Typed copies of the staged tables, made only once the rules found no errors (so casts cannot fail).
+"""Typed forms of the staged tables, made only once the rules found no errors (so casts cannot fail).
 
-The ratings (millions of rows, read only twice after this) are a typed view of their compact staging rather
-than a copy.
+The sessions are a typed copy. The marks and the ratings (millions of rows), each read only twice after
+this, are typed views rather than copies; the ratings' view reads their compact staging (`compact`).
 """
 
 from __future__ import annotations
@@ -32,16 +32,13 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
         """,
         [list(TRUE_WORDS), list(TRUE_WORDS)],
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE typ_marks AS
+    # A view, like the ratings': the marks are read twice after this (their consistency summary, the write).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW typ_marks AS
         SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, segment::INTEGER AS segment,
-            code, CASE WHEN list_contains(?::VARCHAR[], lower(clarity)) THEN 'check' ELSE 'check_minus' END
-            AS clarity
-        FROM stg_marks
-        """,
-        [CHECK_WORDS],
-    )
+            code, CASE WHEN list_contains({compact.items_literal(CHECK_WORDS)}, lower(clarity)) THEN 'check'
+            ELSE 'check_minus' END AS clarity
+        FROM stg_marks""")
     # Read from the compact staging: after validation every item is known and every rating a number 1-5.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_ratings AS
@@ -51,8 +48,8 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_ratings"):
+    for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_ratings", "typ_marks"):
         con.execute(f"DROP VIEW IF EXISTS {t}")
-    for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions", "typ_marks",
+    for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions",
               "new_codings"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
