@@ -127,6 +127,22 @@ def test_mark_for_unknown_session_and_duplicate_keys(con, tmp_path):
     find(problems, "sessions.csv", 6, "coder_id", "duplicate row")
 
 
+def test_numbers_written_two_ways_are_still_duplicates(con, tmp_path):
+    """'02' is segment 2 and '01' is session 1 once stored: the same mark, or the same coding of a session,
+    written both ways is a duplicate (the store keeps these keys unique without an index)."""
+    frames = read_ok()
+    marks = frames["marks"]
+    marks.loc[len(marks)] = [*marks.loc[0, ["dyad_id", "session_number", "coder_id"]],
+                             "0" + marks.loc[0, "segment"], *marks.loc[0, ["code", "clarity"]]]
+    sessions = frames["sessions"]
+    again = sessions.loc[0].copy()
+    again["session_number"] = "0" + again["session_number"]
+    sessions.loc[len(sessions)] = again.tolist()
+    problems = errors_for(con, write_folder(tmp_path / "bad", frames))
+    find(problems, "marks.csv", len(marks) + 1, "code", "duplicate mark")
+    find(problems, "sessions.csv", len(sessions) + 1, "coder_id", "duplicate row")
+
+
 def test_conflicting_session_fields_and_dyad_therapist(con, tmp_path):
     frames = read_ok()
     frames["sessions"].loc[2, "n_segments"] = "9"       # C2's row of D1/2 disagrees with C1's

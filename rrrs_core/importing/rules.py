@@ -93,8 +93,17 @@ def _duplicate(table: str, column: str, key: str, message: str, precheck: str | 
 
 KEY = "dyad_id, session_number, coder_id"
 
+
+def _number(column: str) -> str:
+    """SQL: a whole number however written ('02' is 2), any other text as it is; duplicate checks compare
+    numbers so, as the stored rows will."""
+    return f"coalesce(try_cast({column} AS HUGEINT)::VARCHAR, {column})"
+
+
+SESSION = f"dyad_id, {_number('session_number')}"
+
 CROSS_RULES: list[Rule] = [
-    _duplicate("sessions", "coder_id", KEY,
+    _duplicate("sessions", "coder_id", f"{SESSION}, coder_id",
                "duplicate row: this dyad, session and coder already appear on an earlier row"),
     _first_differs("sessions", "therapist_id", "dyad_id",
                    "this dyad has a different therapist_id on an earlier row; a dyad has one therapist"),
@@ -103,9 +112,9 @@ CROSS_RULES: list[Rule] = [
          "this dyad is already stored with another therapist",
          frm="stg_sessions t JOIN dyad d ON d.dyad_id = t.dyad_id",
          value="t.therapist_id || ' (stored: ' || d.therapist_id || ')'"),
-    _first_differs("sessions", "n_segments", "dyad_id, session_number",
+    _first_differs("sessions", "n_segments", SESSION,
                    "another coder's row for this session gives a different n_segments; a session has one length"),
-    _first_differs("sessions", "session_date", "dyad_id, session_number",
+    _first_differs("sessions", "session_date", SESSION,
                    "another coder's row for this session gives a different session_date"),
     Rule("sessions", "n_segments",
          "s.n_segments <> try_cast(t.n_segments AS HUGEINT)",
@@ -142,9 +151,9 @@ CROSS_RULES += [
          precheck=f"SELECT count(*) FROM (SELECT {KEY}, max(try_cast(segment AS HUGEINT)) AS segment FROM sum_marks "
                   f"GROUP BY ALL) t JOIN (SELECT {KEY}, min(try_cast(n_segments AS HUGEINT)) AS n_segments "
                   f"FROM stg_sessions GROUP BY ALL) s ON {KEY_JOIN} WHERE t.segment > s.n_segments"),
-    _duplicate("marks", "code", KEY + ", segment, code",
+    _duplicate("marks", "code", f"{KEY}, {_number('segment')}, code",
                "duplicate mark: this code is already marked in this segment on an earlier row",
-               "SELECT count(*) FROM sum_marks WHERE n <> distinct_n"),
+               f"SELECT count(*) FROM sum_marks WHERE n <> distinct_n OR segment <> {_number('segment')}"),
     _duplicate("ratings", "item", KEY + ", item",
                "duplicate rating: this item is already rated for this coding on an earlier row",
                "SELECT count(*) FROM sum_ratings WHERE n <> distinct_n"),
