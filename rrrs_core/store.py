@@ -101,10 +101,16 @@ def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
     return con
 
 
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A thread's own connection to the same database (and, when encrypted, the same attached catalog)."""
+def attached(con: duckdb.DuckDBPyConnection) -> bool:
+    """Is the store the encrypted catalog attached by `connect` (not the connection's own database)?"""
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]))
+
+
+def cursor(con: duckdb.DuckDBPyConnection, catalog: bool | None = None) -> duckdb.DuckDBPyConnection:
+    """A thread's own connection to the same database (and, when encrypted, the same attached catalog).
+    `catalog` is `attached(con)` when the caller already knows it (the app asks once, not on every cursor)."""
     cur = con.cursor()
-    if scalar(con, "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]):
+    if attached(con) if catalog is None else catalog:
         cur.execute(f"USE {CATALOG}")
     return cur
 

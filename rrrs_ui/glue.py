@@ -20,8 +20,14 @@ T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
+def _root(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """The shared connection, and whether the store is its attached encrypted catalog (asked once)."""
+    con = store.connect(path)
+    return con, store.attached(con)
+
+
 def _root_connection(path: str) -> duckdb.DuckDBPyConnection:
-    return store.connect(path)
+    return _root(path)[0]
 
 
 def db_location() -> str:
@@ -30,7 +36,8 @@ def db_location() -> str:
 
 def connection() -> duckdb.DuckDBPyConnection:
     """A per-call cursor on the shared connection: DuckDB connections are not shared across threads."""
-    return store.cursor(_root_connection(db_location()))
+    root, catalog = _root(db_location())
+    return store.cursor(root, catalog)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -46,7 +46,7 @@ MAIN = sys.modules["__main__"]
 
 def main() -> None:
     from tests.bench.imports import bench_import
-    from tests.bench.pages import _pick_targets, bench_pages
+    from tests.bench.pages import _pick_targets, apptest_floor, bench_pages
 
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
@@ -77,12 +77,14 @@ def main() -> None:
             lines.append(f"\n## Page reruns under AppTest, {size} sessions\n\n"
                          "| page | cold (cache cleared) | warm rerun | its SQL alone | queries | warm / SQL |\n"
                          "|---|---|---|---|---|---|")
+            floor = apptest_floor(runs)
             for page, r in bench_pages(db, runs).items():
                 ratio = r["warm"] / r["sql"] if r["sql"] > 0 else float("nan")
                 flag = " (page raised an exception!)" if r["error"] else ""
                 lines.append(f"| {page}{flag} | {_fmt(r['cold'])} | {_fmt(r['warm'])} | {_fmt(r['sql'])} | "
                              f"{r['queries']} | {ratio:.1f}x |")
                 print(lines[-1], flush=True)
+            lines.append(f"| *(a page with no query, for reference: AppTest's own floor)* | | {_fmt(floor)} | | 0 | |")
         _section("pages", "\n".join(lines) + "\n")
         _release_app_connection()
 
