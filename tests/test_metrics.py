@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rrrs_core import codebook as cb
 from rrrs_core import export, store
+from rrrs_core.migrations import MIGRATIONS
 from rrrs_core.scope import Scope
 from rrrs_core.views import CACHE, metric_columns, refresh_metrics
 from tests.builders import add_dyad, add_session, add_therapist, globals_
@@ -79,7 +80,6 @@ def test_metric_columns_contract():
 
 def test_migrations_are_recorded_and_idempotent(empty_db):
     path, con = empty_db
-    from rrrs_core.migrations import MIGRATIONS
 
     assert store.schema_version(con) == MIGRATIONS[-1][0] >= 2
     assert store.migrate(con) == []
@@ -128,19 +128,23 @@ def test_summary_export_keeps_to_its_scope(clinic_con):
     assert mine.set_index(key).equals(every[every.therapist_id == one].set_index(key))
 
 
-def test_migration_6_keeps_every_rating_behind_the_rating_view(tmp_path):
-    """A database from before migration 6 (ratings stored with their item text) keeps every rating."""
+def _database_at(path, version: int):
+    """A database file as a release at schema `version` left it (no views, no codebook): open connection."""
     import duckdb
 
-    from rrrs_core.migrations import MIGRATIONS
-
-    path = tmp_path / "v5.duckdb"
     old = duckdb.connect(str(path))
     old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
                 "applied_at TIMESTAMP NOT NULL)")
-    for version, name, sql in MIGRATIONS[:5]:
+    for number, name, sql in MIGRATIONS[:version]:
         old.execute(sql)
-        old.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+        old.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [number, name])
+    return old
+
+
+def test_migration_6_keeps_every_rating_behind_the_rating_view(tmp_path):
+    """A database from before migration 6 (ratings stored with their item text) keeps every rating."""
+    path = tmp_path / "v5.duckdb"
+    old = _database_at(path, 5)
     rows = [(1, "denial", 3), (1, "overall_withdrawal", 2), (2, "therapist_contribution", 5), (2, "old_item", 4)]
     old.executemany("INSERT INTO rating VALUES (?, ?, ?)", rows)
     old.close()
@@ -157,17 +161,8 @@ def test_migration_6_keeps_every_rating_behind_the_rating_view(tmp_path):
 
 def test_migration_7_keeps_codings_and_sessions_and_drops_only_their_key_indexes(tmp_path):
     """A database from before migration 7 keeps every coding and session; coding_id stays a primary key."""
-    import duckdb
-
-    from rrrs_core.migrations import MIGRATIONS
-
     path = tmp_path / "v6.duckdb"
-    old = duckdb.connect(str(path))
-    old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-                "applied_at TIMESTAMP NOT NULL)")
-    for version, name, sql in MIGRATIONS[:6]:
-        old.execute(sql)
-        old.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    old = _database_at(path, 6)
     old.execute("INSERT INTO session VALUES ('D1', 1, DATE '2026-01-05', 5, 10), ('D1', 2, NULL, 5, 12)")
     old.execute("""INSERT INTO coding (dyad_id, session_number, coder_id, version, is_current, codebook_id,
                        codebook_version, content_hash, created_at, created_by)
