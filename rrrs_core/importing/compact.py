@@ -39,12 +39,12 @@ def create(con: duckdb.DuckDBPyConnection, source: str, items: Sequence[str],
         FROM {source}""", {**(params or {}), "items": list(items)})
 
 
-def items_literal(items: Sequence[str]) -> str:
-    """The codebook's items as a SQL list literal (views take no parameters; items are codebook keys)."""
-    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]::VARCHAR[]"
+def text_list(words: Sequence[str]) -> str:
+    """Our own constants (codebook items, clarity words) as a SQL list literal: views take no parameters."""
+    return "[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + "]::VARCHAR[]"
 
 
 def text_select(items: Sequence[str]) -> str:
     """Select list over `raw_ratings` giving back the ratings' text columns as read."""
-    return (f"dyad_id, session_number, coder_id, coalesce(item_text, ({items_literal(items)})[ix]) AS item, "
+    return (f"dyad_id, session_number, coder_id, coalesce(item_text, ({text_list(items)})[ix]) AS item, "
             "coalesce(rating_text, v::VARCHAR) AS rating")

@@ -39,12 +39,12 @@ from rrrs_core.views import mark_flags
 KEY = "dyad_id, session_number, coder_id"
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 TABLES = ("sum_ratings", "sum_marks")
-# `sum_ratings` keyed like the typed tables: it is built from the text staging, before validation, so its
-# session numbers are text; read it this way only after validation found no errors.
 # Item bit sets are signed 64-bit integers (bits 0-62; the sign bit stays clear): DuckDB's bit_or over
 # millions of rows runs about a third faster on BIGINT than on UBIGINT (0.30 s vs 0.41 s at 100k sessions).
 BITS = "BIGINT"
 MAX_ITEMS = 63
+# The summaries keyed like the typed tables: they are built from the staging, before validation, so their
+# session numbers (and segments) are text; read them this way only after validation found no errors.
 RATINGS_TYPED = "(SELECT * REPLACE (session_number::INTEGER AS session_number) FROM sum_ratings)"
 MARKS_TYPED = ("(SELECT * REPLACE (session_number::INTEGER AS session_number, segment::INTEGER AS segment) "
                "FROM sum_marks)")

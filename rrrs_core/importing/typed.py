@@ -36,14 +36,14 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_marks AS
         SELECT _row, dyad_id, session_number::INTEGER AS session_number, coder_id, segment::INTEGER AS segment,
-            code, CASE WHEN list_contains({compact.items_literal(CHECK_WORDS)}, lower(clarity)) THEN 'check'
+            code, CASE WHEN list_contains({compact.text_list(CHECK_WORDS)}, lower(clarity)) THEN 'check'
             ELSE 'check_minus' END AS clarity
         FROM stg_marks""")
     # Read from the compact staging: after validation every item is known and every rating a number 1-5.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_ratings AS
         SELECT (rowid + 2)::INTEGER AS _row, dyad_id, session_number::INTEGER AS session_number, coder_id, ix,
-            ({compact.items_literal(items)})[ix] AS item, {compact.VALUE} AS rating
+            ({compact.text_list(items)})[ix] AS item, {compact.VALUE} AS rating
         FROM {compact.TABLE}""")
 
 
