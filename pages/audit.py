@@ -28,5 +28,10 @@ with widgets.guard():
     st.dataframe(rows, hide_index=True, width="stretch", placeholder=tables.PLACEHOLDER,
                  column_config=tables.AUDIT)
     st.caption(f"{len(rows)} rows, newest first. Rows can only be added, never changed or deleted in rrrs.")
-    if st.download_button("Export as CSV", export.to_csv(rows), "rrrs-audit.csv", "text/csv"):
-        auth.record("export audit", detail=f"{len(rows)} rows")
+    who = auth.principal()
+
+    def audit_csv() -> bytes:  # built, and audited, on every click; not on every rerun
+        audit.record(con, who.subject, who.role, "export audit", None, f"{len(rows)} row{'s' * (len(rows) != 1)}")
+        return export.to_csv(rows)
+
+    st.download_button("Export as CSV", audit_csv, "rrrs-audit.csv", "text/csv", on_click="ignore")

@@ -73,6 +73,22 @@ def test_audit_is_chained_and_detects_tampering(con):
         audit.record(con, "x", "admin", "delete everything")
 
 
+def test_audit_verification_finds_the_first_broken_link(con):
+    """verify (SQL) must agree with the digest record (Python) writes, for every kind of row, and name the
+    first row whose chain breaks: an edited row, or the row after a deleted one."""
+    audit.record(con, "sup1@clinic", "supervisor", "view dyad", "D1")
+    audit.record(con, "Zoë Ångström", "supervisor", "sign in")  # no target, no detail, non-ASCII
+    audit.record(con, "admin@clinic", "admin", "export csv", "summary", "11 codings; \u2713")
+    audit.record(con, "admin@clinic", "admin", "view audit")
+    assert audit.verify(con) is None
+    con.execute("UPDATE audit SET detail = '12 codings' WHERE audit_id = 3")
+    assert audit.verify(con) == 3
+    con.execute("UPDATE audit SET detail = '11 codings; \u2713' WHERE audit_id = 3")
+    assert audit.verify(con) is None
+    con.execute("DELETE FROM audit WHERE audit_id = 2")
+    assert audit.verify(con) == 3
+
+
 def test_nothing_in_the_app_updates_or_deletes_audit_rows():
     root = pathlib.Path(__file__).resolve().parent.parent
     offenders = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_no_exception, goto, page_text, shot, sidebar, wait_ready
+from tests.e2e.conftest import assert_no_exception, goto, grid_rows, page_text, shot, sidebar, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +59,19 @@ def test_unknown_dyad_says_not_found(page) -> None:
            .filter(has_text="Not found or not permitted")).to_be_visible()
     assert_no_exception(page)
     assert "Traceback" not in page_text(page)
+
+
+def test_audit_export_is_built_on_click_and_audited_each_time(page) -> None:
+    """The audit trail's CSV is built when clicked (not on every rerun), and every export is itself audited."""
+    goto(page, "audit")
+    for _ in range(2):
+        with page.expect_download(timeout=30_000) as info:
+            page.get_by_role("button", name="Export as CSV").click()
+        rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+        assert rows and {"audit_id", "occurred_at", "actor", "role", "action", "target"} <= set(rows[0])
+        wait_ready(page)
+    goto(page, "audit")  # the listing, read afresh
+    actions = [r[4] for r in grid_rows(page)]
+    assert actions.count("export audit") >= 2, actions
+    assert_no_exception(page)
+    shot(page, "pages-07-audit-export")
