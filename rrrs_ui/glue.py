@@ -40,15 +40,21 @@ def connection() -> duckdb.DuckDBPyConnection:
     return store.cursor(root, catalog)
 
 
+# (module, function name, database, args, sorted kwargs): one argument, because Streamlit inspects the
+# function's signature once per argument on every cached call.
+Call = tuple[str, str, str, tuple[Any, ...], tuple[Any, ...]]
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(module: str, name: str, db: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+def _cached_call(call: Call) -> Any:
+    module, name, _db, args, kwargs = call
     fn = getattr(importlib.import_module(module), name)
     return fn(connection(), *args, **dict(kwargs))
 
 
 def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run an `rrrs_core` read function `fn(con, *args)` through the data cache."""
-    return _cached_call(fn.__module__, fn.__qualname__, db_location(), args, tuple(sorted(kwargs.items())))
+    return _cached_call((fn.__module__, fn.__qualname__, db_location(), args, tuple(sorted(kwargs.items()))))
 
 
 def data_changed() -> None:
@@ -57,7 +63,8 @@ def data_changed() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _chart_spec(module: str, name: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> dict[str, Any]:
+def _chart_spec(call: tuple[str, str, tuple[Any, ...], tuple[Any, ...]]) -> dict[str, Any]:
+    module, name, args, kwargs = call
     fn = getattr(importlib.import_module(module), name)
     return fn(*args, **dict(kwargs)).to_dict()
 
@@ -66,4 +73,4 @@ def chart(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """The Vega-Lite spec of an `rrrs_core.charts` builder, cached on its inputs: building and validating a
     multi-panel Altair chart costs hundreds of milliseconds, far more than the query behind it. Render the
     result with `st.vega_lite_chart` (what `st.altair_chart` does internally)."""
-    return _chart_spec(fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+    return _chart_spec((fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items()))))

@@ -38,9 +38,10 @@ class Recorder:
         self.original = glue._cached_call
 
     def __enter__(self) -> Recorder:
-        def wrapped(module: str, name: str, db: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+        def wrapped(call: glue.Call) -> Any:
+            module, name, _db, args, kwargs = call
             self.calls.append((module, name, args, kwargs))
-            return self.original(module, name, db, args, kwargs)
+            return self.original(call)
 
         glue._cached_call = wrapped  # type: ignore[assignment]
         return self
@@ -93,8 +94,8 @@ st.markdown("A page with no query: what AppTest itself takes to rerun a script."
 
 
 def apptest_floor(runs: int) -> float:
-    """Warm rerun of a page that runs no query: AppTest runs each script in a thread and polls for its end
-    every millisecond or so, which no page can go below. A page whose SQL takes 5 ms cannot rerun in 10."""
+    """Warm rerun of a page that runs no query: AppTest runs each script in a thread and polls for its end,
+    which no page can go below."""
     at = AppTest.from_string(FLOOR_PAGE, default_timeout=60)
     at.run()
     return median_time(at.run, max(runs, 9))
