@@ -109,8 +109,10 @@ def attached(con: duckdb.DuckDBPyConnection) -> bool:
 def cursor(con: duckdb.DuckDBPyConnection, catalog: bool | None = None) -> duckdb.DuckDBPyConnection:
     """A thread's own connection to the same database (and, when encrypted, the same attached catalog).
     `catalog` is `attached(con)` when the caller already knows it (the app asks once, not on every cursor)."""
+    if catalog is None:
+        catalog = attached(con)
     cur = con.cursor()
-    if attached(con) if catalog is None else catalog:
+    if catalog:
         cur.execute(f"USE {CATALOG}")
     return cur
 

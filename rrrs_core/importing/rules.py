@@ -131,13 +131,14 @@ CROSS_RULES: list[Rule] = [
 # summaries (`importing.summary`, built before the rules run), where each known item is one bit. The marks'
 # summary has a row per segment: its orphan check reads each coding key once.
 for _t in ("marks", "ratings"):
+    _distinct = "DISTINCT " if _t == "marks" else ""
     CROSS_RULES.append(Rule(
         _t, "coder_id",
         "t.dyad_id IS NOT NULL AND t.session_number IS NOT NULL AND t.coder_id IS NOT NULL AND s._row IS NULL",
         "no row in sessions for this dyad, session and coder; add it to sessions first",
         value="t.dyad_id || ' / ' || t.session_number || ' / ' || t.coder_id",
         frm=f"stg_{_t} t LEFT JOIN (SELECT DISTINCT ON ({KEY}) * FROM stg_sessions) s ON " + KEY_JOIN,
-        precheck=f"SELECT count(*) FROM (SELECT {'DISTINCT ' * (_t == 'marks')}{KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
+        precheck=f"SELECT count(*) FROM (SELECT {_distinct}{KEY} FROM sum_{_t} WHERE dyad_id IS NOT NULL AND "
                  f"session_number IS NOT NULL AND coder_id IS NOT NULL) ANTI JOIN stg_sessions USING ({KEY})"))
 
 CROSS_RULES += [
