@@ -29,9 +29,10 @@ with widgets.guard():
                  column_config=tables.AUDIT)
     st.caption(f"{len(rows)} rows, newest first. Rows can only be added, never changed or deleted in rrrs.")
     who = auth.principal()
+    count = f"{len(rows)} row" + ("" if len(rows) == 1 else "s")
 
     def audit_csv() -> bytes:  # built, and audited, on every click; not on every rerun
-        audit.record(con, who.subject, who.role, "export audit", None, f"{len(rows)} row{'s' * (len(rows) != 1)}")
+        audit.record(con, who.subject, who.role, "export audit", None, count)
         return export.to_csv(rows)
 
     st.download_button("Export as CSV", audit_csv, "rrrs-audit.csv", "text/csv", on_click="ignore")

@@ -103,8 +103,9 @@ def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bo
     """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error.
     `source` names the whole upload in messages and the import log (default: the folder or file name)."""
     try:
-        return _run(con, lambda: stage_path(con, path, book.rating_items), source or Path(path).name, replace=replace, user=user,
-                    progress=progress, dry_run=dry_run, book=book, synthetic_only=synthetic_only)
+        return _run(con, lambda: stage_path(con, path, book.rating_items), source or Path(path).name,
+                    replace=replace, user=user, progress=progress, dry_run=dry_run, book=book,
+                    synthetic_only=synthetic_only)
     except _DryRun as dry:
         return dry.report
 
