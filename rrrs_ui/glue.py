@@ -26,10 +26,6 @@ def _root(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     return con, store.attached(con)
 
 
-def _root_connection(path: str) -> duckdb.DuckDBPyConnection:
-    return _root(path)[0]
-
-
 def db_location() -> str:
     return str(store.db_path())
 

@@ -51,10 +51,10 @@ class Recorder:
 
 
 def _sql_alone(db: Path, calls: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]], runs: int) -> float:
-    root = glue._root_connection(str(db))
+    root, catalog = glue._root(str(db))
 
     def run_all() -> None:
-        con = store.cursor(root)
+        con = store.cursor(root, catalog)
         for module, name, args, kwargs in calls:
             getattr(importlib.import_module(module), name)(con, *args, **dict(kwargs))
 
