@@ -168,3 +168,19 @@ def test_names_in_any_script_print(con):
     text = "\n".join(pdf_text(dyad_report(con, "Zoë-Łódź", generated_by="Ødegård")))
     for name in ("Ελένη", "Сергей", "Zoë-Łódź", "Ødegård"):
         assert name in text
+
+
+def test_demo_data_says_synthetic_on_every_page(tmp_path: Path):
+    """A report of the synthetic demo clinic says so in every page's footer, never 'contains clinical
+    information' (the small clinic above, with no synthetic import, keeps the confidentiality line)."""
+    from rrrs_core import demo
+    from rrrs_core.importing import import_path
+
+    demo.write(tmp_path / "demo", n_dyads=3, seed=5)
+    con = store.connect(tmp_path / "demo.duckdb")
+    import_path(con, tmp_path / "demo")
+    dyad = store.scalar(con, "SELECT min(dyad_id) FROM dyad")
+    pages = pdf_text(dyad_report(con, dyad, generated_by="alice", now=NOW))
+    for page in pages:
+        assert "Synthetic demo data - every therapist, patient and session here is invented" in page
+        assert "contains clinical information" not in page

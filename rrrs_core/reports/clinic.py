@@ -20,6 +20,7 @@ from reportlab.platypus import CondPageBreak, Flowable
 
 from rrrs_core.charts import clinic as clinic_charts
 from rrrs_core.queries import clinic as clinic_q
+from rrrs_core.queries import directory
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import images
 from rrrs_core.reports import layout as lay
@@ -37,7 +38,8 @@ def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: dat
     trends = clinic_q.trends(con, CLINIC, period)
     contribution = clinic_q.contribution_table(con, CLINIC, period)
     therapists = clinic_q.therapist_table(con, CLINIC)
-    meta = lay.Meta("Clinic QI report - 3RS, de-identified", generated_by, lay.resolve_now(now))
+    meta = lay.Meta("Clinic QI report - 3RS, de-identified", generated_by, lay.resolve_now(now),
+                    directory.is_synthetic(con))
 
     story: list[Flowable] = [
         b.para("Clinic quality-improvement report", "title"),

@@ -20,6 +20,7 @@ from rrrs_core import codebook as cb
 from rrrs_core import notes as notes_mod
 from rrrs_core.charts import dyad as dyad_charts
 from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
+from rrrs_core.queries import directory
 from rrrs_core.queries import dyad as dq
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
@@ -45,7 +46,8 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
     codings = data.dyad_codings(con, dyad_id)
     notes = notes_mod.for_dyad(con, dyad_id)
     strip = dq.segment_strip(con, scope, dyad_id) if len(traj) else None
-    meta = lay.Meta(f"Dyad {dyad_id} - 3RS supervision report", generated_by, lay.resolve_now(now))
+    meta = lay.Meta(f"Dyad {dyad_id} - 3RS supervision report", generated_by, lay.resolve_now(now),
+                    directory.is_synthetic(con))
 
     story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold)
     if len(traj):

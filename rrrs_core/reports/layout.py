@@ -7,9 +7,9 @@ it (rrrs_core/reports/fonts/, matplotlib or rinoh-typeface-dejavusans), otherwis
 parent, which ReportLab itself ships (Latin-1, Latin Extended-A in part, common punctuation; no Greek,
 Cyrillic or CJK).
 
-Every page carries the footer: the confidentiality line, who the report was generated for and when, and
-"Page x of y" (a canvas that holds its pages until the total is known). Builds run in ReportLab's
-invariant mode, so the same data and `now` give byte-identical PDFs.
+Every page carries the footer: the confidentiality line (or, for demo data, that it is synthetic), who the
+report was generated for and when, and "Page x of y" (a canvas that holds its pages until the total is
+known). Builds run in ReportLab's invariant mode, so the same data and `now` give byte-identical PDFs.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from rrrs_core import palette
 rl_config.useA85 = 0
 
 CONFIDENTIAL = "Confidential - contains clinical information"
+SYNTHETIC = "Synthetic demo data - every therapist, patient and session here is invented"
 PAGE_SIZE = A4
 MARGIN_X = 16 * mm
 MARGIN_TOP = 16 * mm
@@ -164,6 +165,11 @@ class Meta:
     title: str         # PDF title and the footer's right-hand label
     generated_by: str
     now: datetime
+    synthetic: bool = False  # demo data says so on every page, in place of the confidentiality line
+
+    @property
+    def notice(self) -> str:
+        return SYNTHETIC if self.synthetic else CONFIDENTIAL
 
     @property
     def generated_line(self) -> str:
@@ -199,7 +205,7 @@ class _FooterCanvas(canvas.Canvas):
         self.line(MARGIN_X, y + 10.5, width - MARGIN_X, y + 10.5)
         self.setFillColor(colors.black)
         self.setFont(FONT_BOLD, 7.5)
-        self.drawString(MARGIN_X, y, CONFIDENTIAL)
+        self.drawString(MARGIN_X, y, self._meta.notice)
         self.setFont(FONT, 7.5)
         self.drawRightString(width - MARGIN_X, y, f"Page {number} of {total}")
         self.setFillColor(MUTED)
@@ -215,7 +221,7 @@ def build(story: list[Flowable], meta: Meta) -> bytes:
     doc = BaseDocTemplate(
         buf, pagesize=PAGE_SIZE, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM, title=meta.title, author="rrrs", creator="rrrs",
-        subject=f"{meta.title}. {CONFIDENTIAL}. {meta.generated_line}.", invariant=1,
+        subject=f"{meta.title}. {meta.notice}. {meta.generated_line}.", invariant=1,
         initialFontName=FONT,
     )
     frame = Frame(MARGIN_X, MARGIN_BOTTOM, FRAME_WIDTH, FRAME_HEIGHT, id="body",

@@ -18,6 +18,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import HIGHLIGHT
 from rrrs_core.queries import caseload as caseload_q
+from rrrs_core.queries import directory
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
@@ -50,7 +51,8 @@ def build_therapist_report(con: duckdb.DuckDBPyConnection, therapist_id: str, *,
         cases = clinic_caseload[clinic_caseload.therapist_id == therapist_id].reset_index(drop=True)
     sessions = data.therapist_sessions(con, therapist_id)
     reviews = rv.build_reviews(sessions, data.therapist_marks(con, therapist_id), threshold)
-    meta = lay.Meta(f"Therapist {therapist_id} - 3RS supervision report", generated_by, lay.resolve_now(now))
+    meta = lay.Meta(f"Therapist {therapist_id} - 3RS supervision report", generated_by,
+                    lay.resolve_now(now), directory.is_synthetic(con))
 
     story = _cover(who, sessions, reviews, scope, threshold)
     story += _caseload(cases, threshold)
