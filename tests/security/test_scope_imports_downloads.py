@@ -168,6 +168,30 @@ def test_3_supervisor_scoresheets_stay_in_scope(clinic_con):
     assert report.counts.codings_replaced == 1
 
 
+def test_3_scoresheet_page_passes_the_signed_in_coder(monkeypatch, clinic_db):
+    """The issue's attack through the page: coder C5, assigned only D2/2, uploads D1/3 by C2 with a new patient
+    id and ticks 'Store changed codings'."""
+    con = store.connect(clinic_db)
+    access.upsert(con, "c5", "coder", coder_id="C5")
+    access.assign(con, "C5", "D2", 2)
+    data = sheet_of(con, "D1", 3, "C2", Patient="P-MALLORY")
+    before = snapshot(con)
+    con.close()
+    at = open_page(monkeypatch, clinic_db, "scoresheet", {"dyad": "D2", "session": "2", "coder": "C5"},
+                   secrets=AUTH, user={"is_logged_in": True, "sub": "c5"})
+    upload = next(u for u in at.get("file_uploader") if u.proto.label == "Filled scoresheets")
+    upload.set_value([("d1.xlsx", data, XLSX)]).run()
+    at.checkbox(key="sc_replace").check().run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert "you may store codings only under your own coder id (C5)" in all_text(at)
+    con = store.connect(clinic_db)
+    try:
+        assert snapshot(con) == before
+    finally:
+        con.close()
+
+
 # ---------------------------------------------------------------- 4. stale downloads after revocation
 
 
