@@ -65,15 +65,11 @@ def test_2_supervisor_cannot_reparent_another_supervisors_trainee(clinic_con):
     assert access.scope_for(clinic_con, SUP1).therapist_ids == {"S1", "T1"}
 
 
-def test_2_admin_and_cli_may_reassign(clinic_con, con):
-    import_uploads(clinic_con, upload(REPARENT), writer=ADMIN)
+@pytest.mark.parametrize("writer", [ADMIN, None], ids=["admin", "cli"])
+def test_2_admin_and_cli_may_reassign(clinic_con, writer):
+    """The CLI passes no writer: it runs with the database file in hand."""
+    import_uploads(clinic_con, upload(REPARENT), writer=writer)
     assert clinic_con.execute("SELECT supervisor_id FROM therapist WHERE therapist_id = 'T2'").fetchall() == [("S1",)]
-    from tests.builders import small_clinic
-    del con  # the CLI passes no writer: it runs with the database file in hand
-    fresh = store.connect(":memory:")
-    small_clinic(fresh)
-    import_uploads(fresh, upload(REPARENT))
-    assert fresh.execute("SELECT supervisor_id FROM therapist WHERE therapist_id = 'T2'").fetchall() == [("S1",)]
 
 
 def test_2_supervisor_cannot_write_codings_of_other_supervisors_dyads(clinic_con):
