@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
+from duckdb import DuckDBPyConnection
 
 from rrrs_core import audit, export
-from rrrs_ui import auth, glue, tables, widgets
+from rrrs_core.access import Principal
+from rrrs_ui import auth, downloads, glue, tables, widgets
 
 auth.require_page("audit")
 
@@ -28,11 +30,11 @@ with widgets.guard():
     st.dataframe(rows, hide_index=True, width="stretch", placeholder=tables.PLACEHOLDER,
                  column_config=tables.AUDIT)
     st.caption(f"{len(rows)} rows, newest first. Rows can only be added, never changed or deleted in rrrs.")
-    who = auth.principal()
     count = f"{len(rows)} row" + ("" if len(rows) == 1 else "s")
 
-    def audit_csv() -> bytes:  # built, and audited, on every click; not on every rerun
-        audit.record(con, who.subject, who.role, "export audit", None, count)
+    def audit_csv(cur: DuckDBPyConnection, who: Principal) -> bytes:  # built, and audited, on every click
+        audit.record(cur, who.subject, who.role, "export audit", None, count)
         return export.to_csv(rows)
 
-    st.download_button("Export as CSV", audit_csv, "rrrs-audit.csv", "text/csv", on_click="ignore")
+    st.download_button("Export as CSV", downloads.guarded(audit_csv), "rrrs-audit.csv", "text/csv",
+                       on_click="ignore")

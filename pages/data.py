@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import streamlit as st
+from duckdb import DuckDBPyConnection
 
 from rrrs_core import audit, export
+from rrrs_core.access import Principal
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
-from rrrs_ui import auth, glue, import_flow, tables, widgets
+from rrrs_ui import auth, downloads, glue, import_flow, tables, widgets
 
 auth.require_page("data")
 
@@ -47,7 +49,7 @@ with widgets.guard():
         try:
             report = import_uploads(glue.connection(), [(f.name, f.getvalue()) for f in files], replace=replace,
                                     user=auth.principal().subject, dry_run=check, synthetic_only=auth.synthetic_only(),
-                                    progress=lambda x, label: bar.progress(x, text=label))
+                                    progress=lambda x, label: bar.progress(x, text=label), writer=auth.principal())
         except ValidationError as exc:
             bar.empty()
             import_flow.show_refused(exc)
@@ -65,9 +67,10 @@ with widgets.guard():
     st.markdown("Start from a template: each holds one example coding you can overwrite.")
     left, right = st.columns(2)
     # Built on click, not on every rerun (the workbook alone took 13 ms of each rerun).
-    left.download_button("CSV templates (zip)", templates.csv_zip, "3rs-tables-template.zip", "application/zip",
-                         on_click="ignore")
-    right.download_button("Excel template", templates.xlsx, "3rs-tables-template.xlsx",
+    left.download_button("CSV templates (zip)", downloads.guarded(lambda _cur, _who: templates.csv_zip()),
+                         "3rs-tables-template.zip", "application/zip", on_click="ignore")
+    right.download_button("Excel template", downloads.guarded(lambda _cur, _who: templates.xlsx()),
+                          "3rs-tables-template.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
 
     st.subheader("Export")
@@ -76,11 +79,10 @@ with widgets.guard():
     scope = auth.scope()
     size = glue.query(export.summary_size, scope)
     st.markdown(f"One row per coding ({size} codings) with every 3RS metric.")
-    who = auth.principal()
-    con = glue.connection()
 
-    def summary_csv() -> bytes:  # built on click: a large clinic's summary and its CSV take about a second
-        audit.record(con, who.subject, who.role, "export csv", "summary", f"{size} codings")
-        return export.to_csv(export.summary(con, scope))
+    def summary_csv(cur: DuckDBPyConnection, who: Principal) -> bytes:  # built on click: takes about a second
+        audit.record(cur, who.subject, who.role, "export csv", "summary", f"{size} codings")
+        return export.to_csv(export.summary(cur, scope))
 
-    st.download_button("Summary CSV", summary_csv, "rrrs-summary.csv", "text/csv", on_click="ignore")
+    st.download_button("Summary CSV", downloads.guarded(summary_csv), "rrrs-summary.csv", "text/csv",
+                       on_click="ignore")

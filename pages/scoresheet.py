@@ -202,7 +202,7 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
     try:
         report = sx.import_scoresheets(glue.connection(), [(f.name, f.getvalue()) for f in files],
                                        replace=replace_old, user=user or "app", dry_run=check,
-                                       synthetic_only=auth.synthetic_only())
+                                       synthetic_only=auth.synthetic_only(), writer=auth.principal())
     except ValidationError as exc:
         import_flow.show_refused(exc)
         return

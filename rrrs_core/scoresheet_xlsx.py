@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 from openpyxl import load_workbook
 
+from rrrs_core.access import Principal
 from rrrs_core.coding_edit import CodingDraft, load_coding
 from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import NotFoundError, Problem, ValidationError
@@ -114,9 +115,13 @@ def _store_notes(con: duckdb.DuckDBPyConnection, notes: pd.DataFrame, batch_id: 
 
 def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], *, replace: bool = False,
                        user: str = "cli", dry_run: bool = False, progress: Progress = _noop,
-                       synthetic_only: bool = False) -> ImportReport:
+                       synthetic_only: bool = False, writer: Principal | None = None) -> ImportReport:
     """Read filled scoresheets and import them like 3RS tables: any error in any file and nothing is written
-    (ValidationError with every problem, each pointing at its file, sheet and cell)."""
+    (ValidationError with every problem, each pointing at its file, sheet and cell).
+
+    `writer` (the signed-in uploader; None for the CLI) stores only what they may write: a coder only the
+    sessions assigned to them under their own coder id, a supervisor only inside their scope, and neither
+    changes a patient id (`importing.permission`)."""
     sheets = read_all(files)
     if any(p.severity == "error" for p in sheets.problems):
         raise ValidationError(sheets.problems)
@@ -127,7 +132,7 @@ def import_scoresheets(con: duckdb.DuckDBPyConnection, files: list[tuple[str, by
     synthetic = synthetic_only and _all_stored(con, frames["sessions"])
     try:
         report = import_tables(con, frames, label, replace=replace, user=user, dry_run=dry_run, progress=progress,
-                               synthetic=synthetic, synthetic_only=synthetic_only)
+                               synthetic=synthetic, synthetic_only=synthetic_only, writer=writer)
     except ValidationError as exc:
         raise ValidationError([_remap(p, label, sheets) for p in exc.problems + exc.warnings]) from None
     report.warnings = [_remap(p, label, sheets) for p in report.warnings]

@@ -7,22 +7,20 @@ from collections.abc import Callable
 import duckdb
 import streamlit as st
 
-from rrrs_core import access, audit, store
-from rrrs_ui import auth, glue
+from rrrs_core import access, audit
+from rrrs_ui import downloads
 
 Builder = Callable[[duckdb.DuckDBPyConnection, access.Principal], bytes]
 
 
 def pdf_download(label: str, file_name: str, build: Builder, target: str, key: str | None = None) -> None:
-    """A download button whose PDF is generated on click, watermarked with the user, and audited."""
-    who = auth.principal()
-    con = glue.connection()
+    """A download button whose PDF is generated on click, watermarked with the user, and audited; nothing is
+    built when the user's access was revoked or changed since the button was drawn (`downloads.guarded`)."""
 
-    def data() -> bytes:
-        cur = store.cursor(con)
+    def data(cur: duckdb.DuckDBPyConnection, who: access.Principal) -> bytes:
         pdf = build(cur, who)
         audit.record(cur, who.subject, who.role, "generate pdf", target)
         return pdf
 
-    st.download_button(label, data=data, file_name=file_name, mime="application/pdf", on_click="ignore",
-                       key=key, help="Builds the report for you now; it carries your name and the time.")
+    st.download_button(label, data=downloads.guarded(data), file_name=file_name, mime="application/pdf",
+                       on_click="ignore", key=key, help="Builds the report for you now; it carries your name and the time.")

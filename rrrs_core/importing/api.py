@@ -10,8 +10,9 @@ import duckdb
 import pandas as pd
 
 from rrrs_core import codebook as cb
+from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, load, rules, summary, typed
+from rrrs_core.importing import consistency, load, permission, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import CODING_WRITES, transaction
@@ -49,9 +50,12 @@ DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is runn
 
 
 def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,
-         user: str, progress: Progress, dry_run: bool, book: cb.Codebook, synthetic_only: bool = False
-         ) -> ImportReport:
+         user: str, progress: Progress, dry_run: bool, book: cb.Codebook, synthetic_only: bool = False,
+         writer: Principal | None = None) -> ImportReport:
     """Stage and validate as temp tables, then plan and write in one transaction: errors change nothing.
+
+    `writer` is who uploads: anything outside what they may write is refused (`permission`); None is the
+    trusted CLI, run by whoever holds the database file.
 
     `synthetic_only` (demo mode, which has no sign-in) refuses anything not marked as synthetic demo data,
     with its other problems, rather than letting it in and then locking the app.
@@ -71,6 +75,9 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)
         typed.build(con, book.rating_items)
+        problems += permission.run(con, writer, staged["sessions"].source)
+        if any(p.severity == "error" for p in problems):
+            raise ValidationError(problems)
         problems += consistency.run(con, staged, book)
         progress(0.6, "comparing with stored codings")
         with CODING_WRITES, transaction(con):
@@ -99,21 +106,22 @@ class _DryRun(Exception):
 
 def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, *, replace: bool = False, user: str = "cli",
                 progress: Progress = _noop, dry_run: bool = False, book: cb.Codebook = cb.DEFAULT,
-                synthetic_only: bool = False, source: str | None = None) -> ImportReport:
+                synthetic_only: bool = False, source: str | None = None, writer: Principal | None = None
+                ) -> ImportReport:
     """Import a 3RS tables folder or workbook; raises ValidationError (nothing written) on any error.
     `source` names the whole upload in messages and the import log (default: the folder or file name)."""
     try:
         return _run(con, lambda: stage_path(con, path, book.rating_items), source or Path(path).name,
                     replace=replace, user=user, progress=progress, dry_run=dry_run, book=book,
-                    synthetic_only=synthetic_only)
+                    synthetic_only=synthetic_only, writer=writer)
     except _DryRun as dry:
         return dry.report
 
 
 def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], source: str, *,
                   replace: bool = False, user: str = "app", synthetic: bool = False, progress: Progress = _noop,
-                  dry_run: bool = False, book: cb.Codebook = cb.DEFAULT, synthetic_only: bool = False
-                  ) -> ImportReport:
+                  dry_run: bool = False, book: cb.Codebook = cb.DEFAULT, synthetic_only: bool = False,
+                  writer: Principal | None = None) -> ImportReport:
     """Import in-memory tables (uploads, scoresheets); `frames` maps sessions/marks/ratings to DataFrames."""
 
     def stage() -> Staged:
@@ -130,7 +138,7 @@ def import_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame
 
     try:
         return _run(con, stage, source, replace=replace, user=user, progress=progress, dry_run=dry_run, book=book,
-                    synthetic_only=synthetic_only)
+                    synthetic_only=synthetic_only, writer=writer)
     except _DryRun as dry:
         return dry.report
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing.api import ImportReport, Progress, _noop, import_path
 from rrrs_core.importing.format import SYNTHETIC_MARKER, TABLES
@@ -14,8 +15,9 @@ from rrrs_core.importing.format import SYNTHETIC_MARKER, TABLES
 
 def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], *, replace: bool = False,
                    user: str = "app", dry_run: bool = False, progress: Progress = _noop,
-                   synthetic_only: bool = False) -> ImportReport:
-    """Accept either one .xlsx workbook or the three CSVs (sessions, marks, ratings) in one upload."""
+                   synthetic_only: bool = False, writer: Principal | None = None) -> ImportReport:
+    """Accept either one .xlsx workbook or the three CSVs (sessions, marks, ratings) in one upload; `writer`
+    (the signed-in uploader) may write only inside their scope (`importing.permission`)."""
     names = [Path(n).name for n, _ in files]
     label = ", ".join(names) or "upload"
     if not files:
@@ -29,7 +31,7 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
             target = Path(tmp) / books[0]
             target.write_bytes(files[0][1])
             return import_path(con, target, replace=replace, user=user, dry_run=dry_run, progress=progress,
-                               synthetic_only=synthetic_only)
+                               synthetic_only=synthetic_only, writer=writer)
         folder = Path(tmp) / "upload"
         folder.mkdir()
         # The demo's marker file may come along: demo mode (no sign-in) accepts only synthetic data.
@@ -42,4 +44,4 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
         for (name, data) in files:
             (folder / Path(name).name.lower()).write_bytes(data)
         return import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress,
-                           synthetic_only=synthetic_only, source=label)
+                           synthetic_only=synthetic_only, source=label, writer=writer)

@@ -1,0 +1,93 @@
+"""What an uploader may write: the import's scope rules, as SQL over `typ_sessions` against the store.
+
+Reads are scoped in the queries; an import is a write, so it is scoped here, before anything is written.
+An administrator (and the CLI, which runs with the database file in hand) may import anything. Anyone else:
+
+- may not change a stored therapist's supervisor or a stored patient id (administrator actions; a dyad's
+  therapist can never change through an import, see `rules`), so nobody can pull a case into their scope;
+- a supervisor (or therapist) writes only codings of dyads whose therapist is in their scope, and a new
+  therapist must name that supervisor as supervisor_id, so whatever they create lands inside their scope;
+- a coder stores only codings of sessions assigned to them (`coding_assignment`), under their own coder id.
+
+Every finding names file, row, column and value; no row is looped over in Python.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from rrrs_core.access import Principal, scope_for
+from rrrs_core.errors import Problem
+
+LIMIT = 100
+ADMIN_ONLY = "only an administrator may"
+KNOWN = "EXISTS (SELECT 1 FROM therapist t WHERE t.therapist_id = s.therapist_id)"
+IN_SCOPE = "s.therapist_id IN (SELECT therapist_id FROM perm_scope)"
+SUPERVISOR = "(SELECT supervisor FROM perm_writer)"  # the writer's therapist id when they are a supervisor
+REASSIGNS = ("s.supervisor_id IS NOT NULL AND s.supervisor_id IS DISTINCT FROM "
+             "(SELECT t.supervisor_id FROM therapist t WHERE t.therapist_id = s.therapist_id)")
+
+# (column, condition over typ_sessions s, message expression): each refuses the rows it selects.
+ANYONE: list[tuple[str, str, str]] = [
+    ("supervisor_id", f"{KNOWN} AND {REASSIGNS}",
+     f"CASE WHEN {IN_SCOPE} THEN 'changes the supervisor of therapist ' || s.therapist_id || ' (stored: ' || "
+     f"coalesce((SELECT t.supervisor_id FROM therapist t WHERE t.therapist_id = s.therapist_id), 'none') || ')'"
+     f" ELSE 'reassigns therapist ' || s.therapist_id || ', who is outside your scope' END || "
+     f"'; {ADMIN_ONLY} change a therapist''s supervisor'"),
+    ("patient_id", "s.patient_id IS NOT NULL AND EXISTS (SELECT 1 FROM dyad d WHERE d.dyad_id = s.dyad_id AND "
+                   "d.patient_id IS NOT NULL AND d.patient_id <> s.patient_id)",
+     f"'changes the patient id of dyad ' || s.dyad_id || '; {ADMIN_ONLY} change a patient id'"),
+]
+SCOPED: list[tuple[str, str, str]] = [
+    ("therapist_id", f"{KNOWN} AND NOT {IN_SCOPE} AND NOT ({REASSIGNS})",
+     "'therapist ' || s.therapist_id || ' is outside your scope; you may import codings only of your own "
+     f"and your trainees'' dyads ({ADMIN_ONLY} import others)'"),
+    ("supervisor_id", f"NOT {KNOWN} AND ({SUPERVISOR} IS NULL OR s.supervisor_id IS DISTINCT FROM {SUPERVISOR})",
+     f"'new therapist ' || s.therapist_id || CASE WHEN {SUPERVISOR} IS NULL THEN ': {ADMIN_ONLY} add a therapist'"
+     f" ELSE ' would be outside your scope: give your own therapist id (' || {SUPERVISOR} || ') as "
+     f"supervisor_id ({ADMIN_ONLY} add therapists for other supervisors)' END"),
+]
+CODER: list[tuple[str, str, str]] = [
+    ("coder_id", "s.coder_id IS DISTINCT FROM (SELECT coder_id FROM perm_writer)",
+     "'you may store codings only under your own coder id (' || coalesce((SELECT coder_id FROM perm_writer), "
+     "'none') || ')'"),
+    ("session_number", "s.coder_id = (SELECT coder_id FROM perm_writer) AND NOT EXISTS (SELECT 1 FROM "
+                       "coding_assignment a WHERE a.dyad_id = s.dyad_id AND a.session_number = s.session_number "
+                       "AND a.coder_id = s.coder_id)",
+     "'dyad ' || s.dyad_id || ' session ' || s.session_number || ' is not assigned to you; ask a supervisor "
+     "to assign it'"),
+]
+
+
+def checks_for(writer: Principal) -> list[tuple[str, str, str]]:
+    """The rules that bind this writer (none for an administrator)."""
+    if writer.role == "admin":
+        return []
+    return ANYONE + (CODER if writer.role == "coder" else SCOPED)
+
+
+def run(con: duckdb.DuckDBPyConnection, writer: Principal | None, source: str) -> list[Problem]:
+    """Errors for every staged session row the writer may not write; `None` is the trusted CLI (no limit)."""
+    checks = [] if writer is None else checks_for(writer)
+    if not checks:
+        return []
+    ids = scope_for(con, writer).therapist_ids
+    con.execute("CREATE OR REPLACE TEMP TABLE perm_scope AS SELECT unnest(?::VARCHAR[]) AS therapist_id",
+                [sorted(ids or ())])
+    supervisor = writer.therapist_id if writer.role == "supervisor" else None
+    con.execute("CREATE OR REPLACE TEMP TABLE perm_writer AS SELECT ?::VARCHAR AS supervisor, ?::VARCHAR AS coder_id",
+                [supervisor, writer.coder_id])
+    try:
+        union = " UNION ALL ".join(
+            f"SELECT s._row, {n} AS rule, '{col}' AS col, s.{col}::VARCHAR AS value, {msg} AS message "
+            f"FROM typ_sessions s WHERE {where}" for n, (col, where, msg) in enumerate(checks))
+        rows = con.execute(f"SELECT _row, col, value, message, count(*) OVER () FROM ({union}) "
+                           f"ORDER BY _row, rule LIMIT {LIMIT}").fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS perm_scope")
+        con.execute("DROP TABLE IF EXISTS perm_writer")
+    problems = [Problem("error", source, r[0], r[1], r[2], r[3]) for r in rows]
+    if rows and rows[0][4] > LIMIT:
+        problems.append(Problem("error", source, None, None, None,
+                                f"... and {rows[0][4] - LIMIT} more rows you may not write"))
+    return problems
