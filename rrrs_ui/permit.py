@@ -37,7 +37,7 @@ def checked_download(build: Build, action: str, target: str) -> Callable[[], byt
 
     def data() -> bytes:
         con = store.cursor(root)
-        now = who if who is access.DEMO else access.resolve(con, who.subject)
+        now = who if who == access.DEMO else access.resolve(con, who.subject)
         if now is None:
             raise PermissionDeniedError("Your access was revoked: nothing was downloaded.")
         out = build(con, permits.for_principal(con, now, synthetic_only=synthetic))

@@ -87,3 +87,18 @@ def test_2_caseload_views_are_audited(monkeypatch, db):
     assert not at.exception and "D1" in all_text(at)
     at.run()
     assert count(db, ("sup1", "view caseload", "Supervisor S1 and trainees")) == 1
+
+
+def test_2_prefilled_scoresheet_of_a_new_coding_is_audited_and_rechecked(monkeypatch, db, downloads):
+    """The header of a not-yet-coded session carries the patient id too: same re-check and audit."""
+    at = run_as(monkeypatch, db, {"sub": "sup1"}, "scoresheet", {"dyad": "D1", "session": "3", "coder": "C9"})
+    assert "Scoresheet for this session" in [b.label for b in at.get("download_button")]
+    download = downloads["3rs-scoresheet-D1-s3-C9.xlsx"]
+    assert download()[:2] == b"PK"
+    assert count(db, ("sup1", "download scoresheet", "D1/3/C9")) == 1
+    con = store.connect(db)
+    con.execute("UPDATE therapist SET supervisor_id = 'S2' WHERE therapist_id = 'T1'")
+    con.close()
+    with pytest.raises(NotFoundError):
+        download()
+    assert count(db, ("sup1", "download scoresheet", "D1/3/C9")) == 1

@@ -206,7 +206,9 @@ def test_1_notes_add_out_of_scope_is_refused_at_the_core(clinic_con):
 
 
 def test_1_notes_on_dyad_and_session_pages_use_the_principals_scope(monkeypatch, db):
-    """The dyad and session pages' notes panels list and add through the signed-in principal's permit."""
+    """The dyad and session pages' notes panels list and add through the signed-in principal's permit: a
+    therapist still reads and adds notes on their own dyad, a supervisor gets nothing of another's. (These
+    pages already refused D2 before the fix; this guards the fix from locking therapists out.)"""
     con = store.connect(db)
     notes.add(con, "D2", "s2", "Supervisor two's private remark.")
     con.close()
