@@ -25,6 +25,7 @@ with widgets.guard():
         help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the clinic's latest session.")
 
     everything = query(caseload.caseload, scope, threshold)
+    auth.record("view caseload", scope.label, f"{len(everything)} dyads listed")  # ids and flags: audited
     table = everything if inactive else everything[everything.active]
     n_hidden = len(everything) - len(table)
     st.caption(f"{scope.label}. Most concerning first: flags weighted "

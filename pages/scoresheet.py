@@ -2,26 +2,31 @@
 
 URL params: dyad, session, coder. The page remembers the version it opened; a save made by someone else in
 the meantime is refused (never silently overwritten) with a message naming who saved first.
+
+Everything here runs under the principal's permit (rrrs_core.permits), which the core functions check
+themselves: the dashboards' scope for reads and writes, only assigned sessions for coders, nothing new in
+demo mode. A dyad in the URL that is out of reach is 'not found or not permitted', never offered as new.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
-from rrrs_core import access
+from rrrs_core import access, permits
 from rrrs_core import coding_edit as ce
 from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
-from rrrs_core.errors import ConflictError, ValidationError
-from rrrs_core.queries import directory
+from rrrs_core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from rrrs_core.permits import Permit
 from rrrs_ui import auth, glue, import_flow, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui import scoresheet_hints as hints
 from rrrs_ui.notes_panel import notes_panel
+from rrrs_ui.permit import checked_download
+from rrrs_ui.permit import permit as current_permit
+from rrrs_ui.scoresheet_pick import choose
 
 auth.require_page("scoresheet")
 
@@ -32,96 +37,20 @@ LAST_IMPORT = "sc_last_import"  # (summary, warnings) of the scoresheets just im
 ss = st.session_state
 
 
-def _pick(col, label: str, options: list, param: str | None, key: str, fmt=str, allow_new: bool = True):
-    """A selectbox over stored values plus NEW; the URL param preselects (an unknown value means NEW)."""
-    opts = [*options, NEW] if allow_new else list(options)
-    index = opts.index(param) if param in opts else (len(opts) - 1 if param else None)
-    return col.selectbox(label, opts, index=index, key=key, placeholder=f"Choose a {label.lower()}",
-                         format_func=lambda v: NEW if v == NEW else fmt(v))
-
-
-def choose() -> ce.CodingDraft | None:
-    """Choose or create the dyad, session and coder; returns the coding's header as a draft, or None."""
-    who = auth.principal()
-    coder = who.coder_id if who.role == "coder" else None
-    dyads = glue.query(ch.dyads, auth.scope(), coder)
-    therapist_of = dict(zip(dyads.dyad_id, dyads.therapist_id, strict=True))
-    c1, c2, c3 = st.columns(3)
-    p_dyad, p_session = widgets.param("dyad"), widgets.param("session")
-    dyad = _pick(c1, "Dyad", list(dyads.dyad_id), p_dyad, "sc_pick_dyad", lambda d: f"{d} · therapist {therapist_of[d]}",
-                 allow_new=coder is None)
-    if dyad is None:
-        st.info(hints.start(may_create=coder is None))
-        return None
-    head: dict[str, object] = {}
-    if dyad == NEW:
-        n1, n2, n3, n4 = st.columns(4)
-        dyad = n1.text_input("New dyad id", value=p_dyad if p_dyad not in therapist_of else "", key="sc_pick_new_dyad")
-        people = glue.query(directory.therapists, auth.scope())
-        therapist = _pick(n2, "Therapist", list(people.therapist_id), None, "sc_pick_therapist")
-        if therapist == NEW:
-            therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist")
-            head["supervisor_id"] = n2.selectbox("Supervisor", [None, *people.therapist_id], key="sc_pick_sup",
-                                                 format_func=lambda v: "none" if v is None else v)
-            head["trainee"] = n2.checkbox("Trainee", key="sc_pick_trainee")
-        head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
-                    treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
-        if not dyad.strip() or not therapist:
-            st.info(hints.new_dyad())
-            return None
-        dyad = dyad.strip()
-        if dyad in therapist_of:
-            st.error(f"Dyad {dyad} already exists under therapist {therapist_of[dyad]}: a dyad id cannot be reused "
-                     "for another dyad. Choose it in the Dyad list to code one of its sessions.")
-            return None
-    else:
-        head.update({k: v for k, v in ce.header(glue.connection(), dyad, None).items() if v is not None})
-    stored = glue.query(ch.sessions, dyad, coder) if dyad in therapist_of else None
-    numbers = [] if stored is None else [int(n) for n in stored.session_number]
-    dates = {} if stored is None else dict(zip(numbers, stored.session_date, strict=True))
-    session = _pick(c2, "Session", numbers, int(p_session) if (p_session or "").isdigit() else None,
-                    f"sc_pick_session_{dyad}",
-                    lambda n: f"Session {n}" + (f" · {dates[n]:%Y-%m-%d}" if pd.notna(dates.get(n)) else ""),
-                    allow_new=coder is None)
-    if session is None:
-        st.info(hints.session(dyad, may_create=coder is None))
-        return None
-    if session == NEW:
-        s1, s2, s3, s4 = st.columns(4)
-        session = int(s1.number_input("New session number", 1, 100000, max(numbers, default=0) + 1,
-                                      key=f"sc_pick_new_session_{dyad}"))
-        if session in numbers:
-            st.warning(f"Session {session} already exists; choose it in the Session list.")
-            return None
-        head.update(session_date=s2.date_input("Session date", value=dt.date.today(), key="sc_pick_date"),
-                    segment_minutes=int(s3.number_input("Segment length (minutes)", 1, 60, 5, key="sc_pick_len")),
-                    n_segments=int(s4.number_input("Number of segments", 1, 60, 10, key="sc_pick_nseg")))
-        st.caption(hints.new_session())
-    else:
-        head.update({k: v for k, v in ce.header(glue.connection(), dyad, session).items() if v is not None})
-    coders = glue.query(ch.known_coders) if coder is None else [coder]
-    p_coder = widgets.param("coder")
-    coder = _pick(c3, "Coder", coders, p_coder, "sc_pick_coder", allow_new=who.role != "coder")
-    if coder == NEW:
-        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
-    if not coder or not coder.strip():
-        st.info(hints.coder(may_create=who.role != "coder"))
-        return None
-    widgets.set_param("dyad", dyad)
-    widgets.set_param("session", session)
-    widgets.set_param("coder", coder.strip())
-    return ce.CodingDraft(dyad, int(session), coder.strip(), **head)
-
-
-def open_coding(target: ce.CodingDraft, force: bool = False) -> None:
-    """Load the stored coding (or a blank one) and remember the version opened."""
+def open_coding(target: ce.CodingDraft, permit: Permit, force: bool = False) -> None:
+    """Load the stored coding (or a blank one) and remember the version opened; audited once per browser
+    session and coding, like the dyad and session views. The permit is checked on every run, not only when
+    the coding is first loaded."""
     key = "|".join(map(str, target.key))
+    if ss.get("sc_key") == key:
+        permits.require_coding(glue.connection(), permit, *target.key)
     if force or ss.get("sc_key") != key:
         if ss.get("sc_flash") and ss.sc_flash[0] != key:
             ss.sc_flash = None
-        base, version = ce.load_coding(glue.connection(), *target.key)
+        base, version = ce.load_coding(glue.connection(), *target.key, permit=permit)
         ss.sc_key, ss.sc_base, ss.sc_version = key, base, version
         grid.reset()
+    auth.record("view scoresheet", "/".join(map(str, target.key)))
 
 
 def done(message: str, kind: str = "success") -> None:
@@ -134,10 +63,11 @@ def done(message: str, kind: str = "success") -> None:
     st.rerun()
 
 
-def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None:
+def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int, permit: Permit) -> None:
     try:
-        version = ce.save_coding(glue.connection(), draft, user=user, expected_version=ss.sc_version, status=status)
-    except ConflictError as exc:
+        version = ce.save_coding(glue.connection(), draft, user=user, expected_version=ss.sc_version, status=status,
+                                 permit=permit)
+    except (ConflictError, NotFoundError, PermissionDeniedError) as exc:
         st.error(f"Not saved. {exc}")
         return
     except ValidationError as exc:
@@ -152,8 +82,8 @@ def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int) -> None
     done(f"Saved version {version} as {status}{tail}.")
 
 
-def history_section(target: ce.CodingDraft, user: str) -> None:
-    hist = ch.history(glue.connection(), *target.key)
+def history_section(target: ce.CodingDraft, user: str, permit: Permit) -> None:
+    hist = ch.history(glue.connection(), *target.key, permit=permit)
     if hist.empty:
         st.caption("Not saved yet: the first save creates version 1.")
         return
@@ -165,9 +95,10 @@ def history_section(target: ce.CodingDraft, user: str) -> None:
     version = r1.selectbox("Version to restore", older, key="sc_restore_version")
     if r2.button(f"Restore version {version}", help="Saves a new version equal to this one; nothing is deleted."):
         try:
-            new = ch.restore(glue.connection(), *target.key, version, user=user, expected_version=ss.sc_version)
+            new = ch.restore(glue.connection(), *target.key, version, user=user, expected_version=ss.sc_version,
+                             permit=permit)
             auth.audit_now("edit coding", "/".join(map(str, target.key)), f"restored version {version} as {new}")
-        except (ConflictError, ValidationError) as exc:
+        except (ConflictError, ValidationError, NotFoundError, PermissionDeniedError) as exc:
             st.error(f"Not restored. {exc}")
             return
         if new == ss.sc_version:
@@ -182,11 +113,18 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
     d1, d2 = st.columns(2)
     d1.download_button("Blank scoresheet (.xlsx)", sx.template, "3rs-scoresheet.xlsx", XLSX)
     name = f"3rs-scoresheet-{target.dyad_id}-s{target.session_number}-{target.coder_id}.xlsx"
+    coding = "/".join(map(str, target.key))
     if ss.sc_version is None:
-        d2.download_button("Scoresheet for this session", lambda: sx.template(draft=target), name, XLSX)
+        def blank(con, p: Permit) -> bytes:  # the header carries the patient id of a stored dyad
+            ce.load_coding(con, *target.key, permit=p)
+            return sx.template(draft=target)
+
+        d2.download_button("Scoresheet for this session", checked_download(blank, "download scoresheet", coding),
+                           name, XLSX, on_click="ignore")
     else:
-        d2.download_button(f"This coding (stored version {ss.sc_version})",
-                           lambda: sx.filled(glue.connection(), *target.key), name, XLSX)
+        d2.download_button(f"This coding (stored version {ss.sc_version})", checked_download(
+            lambda con, p: sx.filled(con, *target.key, permit=p), "download scoresheet", coding),
+            name, XLSX, on_click="ignore")
     files = widgets.uploader(UPLOADER, "Filled scoresheets", type=["xlsx"], accept_multiple_files=True)
     if files:
         ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here
@@ -216,10 +154,11 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
 st.title("Scoresheet")
 with widgets.guard():
     widgets.provenance_banner()
-    target = choose()
+    permit = current_permit()
+    target = choose(permit)
     if target is None:
         st.stop()
-    open_coding(target)
+    open_coding(target, permit)
     if ss.get("sc_flash") and ss.sc_flash[0] == ss.sc_key:  # stays until another coding is opened or saved
         getattr(st, ss.sc_flash[1])(ss.sc_flash[2])
     base: ce.CodingDraft = replace(ss.sc_base, **{f: getattr(target, f) for f in (
@@ -229,9 +168,10 @@ with widgets.guard():
     st.caption(f"Dyad **{base.dyad_id}** · therapist {base.therapist_id} · session {base.session_number}{date} · "
                f"{base.n_segments} segments of {base.segment_minutes} min · coder **{base.coder_id}**")
     if ss.sc_version is None:
-        st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number)))
+        st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number,
+                                                 permit=permit)))
     else:
-        status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version)
+        status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version, permit=permit)
         st.caption(f"Opened version {ss.sc_version} ({status}), saved by {by} at {at:%Y-%m-%d %H:%M}.")
     grid.codebook_panel(base.book)
 
@@ -268,9 +208,9 @@ with widgets.guard():
         user = u.text_input("Saved by", value=who.subject, disabled=True, key="sc_user_signed_in",
                             help="Your sign-in identity is recorded with every version.")
     if b1.button("Save draft", disabled=bool(errors), help="Drafts never feed the dashboards.", width="stretch"):
-        save(draft, "draft", user, len(warnings))
+        save(draft, "draft", user, len(warnings), permit)
     if b2.button("Save final", type="primary", disabled=bool(errors), width="stretch"):
-        save(draft, "final", user, len(warnings))
+        save(draft, "final", user, len(warnings), permit)
     if b3.button("Reload", help="Discard unsaved changes and open the latest stored version.", width="stretch"):
         ss.sc_key, ss.sc_flash = None, None
         st.rerun()
@@ -279,11 +219,11 @@ with widgets.guard():
                    "as final again (the earlier versions stay in the history).")
 
     with st.expander("Version history", expanded=False):
-        history_section(target, user)
+        history_section(target, user, permit)
     with st.expander("Excel scoresheet", expanded=False):
         excel_section(target, user)
     with st.expander("Supervision notes on this session"):
-        if "n_segments" not in ce.header(glue.connection(), target.dyad_id, target.session_number):
+        if "n_segments" not in ce.header(glue.connection(), target.dyad_id, target.session_number, permit=permit):
             st.caption("Save the coding first: notes attach to a stored session.")
         else:
             notes_panel(target.dyad_id, target.session_number, author=user or "demo user")

@@ -16,7 +16,8 @@ import pandas as pd
 from rrrs_core.store import one, transaction
 
 ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "generate pdf", "manage users",
-           "view audit", "export audit", "sign in")
+           "view audit", "export audit", "sign in", "view scoresheet", "download scoresheet", "add note",
+           "view caseload")
 GENESIS = "0" * 64
 
 

@@ -19,10 +19,12 @@ import duckdb
 import pandas as pd
 
 from rrrs_core import codebook as cb
+from rrrs_core import permits
 from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
+from rrrs_core.permits import OPEN, Permit
 from rrrs_core.store import CODING_WRITES, insert_ratings, one, scalar, transaction
 from rrrs_core.views import refresh_metrics
 
@@ -126,17 +128,21 @@ def _text(value: object) -> str | None:
 # ---------------------------------------------------------------- reading
 
 
-def header(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None) -> dict[str, object]:
-    """Stored header fields for a dyad (and session), empty for ones not stored yet."""
+def header(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None, *,
+           permit: Permit = OPEN) -> dict[str, object]:
+    """Stored header fields for a dyad (and session), empty for ones not stored yet; NotFoundError for a
+    stored one outside the permit."""
     out: dict[str, object] = {}
     row = one(con, "SELECT d.therapist_id, d.patient_id, d.treatment, t.supervisor_id, t.trainee FROM dyad d "
                    "LEFT JOIN therapist t USING (therapist_id) WHERE d.dyad_id = ?", [dyad_id])
     if row:
+        permits.require(con, permit, dyad_id)
         out.update(zip(("therapist_id", "patient_id", "treatment", "supervisor_id", "trainee"), row, strict=True))
-    if session_number is not None:
+    if row and session_number is not None:
         row = one(con, "SELECT session_date, segment_minutes, n_segments FROM session "
                        "WHERE dyad_id = ? AND session_number = ?", [dyad_id, session_number])
         if row:
+            permits.require(con, permit, dyad_id, session_number)
             out.update(zip(("session_date", "segment_minutes", "n_segments"), row, strict=True))
     return out
 
@@ -157,9 +163,11 @@ def load_version(con: duckdb.DuckDBPyConnection, coding_id: int) -> CodingDraft:
 
 
 def load_coding(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str,
-                version: int | None = None) -> tuple[CodingDraft, int | None]:
+                version: int | None = None, *, permit: Permit = OPEN) -> tuple[CodingDraft, int | None]:
     """The current (or a given) version of a coding and its version number; a blank draft and None if
-    this coder has not coded this session yet (header filled from the stored dyad/session, if any)."""
+    this coder has not coded this session yet (header filled from the stored dyad/session, if any).
+    NotFoundError or PermissionDeniedError when the permit does not reach it (`permits.require_coding`)."""
+    permits.require_coding(con, permit, dyad_id, int(session_number), coder_id)
     where = "version = ?" if version is not None else "is_current"
     params: list[object] = [dyad_id, int(session_number), coder_id] + ([version] if version is not None else [])
     row = one(con, f"SELECT coding_id, version FROM coding WHERE {KEY_SQL} AND {where}", params)
@@ -226,11 +234,19 @@ def _unchanged(con: duckdb.DuckDBPyConnection, coding_id: int, d: CodingDraft) -
             and old.segment_notes == d.segment_notes)
 
 
+def require_save(con: duckdb.DuckDBPyConnection, permit: Permit, d: CodingDraft) -> None:
+    """May the permit save this coding, creating its dyad, therapist and session if new?"""
+    permits.require_coding(con, permit, *d.key)
+    if not scalar(con, "SELECT count(*) FROM dyad WHERE dyad_id = ?", [d.dyad_id]):
+        permits.require_new_dyad(con, permit, d.dyad_id, d.therapist_id, d.supervisor_id)
+
+
 def _ensure_header(con: duckdb.DuckDBPyConnection, d: CodingDraft) -> None:
     """Create the therapist, dyad and session if new; stored ones are never changed from the scoresheet."""
-    if d.supervisor_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [d.supervisor_id]):
-        con.execute("INSERT INTO therapist VALUES (?, NULL, false)", [d.supervisor_id])
     if not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [d.therapist_id]):
+        if d.supervisor_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?",
+                                          [d.supervisor_id]):
+            con.execute("INSERT INTO therapist VALUES (?, NULL, false)", [d.supervisor_id])
         con.execute("INSERT INTO therapist VALUES (?, ?, ?)",
                     [d.therapist_id, d.supervisor_id or None, bool(d.trainee)])
     if not scalar(con, "SELECT count(*) FROM dyad WHERE dyad_id = ?", [d.dyad_id]):
@@ -243,21 +259,26 @@ def _ensure_header(con: duckdb.DuckDBPyConnection, d: CodingDraft) -> None:
 
 
 def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str, expected_version: int | None,
-                status: str | None = None, change_note: str | None = None) -> int:
+                status: str | None = None, change_note: str | None = None, permit: Permit = OPEN) -> int:
     """Store the draft as the new current version and return its number (the current one if nothing changed).
 
     `expected_version` is the version the editor opened (None for a coding that did not exist); if another
     version has been saved since, ConflictError names who saved it and nothing is written. Invalid input
-    raises ValidationError; the manual's consistency rules never block (see `check_coding`).
+    raises ValidationError; the manual's consistency rules never block (see `check_coding`). A coding, dyad,
+    therapist or session outside the `permit` raises NotFoundError or PermissionDeniedError (`require_save`),
+    checked before anything is validated (so no message describes another user's data) and again in the
+    transaction.
     """
     d = replace(draft.normalized(), status=status or draft.status)
     if d.status not in STATUSES:
         raise RrrsError(f"Status must be one of {', '.join(STATUSES)}, not '{d.status}'.")
     if not (user or "").strip():
         raise RrrsError("Say who is saving (user name).")
+    require_save(con, permit, d)
     check_coding(con, d)
     try:
         with CODING_WRITES, transaction(con):
+            require_save(con, permit, d)
             cur = _current(con, d.key)
             if (cur[1] if cur else None) != expected_version:
                 raise ConflictError(conflict_message(d.key, cur, expected_version))

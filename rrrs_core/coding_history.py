@@ -14,6 +14,7 @@ import pandas as pd
 
 from rrrs_core.coding_edit import KEY_SQL, SIGNS, CodingDraft, load_coding, load_version, save_coding
 from rrrs_core.errors import RrrsError
+from rrrs_core.permits import OPEN, Permit, require_coding
 from rrrs_core.scope import CLINIC, Scope
 from rrrs_core.store import one
 
@@ -76,8 +77,10 @@ def summary(changes: list[str], limit: int = 12) -> str:
     return shown + (f"; … and {len(changes) - limit} more" if len(changes) > limit else "")
 
 
-def history(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str) -> pd.DataFrame:
+def history(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str, *,
+            permit: Permit = OPEN) -> pd.DataFrame:
     """Every version of a coding, newest first: who saved it when, its status, and what changed."""
+    require_coding(con, permit, dyad_id, int(session_number), coder_id)
     rows = con.execute(
         f"SELECT coding_id, version, is_current, status, created_at, created_by, coalesce(change_note, '') "
         f"FROM coding WHERE {KEY_SQL} ORDER BY version", [dyad_id, int(session_number), coder_id]).fetchall()
@@ -93,12 +96,13 @@ def history(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, c
 
 
 def restore(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str, version: int, *,
-            user: str, expected_version: int | None) -> int:
+            user: str, expected_version: int | None, permit: Permit = OPEN) -> int:
     """Save a new version equal to `version`; returns the new version number (the current one if the
-    old version equals it). ConflictError if the coding changed since `expected_version` was opened."""
-    old, _ = load_coding(con, dyad_id, session_number, coder_id, version=version)
+    old version equals it). ConflictError if the coding changed since `expected_version` was opened;
+    NotFoundError or PermissionDeniedError if the permit does not reach the coding."""
+    old, _ = load_coding(con, dyad_id, session_number, coder_id, version=version, permit=permit)
     return save_coding(con, old, user=user, expected_version=expected_version, status=old.status,
-                       change_note=f"restored version {version}")
+                       change_note=f"restored version {version}", permit=permit)
 
 
 # ---------------------------------------------------------------- look-ups for choosing a coding
@@ -130,8 +134,9 @@ def sessions(con: duckdb.DuckDBPyConnection, dyad_id: str, coder_id: str | None 
 
 
 def version_info(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str,
-                 version: int) -> tuple[str, str, dt.datetime]:
+                 version: int, *, permit: Permit = OPEN) -> tuple[str, str, dt.datetime]:
     """(status, saved by, saved at) of one version."""
+    require_coding(con, permit, dyad_id, int(session_number), coder_id)
     row = one(con, f"SELECT status, created_by, created_at FROM coding WHERE {KEY_SQL} AND version = ?",
               [dyad_id, int(session_number), coder_id, version])
     if row is None:

@@ -23,6 +23,7 @@ from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import NotFoundError, Problem, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.api import ImportReport, Progress, _noop
+from rrrs_core.permits import OPEN, Permit
 from rrrs_core.scoresheet_layout import HEADER_FIELDS, SHEET, write
 from rrrs_core.scoresheet_read import NOTES, Sheets, norm, read_all
 from rrrs_core.store import transaction
@@ -41,9 +42,11 @@ def template(*, dyad_id: str = "", session_number: int | None = None, session_da
     return write(d)
 
 
-def filled(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str) -> bytes:
-    """The stored current coding as a filled scoresheet; re-importing it unchanged changes nothing."""
-    draft, version = load_coding(con, dyad_id, session_number, coder_id)
+def filled(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str, *,
+           permit: Permit = OPEN) -> bytes:
+    """The stored current coding as a filled scoresheet; re-importing it unchanged changes nothing.
+    It carries the patient id: NotFoundError or PermissionDeniedError when the permit does not reach it."""
+    draft, version = load_coding(con, dyad_id, session_number, coder_id, permit=permit)
     if version is None:
         raise NotFoundError(f"No coding of dyad {dyad_id} session {session_number} by {coder_id}.")
     return write(draft)

@@ -2,6 +2,9 @@
 
     notes_panel("D1")                # every note on the dyad, including per-session ones
     notes_panel("D1", 3, author=me)  # the notes on session 3; new notes attach to session 3
+
+Reading and adding go through the signed-in principal's permit (the core refuses a dyad outside it), and
+every note added is audited.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import streamlit as st
 
 from rrrs_core import notes
 from rrrs_core.errors import RrrsError
-from rrrs_ui import glue
+from rrrs_ui import auth, glue
+from rrrs_ui.permit import permit as current_permit
 
 
 def _when(value: object) -> str:
@@ -21,6 +25,8 @@ def _when(value: object) -> str:
 def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "demo user") -> None:
     """Notes newest first, then a small form to add one (stored with `author` and the time)."""
     scope = f"session {session_number}" if session_number is not None else f"dyad {dyad_id}"
+    permit = current_permit()
+    glue.query(notes.for_dyad, dyad_id, session_number, permit=permit)  # NotFoundError before any form is drawn
     listing = st.container()
     suffix = f"{dyad_id}_{session_number if session_number is not None else 'all'}"
     with st.form(key=f"notes_form_{suffix}", clear_on_submit=True):
@@ -29,14 +35,17 @@ def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "
         submitted = st.form_submit_button("Add note")
     if submitted:
         try:
-            notes.add(glue.connection(), dyad_id, author, body, session_number=session_number)
+            note_id = notes.add(glue.connection(), dyad_id, author, body, session_number=session_number,
+                                permit=permit)
         except RrrsError as exc:
             st.error(str(exc))
         else:
+            auth.audit_now("add note", dyad_id if session_number is None else f"{dyad_id}/{session_number}",
+                           f"note {note_id}")
             glue.data_changed()
             st.success(f"Note added by {author}.")
     with listing:
-        shown = glue.query(notes.for_dyad, dyad_id, session_number)
+        shown = glue.query(notes.for_dyad, dyad_id, session_number, permit=permit)
         if shown.empty:
             st.caption(f"No supervision notes on {scope} yet.")
             return

@@ -11,8 +11,14 @@ from rrrs_core.coding_edit import SIGNS, CodingDraft
 NEW = "+ New…"
 
 
-def start(may_create: bool) -> str:
-    """Nothing chosen yet."""
+DEMO_LOCKED = ("Demo mode: code the demo clinic's sessions. New dyads, therapists, sessions and patients cannot be "
+               "added here, because there is no sign-in to guard real data.")
+
+
+def start(may_create: bool, demo: bool = False) -> str:
+    """Nothing chosen yet (`demo`: demo mode, where nothing clinical may be created)."""
+    if demo:
+        return f"Choose a **Dyad**, then its **Session**, then the **Coder**. {DEMO_LOCKED}"
     if not may_create:
         return ("Choose a **Dyad**, then its **Session**: you see only the sessions assigned to you. "
                 "Ask your supervisor if one is missing.")
@@ -29,8 +35,10 @@ def new_dyad() -> str:
             "(a pseudonym, never a name) and **treatment** are optional. Then choose the session.")
 
 
-def session(dyad_id: str, may_create: bool) -> str:
+def session(dyad_id: str, may_create: bool, demo: bool = False) -> str:
     """A dyad chosen, no session yet."""
+    if demo:
+        return f"Choose the **Session** of dyad {dyad_id} to code. {DEMO_LOCKED}"
     if not may_create:
         return f"Choose the **Session** of dyad {dyad_id} to code (you see the sessions assigned to you)."
     return (f"Choose the **Session** of dyad {dyad_id} to code, or **{NEW}** to add one: you give its number, "

@@ -161,6 +161,7 @@ def test_consistency_warnings_shown_before_saving_final(monkeypatch, clinic_db):
 
 
 def test_create_a_new_dyad_session_and_coder_saved_as_draft(monkeypatch, clinic_db):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper creates nothing (tests/security)
     at = open_sheet(monkeypatch, clinic_db, dyad="D9", session="1", coder="C9")
     assert at.text_input(key="sc_pick_new_dyad").value == "D9"
     assert "**New dyad:** enter its **id**" in at.info[0].value  # until its therapist is chosen
@@ -184,6 +185,7 @@ def test_create_a_new_dyad_session_and_coder_saved_as_draft(monkeypatch, clinic_
 
 
 def test_a_new_dyad_id_that_exists_is_refused(monkeypatch, clinic_db):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper creates nothing (tests/security)
     at = open_sheet(monkeypatch, clinic_db, dyad="NEWONE", session="1", coder="C1")
     at.selectbox(key="sc_pick_therapist").set_value("T2").run()
     at.text_input(key="sc_pick_new_dyad").set_value("D1").run()
@@ -224,6 +226,7 @@ def test_ratings_pending_coding_opens_and_saves(monkeypatch, clinic_db):
 
 
 def test_the_start_hint_says_how_to_create(monkeypatch, clinic_db):
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper creates nothing (tests/security)
     at = open_sheet(monkeypatch, clinic_db)
     hint = at.info[0].value
     assert "choose its **Dyad** here, then its **Session**, then the **Coder**" in hint

@@ -1,0 +1,162 @@
+"""Who may open and change which codings and notes: the dashboards' scope, applied to writes and side doors.
+
+Reads of identified data take a `Scope` (rrrs_core.scope); the scoresheet and supervision notes also write,
+and may create a dyad, a therapist or a session, so they take a `Permit`: the principal's scope plus what they
+may create. The checks live here, in the data layer, and the write functions call them themselves
+(`coding_edit.save_coding`, `coding_history.restore`, `notes.add`, ...), so a hidden widget is never the only
+guard. A dyad that does not exist and one outside the permit give the same NotFoundError message.
+
+    p = permits.for_principal(con, who, synthetic_only=...)
+    coding_edit.save_coding(con, draft, user=..., expected_version=..., permit=p)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from rrrs_core.access import NOBODY, Principal, scope_for
+from rrrs_core.errors import NotFoundError, PermissionDeniedError
+from rrrs_core.scope import CLINIC, Scope
+from rrrs_core.store import one, scalar
+
+DEMO_NO_CREATE = ("Demo mode takes no new dyads, therapists, sessions or patients typed by hand: there is no "
+                  "sign-in to guard real data. Code a session of the demo clinic, or configure sign-in "
+                  "(see README) to enter real data.")
+CODER_NO_CREATE = "Coders code the sessions assigned to them; ask a supervisor to add a dyad or session."
+ROLE_NO_CREATE = "Your role does not add dyads, therapists or sessions."
+
+
+@dataclass(frozen=True)
+class Permit:
+    """What one principal may open and change through the scoresheet and supervision notes.
+
+    `coder_id` set: a coder, who opens and saves only the sessions assigned to them, under their own coder id
+    (their `scope` is not used). `supervisor_id` set: a new therapist must be supervised by this therapist, so
+    that it lands inside the creator's scope. `no_create` says why this principal may not create a dyad,
+    therapist or session (None: they may, within their scope)."""
+
+    scope: Scope = CLINIC
+    coder_id: str | None = None
+    supervisor_id: str | None = None
+    no_create: str | None = None
+
+    @property
+    def may_create(self) -> bool:
+        return self.no_create is None
+
+
+OPEN = Permit()  # the whole clinic, may create: the CLI, imports and tests; the app passes the principal's
+NOTHING = Permit(NOBODY, no_create=ROLE_NO_CREATE)
+
+
+def for_principal(con: duckdb.DuckDBPyConnection, who: Principal, *, synthetic_only: bool = False) -> Permit:
+    """The permit of a signed-in principal (or the demo user): their dashboard scope for reads and writes."""
+    demo = DEMO_NO_CREATE if synthetic_only else None
+    if who.role == "coder":
+        return Permit(NOBODY, coder_id=who.coder_id, no_create=CODER_NO_CREATE) if who.coder_id else NOTHING
+    if who.role == "admin":
+        return Permit(CLINIC, no_create=demo)
+    if who.role == "supervisor" and who.therapist_id:
+        return Permit(scope_for(con, who), supervisor_id=who.therapist_id, no_create=demo)
+    if who.role == "therapist" and who.therapist_id:
+        return Permit(scope_for(con, who), no_create=ROLE_NO_CREATE)
+    return NOTHING
+
+
+def not_found(dyad_id: str, session_number: int | None = None) -> NotFoundError:
+    """The one message for 'does not exist' and 'not yours': the two must not be told apart."""
+    if session_number is None:
+        return NotFoundError(f"No dyad {dyad_id} (not found or not permitted).")
+    return NotFoundError(f"Dyad {dyad_id} has no session {session_number} (not found or not permitted).")
+
+
+def _therapist_of(con: duckdb.DuckDBPyConnection, dyad_id: str) -> str | None:
+    row = one(con, "SELECT therapist_id FROM dyad WHERE dyad_id = ?", [dyad_id])
+    return None if row is None else str(row[0])
+
+
+def _session_exists(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
+                       [dyad_id, int(session_number)]))
+
+
+def _assigned(con: duckdb.DuckDBPyConnection, coder_id: str, dyad_id: str, session_number: int | None) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM coding_assignment WHERE coder_id = ? AND dyad_id = ? "
+                            "AND (? IS NULL OR session_number = ?)",
+                       [coder_id, dyad_id, session_number, session_number]))
+
+
+def require(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int | None = None) -> str:
+    """A stored dyad (and session) the permit reaches; returns the dyad's therapist. NotFoundError otherwise,
+    with the same message whether it is missing or out of reach."""
+    therapist = _therapist_of(con, dyad_id)
+    if p.coder_id is not None:
+        if therapist is None or not _assigned(con, p.coder_id, dyad_id, None):
+            raise not_found(dyad_id)
+        if session_number is not None and not _assigned(con, p.coder_id, dyad_id, int(session_number)):
+            raise not_found(dyad_id, session_number)
+        return therapist
+    if therapist is None or not p.scope.allows(therapist):
+        raise not_found(dyad_id)
+    if session_number is not None and not _session_exists(con, dyad_id, session_number):
+        raise not_found(dyad_id, session_number)
+    return therapist
+
+
+def _require_create(p: Permit, dyad_id: str, session_number: int | None = None) -> None:
+    if p.may_create:
+        return
+    if p.coder_id is not None or p.no_create == ROLE_NO_CREATE:
+        raise not_found(dyad_id, session_number)  # no hint that the id is free
+    raise PermissionDeniedError(p.no_create)
+
+
+def require_coding(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int,
+                   coder_id: str) -> None:
+    """Opening or saving the coding (dyad, session, coder): a stored session the permit reaches (for a coder:
+    assigned to them, under their own coder id), or a new dyad or session the permit may create."""
+    if p.coder_id is not None and coder_id != p.coder_id:
+        raise PermissionDeniedError(f"You code as {p.coder_id}: you may open and save only your own codings, "
+                                    f"not those of coder {coder_id}.")
+    if p.coder_id is None and _therapist_of(con, dyad_id) is None:
+        _require_create(p, dyad_id)
+        return
+    require(con, p, dyad_id)
+    if p.coder_id is None and not _session_exists(con, dyad_id, session_number):
+        _require_create(p, dyad_id, session_number)
+        return
+    require(con, p, dyad_id, session_number)
+
+
+def is_free(con: duckdb.DuckDBPyConnection, dyad_id: str) -> bool:
+    """No dyad anywhere has this id (ids are unique across the clinic), so it may be offered as a new one."""
+    return _therapist_of(con, dyad_id) is None
+
+
+def _therapist_row(con: duckdb.DuckDBPyConnection, therapist_id: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [therapist_id]))
+
+
+def require_new_dyad(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, therapist_id: str,
+                     supervisor_id: str | None = None) -> None:
+    """Creating dyad `dyad_id` under `therapist_id` (new if not stored, with `supervisor_id`): the id must be
+    free (an id outside the permit is 'not found or not permitted', never offered as new), the therapist in
+    scope, and a new therapist supervised by the creator so that it stays in their scope."""
+    if _therapist_of(con, dyad_id) is not None:
+        try:
+            require(con, p, dyad_id)
+        except NotFoundError:
+            raise NotFoundError(f"Dyad id {dyad_id} cannot be used (not found or not permitted): choose another "
+                                "id.") from None
+        return  # in reach: the caller says it exists and offers it in the list
+    _require_create(p, dyad_id)
+    if _therapist_row(con, therapist_id):
+        if not p.scope.allows(therapist_id):
+            raise NotFoundError(f"No therapist {therapist_id} (not found or not permitted).")
+    elif not p.scope.is_clinic and (p.supervisor_id is None or supervisor_id != p.supervisor_id):
+        raise PermissionDeniedError(f"A therapist you add must be supervised by you ({p.supervisor_id or 'none'})"
+                                    f" so that their dyads stay in your scope; therapist {therapist_id} is not.")
+    if supervisor_id and not _therapist_row(con, supervisor_id) and not p.scope.is_clinic:
+        raise NotFoundError(f"No therapist {supervisor_id} (not found or not permitted).")
