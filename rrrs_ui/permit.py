@@ -14,10 +14,9 @@ from collections.abc import Callable
 
 import duckdb
 
-from rrrs_core import access, audit, permits, store
-from rrrs_core.errors import PermissionDeniedError
+from rrrs_core import audit, permits, store
 from rrrs_core.permits import Permit
-from rrrs_ui import auth, glue
+from rrrs_ui import auth, downloads, glue
 
 Build = Callable[[duckdb.DuckDBPyConnection, Permit], bytes]
 
@@ -28,18 +27,17 @@ def permit() -> Permit:
 
 
 def checked_download(build: Build, action: str, target: str) -> Callable[[], bytes]:
-    """A callable for `st.download_button(data=...)`: on each click it re-reads the principal (refusing one
-    revoked since the page was drawn), builds the file with their permit as it is now (so a case moved out of
-    their scope is refused), and records `action` on `target` in the audit trail."""
+    """A callable for `st.download_button(data=...)`: on each click it re-reads the principal
+    (`downloads.fresh_principal`: refusing one revoked or given another role since the page was drawn), builds
+    the file with their permit as it is now (so a case moved out of their scope is refused), and records
+    `action` on `target` in the audit trail."""
     who = auth.principal()
     synthetic = auth.synthetic_only()
     root = glue.connection()
 
     def data() -> bytes:
         con = store.cursor(root)
-        now = who if who == access.DEMO else access.resolve(con, who.subject)
-        if now is None:
-            raise PermissionDeniedError("Your access was revoked: nothing was downloaded.")
+        now = downloads.fresh_principal(con, who)
         out = build(con, permits.for_principal(con, now, synthetic_only=synthetic))
         audit.record(con, now.subject, now.role, action, target)
         return out

@@ -65,7 +65,7 @@ def test_2_scoresheet_excel_download_is_audited_each_time_and_rechecks_the_princ
     con.execute("UPDATE therapist SET supervisor_id = 'S1' WHERE therapist_id = 'T1'")
     access.upsert(con, "sup1", "supervisor", therapist_id="S1", active=False)  # revoked
     con.close()
-    with pytest.raises(PermissionDeniedError, match="revoked"):
+    with pytest.raises(PermissionDeniedError, match="access changed"):
         download()
     assert count(db, ("sup1", "download scoresheet", "D1/3/C1")) == 2
 
