@@ -73,6 +73,15 @@ def seal(con: duckdb.DuckDBPyConnection) -> None:
                 [_head_mac(secret, n, last, head), _legacy_mac(secret, ln, llast, lhead)])
 
 
+def _anchor(con: duckdb.DuckDBPyConnection, columns: str) -> tuple | None:
+    """The anchor's one row, or None when it is missing, doubled, or its table dropped (all outside rrrs)."""
+    try:
+        rows = con.execute(f"SELECT {columns} FROM trail_anchor LIMIT 2").fetchall()
+    except duckdb.CatalogException:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
 def record(con: duckdb.DuckDBPyConnection, actor: str, role: str, action: str, target: str | None = None,
            detail: str | None = None, *, os_user: str | None = None) -> None:
     """Append one signed audit row and move the anchor, in one transaction of its own (so a later failure
@@ -81,7 +90,7 @@ def record(con: duckdb.DuckDBPyConnection, actor: str, role: str, action: str, t
         raise ValueError(f"unknown audit action {action!r}")
     secret = audit_key.key(con)
     with transaction(con):
-        anchor = one(con, "SELECT n_rows, head FROM trail_anchor")
+        anchor = _anchor(con, "n_rows, head")
         if anchor is None:
             raise RrrsError("The audit trail's anchor row is missing (the database was edited outside rrrs); "
                             "nothing can be audited until an administrator restores it from a backup.")
@@ -163,8 +172,7 @@ def check(con: duckdb.DuckDBPyConnection, expect: str | None = None) -> Verdict:
     """Verify every row's signature and link, the legacy boundary, the anchor, and (optionally) that the trail
     still holds an earlier signed head at its position."""
     secret = audit_key.key(con)
-    anchor = one(con, "SELECT n_rows, last_id, head, mac, legacy_rows, legacy_last_id, legacy_head, legacy_mac "
-                      "FROM trail_anchor")
+    anchor = _anchor(con, "n_rows, last_id, head, mac, legacy_rows, legacy_last_id, legacy_head, legacy_mac")
     if anchor is None:
         anchor = (-1, 0, "", "", 0, 0, GENESIS, "")
     n, last, head, sig, ln, llast, lhead, lsig = anchor
@@ -180,7 +188,8 @@ def check(con: duckdb.DuckDBPyConnection, expect: str | None = None) -> Verdict:
         problems.append(f"Row {broken} was changed, or rows just before it were deleted: its signature or its "
                         "link to the row before it does not hold.")
     if n < 0:
-        problems.append("The audit anchor is missing: the table trail_anchor was emptied outside rrrs.")
+        problems.append("The audit anchor is missing, or not a single row: the table trail_anchor was edited "
+                        "outside rrrs.")
     elif sig != _head_mac(secret, n, last, head):
         problems.append("The audit anchor (row count and last row) was changed outside rrrs: its signature "
                         "does not match.")

@@ -86,6 +86,17 @@ def test_resetting_the_anchor_after_a_truncation_is_detected(con):
     assert any("anchor" in p and "signature" in p for p in audit.check(con).problems)
 
 
+@pytest.mark.parametrize("edit", ["DELETE FROM trail_anchor", "INSERT INTO trail_anchor SELECT * FROM trail_anchor",
+                                  "DROP TABLE trail_anchor"])
+def test_emptying_doubling_or_dropping_the_anchor_is_detected(con, edit):
+    _trail(con)
+    con.execute(edit)
+    assert audit.verify(con) is not None
+    assert any("anchor is missing" in p for p in audit.check(con).problems)
+    with pytest.raises(RrrsError, match="anchor row is missing"):
+        audit.record(con, "boss", "admin", "view audit")
+
+
 def test_truncating_rows_and_anchor_together_is_caught_by_the_external_head(empty_db):
     """Rolling back the rows and a saved copy of the anchor together fools the database's own check (as the
     docs say); the signed head printed by `rrrs audit verify` and kept with the backups catches it."""
