@@ -25,6 +25,7 @@ import datetime as dt
 import getpass
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 import duckdb
@@ -39,6 +40,9 @@ ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "
 GENESIS = "0" * 64
 CLI_ROLE = "cli"  # rows written by the command line: no sign-in, so the OS account is recorded beside the actor
 _ROW = "rrrs-audit-v2"
+# One record at a time per process (DuckDB admits one writing process): two app threads auditing at once
+# would otherwise both chain onto the same previous row, or one would fail on the anchor's write conflict.
+_RECORDING = threading.RLock()
 _HEAD = re.compile(r"rrrs-audit-head:v1:(\d+):(\d+):([0-9a-f]{64}):([0-9a-f]{64})")
 
 
@@ -89,7 +93,7 @@ def record(con: duckdb.DuckDBPyConnection, actor: str, role: str, action: str, t
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     secret = audit_key.key(con)
-    with transaction(con):
+    with _RECORDING, transaction(con):
         anchor = _anchor(con, "n_rows, head")
         if anchor is None:
             raise RrrsError("The audit trail's anchor row is missing (the database was edited outside rrrs); "

@@ -39,7 +39,7 @@ def _scoresheets(paths: list[Path]) -> list[Path] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rrrs_core import audit
+    from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
     from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
 
@@ -50,6 +50,7 @@ def cmd_import(args: argparse.Namespace) -> int:
               "workbook at a time", file=sys.stderr)
         return 2
     con = store.connect(args.db)
+    audit_key.key(con)  # an import that could not be audited is refused before it starts
     label = f"{len(sheets)} scoresheets" if sheets else paths[0].name
     update, close = _progress_bar(f"import {label}")
     try:

@@ -9,6 +9,7 @@ import hmac
 import os
 import pwd
 import stat
+import threading
 from pathlib import Path
 
 import duckdb
@@ -168,6 +169,23 @@ def test_a_legitimate_trail_verifies_and_its_head_still_holds_later(empty_db):
     res = run("audit", "verify", "--db", str(db), "--expect", first.head)
     assert res.returncode == 0 and "still holds the expected head" in res.stdout
     assert "not a signed audit head" in run("audit", "verify", "--db", str(db), "--expect", "rrrs-audit-head:v1:1").stderr
+
+
+def test_app_threads_recording_at_once_leave_an_intact_trail(con):
+    """Found on the way: two sessions auditing at the same moment chained onto the same row, so a legitimate
+    trail reported tampering (and the anchor would now make one of them fail). Records are serialised."""
+    def views(i: int) -> None:
+        cur = store.cursor(con)
+        for j in range(15):
+            audit.record(cur, f"user{i}", "supervisor", "view dyad", f"D{j}")
+
+    threads = [threading.Thread(target=views, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    verdict = audit.check(con)
+    assert verdict.ok and verdict.n_rows == 60, verdict.problems
 
 
 def test_the_key_is_outside_the_database(empty_db, monkeypatch):
