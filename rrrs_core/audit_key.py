@@ -78,14 +78,14 @@ def mac(secret: bytes, *parts: object) -> str:
     return hmac.new(secret, "\x1f".join(map(str, parts)).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def pads(secret: bytes) -> dict[str, str]:
-    """The HMAC inner and outer pads (hex), so SQL can compute HMAC-SHA256 with DuckDB's sha256 (which has
-    no hmac function): sha256(opad || sha256(ipad || message)). Passed as bound parameters, never stored."""
+def pads(secret: bytes) -> dict[str, bytes]:
+    """The HMAC inner and outer pads, so SQL can compute HMAC-SHA256 with DuckDB's sha256 (DuckDB 1.5.5 has
+    no hmac function): sha256(opad || sha256(ipad || message)). Bound as parameters, never stored."""
     block = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
     block = block.ljust(_BLOCK, b"\0")
-    return {"ipad": bytes(b ^ 0x36 for b in block).hex(), "opad": bytes(b ^ 0x5C for b in block).hex()}
+    return {"ipad": bytes(b ^ 0x36 for b in block), "opad": bytes(b ^ 0x5C for b in block)}
 
 
 def hmac_sql(message_sql: str) -> str:
     """A SQL expression: the HMAC-SHA256 (hex) of `message_sql` (a VARCHAR) under the pads `$ipad`/`$opad`."""
-    return f"sha256(unhex($opad) || unhex(sha256(unhex($ipad) || encode({message_sql}))))"
+    return f"sha256($opad || unhex(sha256($ipad || encode({message_sql}))))"

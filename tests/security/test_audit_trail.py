@@ -208,6 +208,17 @@ def test_the_key_is_outside_the_database(empty_db, monkeypatch):
     assert not key_file.exists()
 
 
+@pytest.mark.parametrize("secret", [b"k" * 32, b"long " * 30, "clé-ünïcode-ключ-0123456789abcdef".encode()])
+def test_the_sql_check_computes_the_same_hmac_as_python(secret):
+    """DuckDB has no hmac(): verification builds HMAC-SHA256 from its sha256 and the key's pads. It must agree
+    with Python's hmac for any key length (a key longer than the 64-byte block is hashed first)."""
+    from rrrs_core import audit_key
+
+    message = "rrrs\x1f42\x1fZoë Ångström\x1f"
+    sql = duckdb.connect().execute("SELECT " + audit_key.hmac_sql("$m"), {**audit_key.pads(secret), "m": message})
+    assert sql.fetchone()[0] == hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
 def test_legacy_rows_stay_verifiable_up_to_the_signed_boundary(tmp_path):
     """A database audited before migration 8: its unkeyed rows verify as legacy; the keyed rows chain on."""
     db = tmp_path / "old.duckdb"
