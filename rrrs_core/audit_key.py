@@ -73,6 +73,14 @@ def key(con: duckdb.DuckDBPyConnection, *, create: bool = False) -> bytes:
     return text.encode("ascii")
 
 
+def source(con: duckdb.DuckDBPyConnection) -> str:
+    """Where this database's audit key comes from, for `rrrs audit verify` to say what to keep safe."""
+    if os.environ.get(KEY_ENV):
+        return f"${KEY_ENV}"
+    path = key_file(con)
+    return f"the key file {path}" if path else "a key for this process only (database in memory)"
+
+
 def mac(secret: bytes, *parts: object) -> str:
     """HMAC-SHA256 (hex) over the parts joined with the unit separator."""
     return hmac.new(secret, "\x1f".join(map(str, parts)).encode("utf-8"), hashlib.sha256).hexdigest()

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from rrrs_core import access, audit, export, store
+from rrrs_core import access, audit, audit_key, export, store
 from rrrs_core.errors import RrrsError
 
 
@@ -48,22 +48,30 @@ def _expected_head(value: str | None) -> str | None:
     return found[0]
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """`rrrs audit verify`: every problem found (exit 1), or the signed head to store with the backups."""
+    expect = _expected_head(args.expect)
+    con = store.connect(args.db, read_only=True)
+    verdict = audit.check(con, expect)
+    if not verdict.ok:
+        print("The audit trail was altered:")
+        for problem in verdict.problems:
+            print(f"  {problem}")
+        return 1
+    print("The audit trail is intact.")
+    still = ", and it still holds the expected head." if expect else "."
+    print(f"{verdict.n_rows} row{'' if verdict.n_rows == 1 else 's'} ({verdict.legacy_rows} from before keyed "
+          f"auditing){still}")
+    print(f"Signed with {audit_key.source(con)}: back it up apart from the database (a restore needs it; "
+          "whoever holds it with write access to the database can re-sign the trail).")
+    print("Signed head (store it with your backups; check later with --expect):")
+    print(verdict.head)
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     if args.action == "verify":
-        expect = _expected_head(args.expect)
-        con = store.connect(args.db, read_only=True)
-        verdict = audit.check(con, expect)
-        if not verdict.ok:
-            print("The audit trail was altered:")
-            for problem in verdict.problems:
-                print(f"  {problem}")
-            return 1
-        print("The audit trail is intact.")
-        print(f"{verdict.n_rows} rows ({verdict.legacy_rows} from before keyed auditing)"
-              + (", and it still holds the expected head." if expect else "."))
-        print("Signed head (store it with your backups; check later with --expect):")
-        print(verdict.head)
-        return 0
+        return _verify(args)
     con = store.connect(args.db)
     rows = audit.listing(con, limit=10_000_000)
     audit.record_cli(con, args.by, "export audit", args.out, f"{len(rows)} rows")
