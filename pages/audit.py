@@ -17,11 +17,15 @@ st.title("Audit trail")
 with widgets.guard():
     auth.record("view audit")
     con = glue.connection()
-    broken = audit.verify(con)
-    if broken is None:
-        st.success("The audit trail is intact: every row chains to the one before it.")
+    verdict = audit.check(con)
+    if verdict.ok:
+        st.success("The audit trail is intact: every row's signature holds, each links to the one before it, "
+                   f"and the anchor counts all {verdict.n_rows} rows.")
+        st.caption("Signed head: store it with the backups; `rrrs audit verify --expect '<head>'` later shows "
+                   "whether rows up to it were deleted.")
+        st.code(verdict.head or "", language=None)
     else:
-        st.error(f"The audit trail was altered outside rrrs at row {broken} or just before it.")
+        st.error("The audit trail was altered outside rrrs:\n\n" + "\n".join(f"- {p}" for p in verdict.problems))
     left, mid, right = st.columns(3)
     actor = left.text_input("Who (exact identity)", value=widgets.param("actor", "") or "") or None
     action = mid.selectbox("Action", ["(all)", *audit.ACTIONS])

@@ -39,6 +39,7 @@ def _scoresheets(paths: list[Path]) -> list[Path] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
     from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
 
@@ -49,6 +50,7 @@ def cmd_import(args: argparse.Namespace) -> int:
               "workbook at a time", file=sys.stderr)
         return 2
     con = store.connect(args.db)
+    audit_key.key(con)  # an import that could not be audited is refused before it starts
     label = f"{len(sheets)} scoresheets" if sheets else paths[0].name
     update, close = _progress_bar(f"import {label}")
     try:
@@ -58,6 +60,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             report = import_path(con, paths[0], replace=args.replace, user=args.user, progress=update)
     finally:
         close()
+    audit.record_cli(con, args.user, "import", ", ".join(str(p) for p in (sheets or paths)), report.summary())
     print(report.summary())
     _print_problems(report.warnings, args.all_warnings)
     return 0
@@ -73,10 +76,11 @@ def _print_problems(problems: list, show_all: bool, limit: int = 20) -> None:
 
 
 def cmd_export_summary(args: argparse.Namespace) -> int:
-    from rrrs_core import export
+    from rrrs_core import audit, export
 
     con = store.connect(args.db)
     frame = export.summary(con)
+    audit.record_cli(con, args.by, "export csv", "summary", f"{len(frame)} codings to {args.out}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(export.to_csv(frame))
     print(f"Wrote {len(frame)} codings to {args.out}")
@@ -113,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
     p = with_db(exp.add_parser("summary", help="one row per coding with the 3RS metrics"))
     p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--by", default="cli", help="who is exporting (audited, with the OS account)")
     p.set_defaults(func=cmd_export_summary)
 
     p = sub.add_parser("demo", help="write a synthetic demo clinic in the 3RS tables format")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-from rrrs_core import access, audit, export, store
+from rrrs_core import access, audit, audit_key, export, store
+from rrrs_core.errors import RrrsError
 
 
 def _users(args: argparse.Namespace) -> int:
@@ -15,7 +17,7 @@ def _users(args: argparse.Namespace) -> int:
     elif args.action == "add":
         access.upsert(con, args.subject, args.role, email=args.email, therapist_id=args.therapist,
                       coder_id=args.coder, display_name=args.name)
-        audit.record(con, args.by, "admin", "manage users", args.subject, f"role={args.role} (cli)")
+        audit.record_cli(con, args.by, "manage users", args.subject, f"role={args.role} (cli)")
         print(f"{args.subject} may now sign in as {args.role}.")
     elif args.action == "revoke":
         row = store.one(con, "SELECT role, email, therapist_id, coder_id, display_name FROM principal "
@@ -25,7 +27,7 @@ def _users(args: argparse.Namespace) -> int:
             return 1
         access.upsert(con, args.subject, row[0], email=row[1], therapist_id=row[2], coder_id=row[3],
                       display_name=row[4], active=False)
-        audit.record(con, args.by, "admin", "manage users", args.subject, "revoked (cli)")
+        audit.record_cli(con, args.by, "manage users", args.subject, "revoked (cli)")
         print(f"{args.subject} can no longer sign in (takes effect on their next click).")
     elif args.action == "assign":
         access.assign(con, args.coder, args.dyad, args.session)
@@ -33,13 +35,46 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(args: argparse.Namespace) -> int:
+def _expected_head(value: str | None) -> str | None:
+    """`--expect`: the signed head itself, or a file holding it (e.g. the saved output of `audit verify`)."""
+    if value is None or value.startswith("rrrs-audit-head:"):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise RrrsError(f"--expect {value!r} is neither a signed audit head nor a file.")
+    found = re.search(r"rrrs-audit-head:\S+", path.read_text(encoding="utf-8", errors="replace"))
+    if found is None:
+        raise RrrsError(f"{path} holds no signed audit head (a line starting with 'rrrs-audit-head:').")
+    return found[0]
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """`rrrs audit verify`: every problem found (exit 1), or the signed head to store with the backups."""
+    expect = _expected_head(args.expect)
     con = store.connect(args.db, read_only=True)
+    verdict = audit.check(con, expect)
+    if not verdict.ok:
+        print("The audit trail was altered:")
+        for problem in verdict.problems:
+            print(f"  {problem}")
+        return 1
+    print("The audit trail is intact.")
+    still = ", and it still holds the expected head." if expect else "."
+    print(f"{verdict.n_rows} row{'' if verdict.n_rows == 1 else 's'} ({verdict.legacy_rows} from before keyed "
+          f"auditing){still}")
+    print(f"Signed with {audit_key.source(con)}: back it up apart from the database (a restore needs it; "
+          "whoever holds it with write access to the database can re-sign the trail).")
+    print("Signed head (store it with your backups; check later with --expect):")
+    print(verdict.head)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
     if args.action == "verify":
-        broken = audit.verify(con)
-        print("The audit trail is intact." if broken is None else f"The audit trail was altered at row {broken}.")
-        return 0 if broken is None else 1
+        return _verify(args)
+    con = store.connect(args.db)
     rows = audit.listing(con, limit=10_000_000)
+    audit.record_cli(con, args.by, "export audit", args.out, f"{len(rows)} rows")
     Path(args.out).write_bytes(export.to_csv(rows))
     print(f"Wrote {len(rows)} audit rows to {args.out}")
     return 0
@@ -64,10 +99,16 @@ def add_admin_parsers(sub: argparse._SubParsersAction, with_db) -> None:  # type
     p.add_argument("--session", required=True, type=int)
     for name in ("list", "add", "revoke", "assign"):
         users.choices[name].set_defaults(func=_users)
-        users.choices[name].add_argument("--by", default="cli", help="who is making the change (audited)")
+        users.choices[name].add_argument("--by", default="cli", help="who is making the change (audited as "
+                                         "given, beside the OS account that ran the command)")
 
     aud = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
-    with_db(aud.add_parser("verify", help="check that no audit row was altered")).set_defaults(func=_audit)
-    p = with_db(aud.add_parser("export", help="write the audit trail as CSV"))
+    p = with_db(aud.add_parser("verify", help="check that no audit row was altered or deleted; print the signed "
+                                              "head to store with the backups"))
+    p.add_argument("--expect", metavar="HEAD_OR_FILE",
+                   help="a signed head printed earlier (or a file holding it): the trail must still hold it")
+    p.set_defaults(func=_audit)
+    p = with_db(aud.add_parser("export", help="write the audit trail as CSV (audited)"))
     p.add_argument("--out", required=True)
+    p.add_argument("--by", default="cli", help="who is exporting (audited, with the OS account)")
     p.set_defaults(func=_audit)

@@ -232,4 +232,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE session_v7 RENAME TO session;
         """,
     ),
+    (
+        8,
+        "keyed audit trail: an anchor row (count, last row, signatures) and the OS account of CLI rows",
+        # Rows are signed with HMAC-SHA256 from now on (rrrs_core.audit). The rows already there keep their
+        # unkeyed SHA-256 chain: this records how many there are and the last one ("legacy" boundary), and
+        # `store.migrate` signs that boundary and the anchor with the audit key in this same transaction.
+        # SQL cannot re-sign the old rows (the key is not in the database), so they are not re-anchored.
+        """
+        ALTER TABLE audit ADD COLUMN os_user VARCHAR;
+        CREATE TABLE trail_anchor (
+            n_rows         BIGINT NOT NULL,
+            last_id        BIGINT NOT NULL,
+            head           VARCHAR NOT NULL,
+            mac            VARCHAR,
+            legacy_rows    BIGINT NOT NULL,
+            legacy_last_id BIGINT NOT NULL,
+            legacy_head    VARCHAR NOT NULL,
+            legacy_mac     VARCHAR
+        );
+        INSERT INTO trail_anchor
+        SELECT count(*), coalesce(max(audit_id), 0), coalesce(arg_max(row_hash, audit_id), repeat('0', 64)), NULL,
+               count(*), coalesce(max(audit_id), 0), coalesce(arg_max(row_hash, audit_id), repeat('0', 64)), NULL
+        FROM audit;
+        """,
+    ),
 ]

@@ -147,6 +147,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         with transaction(con):
             con.execute(sql)
+            _after(con, version)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, current_localtimestamp())", [version, name]
             )
@@ -157,6 +158,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
     pseudonym.ensure_secret(con)  # so read-only report workers always find the clinic's pseudonym key
     return applied
+
+
+def _after(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """The Python half of a migration, in its transaction: migration 8 signs the audit anchor with a key the
+    database does not hold (so SQL alone cannot)."""
+    if version == 8:
+        from rrrs_core import audit  # here, not at the top: audit uses this module's transaction()
+
+        audit.seal(con)
 
 
 def ensure_rating_items(con: duckdb.DuckDBPyConnection, items: Iterable[str]) -> None:

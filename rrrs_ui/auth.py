@@ -76,10 +76,27 @@ def current() -> access.Principal:
         subject, email = _identity()
         _no_access(email or subject or "unknown")
     assert who is not None
-    if st.session_state.get("_signed_in_as") != who.subject:
-        audit.record(glue.connection(), who.subject, who.role, "sign in")
-        st.session_state["_signed_in_as"] = who.subject
+    _audit_sign_in(who)
     return who
+
+
+def _grant(who: access.Principal) -> str:
+    return f"role={who.role}" + "".join(f" {k}={v}" for k, v in (("therapist", who.therapist_id),
+                                                                  ("coder", who.coder_id)) if v)
+
+
+def _audit_sign_in(who: access.Principal) -> None:
+    """Audit the first run of a browser session as "sign in", and every later change of the principal's role
+    or links within the same session (an admin changed them) as "role change", from what to what."""
+    seen = st.session_state.get("_signed_in_as")
+    grant = _grant(who)
+    if seen is None or seen[0] != who.subject:
+        audit.record(glue.connection(), who.subject, who.role, "sign in", None, grant)
+    elif seen[1] != grant:
+        audit.record(glue.connection(), who.subject, who.role, "role change", None, f"{seen[1]} -> {grant}")
+    else:
+        return
+    st.session_state["_signed_in_as"] = (who.subject, grant)
 
 
 APP_FILE = "app.py"
@@ -133,7 +150,7 @@ def scope() -> Scope:
 def record(action: str, target: str | None = None, detail: str | None = None) -> None:
     """Audit an access once per browser session and target, not on every widget rerun."""
     who = principal()
-    key = ("_audited", action, target)
+    key = ("_audited", who.subject, who.role, action, target)  # audited again after a role change
     if st.session_state.get(key):
         return
     audit.record(glue.connection(), who.subject, who.role, action, target, detail)

@@ -75,6 +75,8 @@ AUDIT: Config = {
     "action": "Action",
     "target": "Target",
     "detail": CC.TextColumn("Detail", width="medium"),
+    "os_user": CC.TextColumn("OS user", help="For command-line rows: the operating-system account that ran "
+                             "the command (the actor is as typed in --by/--user)"),
 }
 USERS: Config = {
     "subject": CC.TextColumn("Sign-in subject", help="As the identity provider sends it (sub claim or e-mail)"),

@@ -44,7 +44,7 @@ def test_no_raw_column_names(monkeypatch: pytest.MonkeyPatch, db: Path, page: st
 
 def test_audit_and_users_labels(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     at = open_page(monkeypatch, db, "audit")
-    assert headers(at.dataframe[0]) == ["#", "When", "Who", "Role", "Action", "Target", "Detail"]
+    assert headers(at.dataframe[0]) == ["#", "When", "Who", "Role", "Action", "Target", "Detail", "OS user"]
     assert json.loads(at.dataframe[0].proto.columns)["occurred_at"]["type_config"]["type"] == "datetime"
     assert at.dataframe[0].proto.placeholder == "–"  # an empty target reads as a dash, not "None"
     at = open_page(monkeypatch, db, "users")

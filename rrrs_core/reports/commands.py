@@ -26,8 +26,22 @@ def default_user() -> str:
         return "unknown user"
 
 
-def _write_report(args: argparse.Namespace, build: Callable[[duckdb.DuckDBPyConnection], bytes]) -> int:
-    """Build one PDF on a read-only connection, then write it (atomically) to `args.out`."""
+def _audit(args: argparse.Namespace, target: str, detail: str) -> None:
+    """One audit row for the report(s), on a writable connection of its own: the builders (and the batch's
+    workers) read through read-only ones, which cannot write."""
+    from rrrs_core import audit, store
+
+    con = store.connect(args.db)
+    try:
+        audit.record_cli(con, args.user, "generate pdf", target, detail)
+    finally:
+        con.close()
+
+
+def _write_report(args: argparse.Namespace, target: str,
+                  build: Callable[[duckdb.DuckDBPyConnection], bytes]) -> int:
+    """Build one PDF on a read-only connection, audit it, then write it (atomically) to `args.out`: a report
+    that cannot be audited is not written."""
     from rrrs_core import store
     from rrrs_core.reports.batch import write_atomic
 
@@ -36,6 +50,7 @@ def _write_report(args: argparse.Namespace, build: Callable[[duckdb.DuckDBPyConn
         pdf = build(con)
     finally:
         con.close()
+    _audit(args, target, f"CLI report to {args.out}")
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, pdf)
@@ -46,21 +61,22 @@ def _write_report(args: argparse.Namespace, build: Callable[[duckdb.DuckDBPyConn
 def cmd_report_dyad(args: argparse.Namespace) -> int:
     from rrrs_core.reports import dyad_report
 
-    return _write_report(args, lambda con: dyad_report(con, args.dyad, generated_by=args.user,
-                                                       threshold=args.threshold))
+    return _write_report(args, f"dyad {args.dyad}", lambda con: dyad_report(
+        con, args.dyad, generated_by=args.user, threshold=args.threshold))
 
 
 def cmd_report_therapist(args: argparse.Namespace) -> int:
     from rrrs_core.reports import therapist_report
 
-    return _write_report(args, lambda con: therapist_report(con, args.therapist, generated_by=args.user,
-                                                            threshold=args.threshold))
+    return _write_report(args, f"therapist {args.therapist}", lambda con: therapist_report(
+        con, args.therapist, generated_by=args.user, threshold=args.threshold))
 
 
 def cmd_report_clinic(args: argparse.Namespace) -> int:
     from rrrs_core.reports import clinic_report
 
-    return _write_report(args, lambda con: clinic_report(con, generated_by=args.user, period=args.period))
+    return _write_report(args, "clinic", lambda con: clinic_report(
+        con, generated_by=args.user, period=args.period))
 
 
 def cmd_report_all(args: argparse.Namespace) -> int:
@@ -80,6 +96,8 @@ def cmd_report_all(args: argparse.Namespace) -> int:
                            progress=progress, threshold=args.threshold)
     finally:
         bar.close()
+    _audit(args, "therapist reports", f"{len(paths)} CLI reports in {args.out_dir}: "
+           + ", ".join(p.name for p in paths))
     print(f"Wrote {len(paths)} therapist report{'s' if len(paths) != 1 else ''} to {args.out_dir}")
     return 0
 
