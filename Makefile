@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 DB ?= data/rrrs.duckdb
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 DEMO_DYADS ?= 40
 
-.PHONY: install run demo test lint unit browser-deps bench clean
+.PHONY: install run demo secrets test lint unit browser-deps bench clean
 
 install: $(VENV)/.installed
 
@@ -24,9 +25,16 @@ demo: install
 	  $(BIN)/rrrs import data/demo --db "$(DB)"; \
 	fi
 
+# Listens on this machine only (ADDRESS=0.0.0.0 to change it); put a TLS reverse proxy in front
+# (deploy/nginx.conf) to serve other machines. A weak or example sign-in secret stops here.
 run: demo
-	RRRS_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
-	  --browser.gatherUsageStats false
+	$(BIN)/rrrs check-auth
+	RRRS_DB="$(DB)" $(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
+	  --server.headless true --browser.gatherUsageStats false
+
+# A .streamlit/secrets.toml with a fresh sign-in cookie secret (0600); fill in the identity provider's values.
+secrets: install
+	$(BIN)/rrrs setup-auth
 
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \

@@ -23,7 +23,7 @@ def people(clinic_con):
 
 def test_resolve_by_subject_or_email_and_revocation(people):
     assert access.resolve(people, "sup1@clinic").role == "supervisor"
-    assert access.resolve(people, "other-sub", "sup1@clinic.org").subject == "sup1@clinic"
+    assert access.resolve(people, "other-sub", "sup1@clinic.org", email_verified=True).subject == "sup1@clinic"
     assert access.resolve(people, "nobody") is None
     access.upsert(people, "t1@clinic", "therapist", therapist_id="T1", active=False)
     assert access.resolve(people, "t1@clinic") is None, "a revoked principal gets nothing at once"

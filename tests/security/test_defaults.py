@@ -1,0 +1,226 @@
+"""Issue 14, "Defaults and secrets": each test reproduces an attack from the sweep and checks it now fails.
+
+Numbering follows the issue's list: 1 cookie secret, 2 tracebacks, 3 identity, 4 demo marker, 5 plaintext on
+disk, 6 server defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from rrrs_core import access, store
+from rrrs_core.cli import main as cli
+from rrrs_core.errors import RrrsError
+from tests.apptest import all_text, open_page
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG = "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c"
+PAGE_TITLES = ("Caseload", "Dyad trajectory", "Session detail", "Therapist contribution", "Clinic", "Data",
+               "Scoresheet", "Audit trail", "Users")
+
+
+def auth(secret: str = STRONG) -> dict:
+    return {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": secret,
+                     "client_id": "rrrs", "client_secret": "x",
+                     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+@pytest.fixture
+def db(clinic_db: Path) -> Path:
+    con = store.connect(clinic_db)
+    access.upsert(con, "sup1", "supervisor", therapist_id="S1", email="sup1@clinic.org")
+    access.upsert(con, "boss", "admin")
+    con.close()
+    return clinic_db
+
+
+def registered_titles(at) -> set[str]:
+    """The page titles app.py registered in the navigation: what the browser's sidebar would list."""
+    return {str(info.get("page_name", "")) for info in at._registered_pages.values()}
+
+
+# 1. The README's example cookie_secret signs in anyone who knows it.
+
+@pytest.mark.parametrize("secret", ["a long random string", "test-secret", "Zx9-short",
+                                    "abababababababababababababababababab"])
+def test_1_example_or_weak_cookie_secret_refuses_to_start(monkeypatch, db, secret):
+    """A forged cookie for 'boss' (what st.user holds after Streamlit accepted a cookie signed with the
+    example secret) gave "Signed in as boss (admin)". rrrs now refuses to run with such a secret."""
+    at = open_page(monkeypatch, db, secrets=auth(secret), user={"is_logged_in": True, "sub": "boss"})
+    text = all_text(at)
+    assert not at.exception
+    assert "Signed in as" not in text and "D1" not in text
+    assert "will not start" in text and "rrrs setup-auth" in text
+    assert secret not in text, "the refusal never echoes the secret"
+    assert not registered_titles(at) & set(PAGE_TITLES)
+
+
+def test_1_strong_secret_signs_in(monkeypatch, db):
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "boss"})
+    assert "Signed in as **boss** (admin)" in [c.value for c in at.sidebar.caption]
+
+
+def test_1_setup_auth_writes_a_strong_private_secret_and_check_auth_refuses_examples(tmp_path, capsys):
+    from rrrs_core import auth_setup
+
+    target = tmp_path / ".streamlit" / "secrets.toml"
+    assert cli(["setup-auth", "--out", str(target)]) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    secret = tomllib.loads(target.read_text())["auth"]["cookie_secret"]
+    assert len(secret) >= 64 and auth_setup.secret_problem(secret) is None
+    assert cli(["check-auth", "--secrets", str(target)]) == 0
+    assert cli(["setup-auth", "--out", str(target)]) == 1, "never overwrites a secrets file silently"
+    assert tomllib.loads(target.read_text())["auth"]["cookie_secret"] == secret
+    assert cli(["setup-auth", "--out", str(target), "--force"]) == 0
+    assert tomllib.loads(target.read_text())["auth"]["cookie_secret"] != secret
+    example = tmp_path / "example.toml"
+    example.write_text('[auth]\ncookie_secret = "a long random string"\nclient_id = "rrrs"\n')
+    capsys.readouterr()
+    assert cli(["check-auth", "--secrets", str(example)]) == 1
+    assert "published example" in capsys.readouterr().out
+    assert cli(["check-auth", "--secrets", str(tmp_path / "absent.toml")]) == 0, "no file: demo mode"
+
+
+# 2. Tracebacks with paths and PIDs reach users.
+
+def test_2_error_details_are_never_shown_to_users():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+HOLD = """
+import sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_2_database_held_by_another_process_gives_a_plain_message(monkeypatch, clinic_db):
+    """A real second process (as a second app server or a CLI import would) holds the file's write lock."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(clinic_db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        at = open_page(monkeypatch, clinic_db)
+        assert not at.exception, "no traceback (with the path and the holder's PID) reaches the browser"
+        text = all_text(at)
+        assert "in use by another process" in text
+        assert str(clinic_db) not in text and "PID" not in text
+        assert not registered_titles(at) & set(PAGE_TITLES)
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_2_second_app_process_gives_a_plain_message(monkeypatch, clinic_db):
+    """The first app process holds its connection open; a second one opening the same file is told so."""
+    first = subprocess.Popen([sys.executable, "-c", HOLD.replace("duckdb.connect(sys.argv[1])",
+                                                                   "__import__('rrrs_core.store').store.connect("
+                                                                   "sys.argv[1])"), str(clinic_db)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "holding"
+        at = open_page(monkeypatch, clinic_db, secrets=auth(), user={"is_logged_in": True, "sub": "boss"})
+        assert not at.exception
+        assert "in use by another process" in all_text(at) and str(clinic_db) not in all_text(at)
+    finally:
+        first.communicate("", timeout=30)
+
+
+def test_2_wrong_encryption_key_gives_a_plain_message(monkeypatch, tmp_path):
+    db = tmp_path / "secret.duckdb"
+    store.connect(db, key="the-right-key-0123456789").close()
+    monkeypatch.setenv(store.KEY_ENV, "a-wrong-key-9876543210")
+    at = open_page(monkeypatch, db)
+    assert not at.exception
+    text = all_text(at)
+    assert "encryption key is wrong or missing" in text and str(db) not in text
+    monkeypatch.delenv(store.KEY_ENV)
+    at = open_page(monkeypatch, db)
+    assert not at.exception and "encryption key is wrong or missing" in all_text(at)
+
+
+# 3. Identity.
+
+def test_3_unverified_email_does_not_match_a_principal(monkeypatch, db):
+    """An account at the provider whose owner typed sup1@clinic.org but never verified it."""
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "mallory",
+                                                          "email": "sup1@clinic.org", "email_verified": False})
+    assert "has no access" in all_text(at) and "D1" not in all_text(at)
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "mallory",
+                                                          "email": "sup1@clinic.org"})
+    assert "has no access" in all_text(at), "no email_verified claim counts as unverified"
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "sup1-real-sub",
+                                                          "email": "Sup1@Clinic.org", "email_verified": True})
+    assert "D1" in all_text(at), "the same address, verified, still signs the supervisor in"
+    con = store.connect(db)
+    assert access.resolve(con, "mallory", "sup1@clinic.org") is None
+    assert access.resolve(con, "mallory", "sup1@clinic.org", email_verified=True).subject == "sup1"
+    con.close()
+
+
+def test_3_users_add_by_email_matches_the_real_sign_in(db):
+    """`rrrs users add carol@… --role therapist` as the README shows: the provider's sub is opaque, so the
+    sign-in must match on the (verified) e-mail."""
+    assert cli(["users", "add", "Carol@Clinic.example", "--role", "therapist", "--therapist", "T2",
+                "--db", str(db)]) == 0
+    con = store.connect(db)
+    who = access.resolve(con, "8f14e45f-opaque-sub", "carol@clinic.example", email_verified=True)
+    assert who is not None and who.role == "therapist" and who.therapist_id == "T2"
+    assert store.one(con, "SELECT subject, email FROM principal WHERE subject LIKE 'carol%'") == \
+        ("carol@clinic.example", "carol@clinic.example")
+    con.close()
+
+
+def test_3_principals_are_normalised_and_validated(db, capsys):
+    """Adding " dave@…" twice gave a traceback, and revoke then said "No user"."""
+    for _ in range(2):
+        assert cli(["users", "add", " dave@clinic.example", "--role", "qi", "--db", str(db)]) == 0
+    assert cli(["users", "add", "DAVE@clinic.example ", "--role", "qi", "--db", str(db)]) == 0
+    con = store.connect(db)
+    assert store.scalar(con, "SELECT count(*) FROM principal WHERE email = 'dave@clinic.example'") == 1
+    con.close()
+    assert cli(["users", "revoke", "Dave@Clinic.example", "--db", str(db)]) == 0
+    con = store.connect(db)
+    assert access.resolve(con, "dave@clinic.example") is None
+    for bad in ("", "   ", "eve\x00@clinic.example", "eve\n@clinic.example", "x" * 300):
+        with pytest.raises(RrrsError):
+            access.upsert(con, bad, "qi")
+    with pytest.raises(RrrsError):
+        access.upsert(con, "eve", "qi", email="not an address")
+    assert access.resolve(con, "boss\x00") is None
+    con.close()
+    capsys.readouterr()
+    assert cli(["users", "add", "eve\x07@clinic.example", "--role", "qi", "--db", str(db)]) == 1
+    assert "control characters" in capsys.readouterr().err
+
+
+# 6. The server: listens on all interfaces, no CSP, page names before sign-in.
+
+def test_6_sign_in_page_registers_no_page_names(monkeypatch, db):
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": False})
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not registered_titles(at) & set(PAGE_TITLES)
+    with pytest.raises(Exception):  # noqa: B017 - AppTest refuses pages that are not registered
+        at.switch_page("pages/clinic.py").run()
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "stranger"})
+    assert "has no access" in all_text(at) and not registered_titles(at) & set(PAGE_TITLES)
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "boss"})
+    assert set(PAGE_TITLES) <= registered_titles(at), "once signed in, the role's pages are all there"
+
+
+def test_6_make_run_binds_to_localhost_by_default():
+    out = subprocess.run(["make", "-n", "run", "DB=/nonexistent/x.duckdb"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "MAKEFLAGS": ""}).stdout
+    line = next(ln for ln in out.splitlines() if "streamlit run app.py" in ln)
+    assert "--server.address 127.0.0.1" in line
+    out = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "--server.address 0.0.0.0" in out
