@@ -167,14 +167,15 @@ def test_3_unverified_email_does_not_match_a_principal(monkeypatch, db):
     con.close()
 
 
-def test_3_users_add_by_email_matches_the_real_sign_in(db):
+def test_3_users_add_by_email_matches_the_real_sign_in(monkeypatch, db):
     """`rrrs users add carol@… --role therapist` as the README shows: the provider's sub is opaque, so the
-    sign-in must match on the (verified) e-mail."""
+    sign-in must match on the (verified) e-mail; it got "no access"."""
     assert cli(["users", "add", "Carol@Clinic.example", "--role", "therapist", "--therapist", "T2",
                 "--db", str(db)]) == 0
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "8f14e45f-opaque-sub",
+                                                          "email": "carol@clinic.example", "email_verified": True})
+    assert "has no access" not in all_text(at) and "D2" in all_text(at)
     con = store.connect(db)
-    who = access.resolve(con, "8f14e45f-opaque-sub", "carol@clinic.example", email_verified=True)
-    assert who is not None and who.role == "therapist" and who.therapist_id == "T2"
     assert store.one(con, "SELECT subject, email FROM principal WHERE subject LIKE 'carol%'") == \
         ("carol@clinic.example", "carol@clinic.example")
     con.close()
