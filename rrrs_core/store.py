@@ -55,6 +55,9 @@ def _open(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConne
         return duckdb.connect(target, read_only=read_only and target != ":memory:")
     con = duckdb.connect(":memory:")
     _load_crypto(con)
+    # Sorts, joins and imports bigger than memory spill to temp files (under .tmp/); with the database
+    # encrypted they must not hold its rows in plaintext.
+    con.execute("SET temp_file_encryption = true")
     quoted_path, quoted_key = target.replace("'", "''"), key.replace("'", "''")
     options = f"ENCRYPTION_KEY '{quoted_key}'" + (", READ_ONLY" if read_only else "")
     try:

@@ -6,6 +6,7 @@ disk, 6 server defaults.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -225,3 +226,37 @@ def test_6_make_run_binds_to_localhost_by_default():
     assert "--server.address 127.0.0.1" in line
     out = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "--server.address 0.0.0.0" in out
+
+
+# 5. Plaintext left on disk.
+
+def test_5_spill_files_of_an_encrypted_database_hold_no_plaintext(tmp_path, monkeypatch):
+    """With RRRS_DB_KEY set, a sort bigger than memory spilled patient ids in plaintext under .tmp/."""
+    import threading
+    import time
+
+    monkeypatch.chdir(tmp_path)  # the encrypted store's spill directory is .tmp/ under the working directory
+    con = store.connect(tmp_path / "enc.duckdb", key="spill-test-key-0123456789abcdef")
+    con.execute("SET memory_limit = '60MB'; SET threads = 1; SET preserve_insertion_order = false")
+    con.execute("CREATE TEMP TABLE big AS SELECT 'P-KNOWN-ID-' || i::VARCHAR || repeat('x', 40) AS patient_id, "
+                "random() AS r FROM range(3000000) t(i)")
+    seen: dict[str, bool] = {}
+    done = threading.Event()
+
+    def watch() -> None:  # spill files are deleted when the query ends: read them while it runs
+        while not done.is_set():
+            for path in (tmp_path / ".tmp").glob("*") if (tmp_path / ".tmp").exists() else []:
+                with contextlib.suppress(OSError):
+                    seen[path.name] = seen.get(path.name, False) or b"P-KNOWN-ID-" in path.read_bytes()
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert con.execute("SELECT count(*) FROM (SELECT patient_id FROM big ORDER BY r)").fetchall() == [(3000000,)]
+    finally:
+        done.set()
+        watcher.join()
+        con.close()
+    assert seen, "the sort spilled to disk (otherwise this test proves nothing)"
+    assert not any(seen.values()), f"plaintext ids in spill files: {[n for n, hit in seen.items() if hit]}"
