@@ -101,14 +101,13 @@ def test_nothing_in_the_app_updates_or_deletes_audit_rows():
 
 
 def test_real_data_detection(con, tmp_path):
+    from rrrs_core import demo
     from rrrs_core.importing import import_path
     from tests.tables import write_folder
 
-    folder = write_folder(tmp_path / "d")
-    (folder / "SYNTHETIC.txt").write_text("demo")
-    import_path(con, folder)
+    demo.write(tmp_path / "d", n_dyads=2)
+    import_path(con, tmp_path / "d")
     assert not access.has_real_data(con)
-    (folder / "SYNTHETIC.txt").unlink()
     frames_folder = write_folder(tmp_path / "real")
     (frames_folder / "sessions.csv").write_text((frames_folder / "sessions.csv").read_text().replace("D2,", "D9,"))
     import_path(con, frames_folder, replace=True)

@@ -228,6 +228,70 @@ def test_6_make_run_binds_to_localhost_by_default():
     assert "--server.address 0.0.0.0" in out
 
 
+# 4. Demo mode: an empty, forged SYNTHETIC.txt let real rows in as demo data.
+
+TABLE_NAMES = ("sessions", "marks", "ratings")
+
+
+def real_upload() -> list[tuple[str, bytes, str]]:
+    from tests.tables import OK
+
+    return [(f"{t}.csv", (OK / f"{t}.csv").read_bytes(), "text/csv") for t in TABLE_NAMES]
+
+
+def test_4_forged_empty_marker_does_not_make_real_rows_demo_data(monkeypatch, tmp_path):
+    """The attack: on the Data page in demo mode (no sign-in), real CSVs uploaded with an empty SYNTHETIC.txt."""
+    monkeypatch.delenv("RRRS_FORCE_DEMO", raising=False)
+    db = tmp_path / "d.duckdb"
+    at = open_page(monkeypatch, db, "data")
+    at.get("file_uploader")[0].set_value([*real_upload(), ("SYNTHETIC.txt", b"", "text/plain")]).run()
+    at.button[1].click().run()
+    assert not at.exception
+    assert "not marked as synthetic demo data" in all_text(at)
+    con = store.connect(db)
+    assert store.scalar(con, "SELECT count(*) FROM coding") == 0
+    assert store.scalar(con, "SELECT count(*) FROM import_batch") == 0
+    con.close()
+
+
+def test_4_only_the_generators_unchanged_output_is_synthetic(con, tmp_path):
+    """A marker copied from the demo, a marker whose digests an attacker computed for real CSVs, one changed
+    byte in a demo CSV, a workbook's SYNTHETIC.txt sheet: none passes; the demo's own output does."""
+    import hashlib
+
+    import pandas as pd
+
+    from rrrs_core import demo
+    from rrrs_core.errors import ValidationError
+    from rrrs_core.importing import import_path
+    from tests.tables import read_ok, write_folder, write_xlsx
+
+    genuine = tmp_path / "demo"
+    demo.write(genuine, n_dyads=2, seed=3)
+    marker = (genuine / "SYNTHETIC.txt").read_text()
+
+    copied = write_folder(tmp_path / "copied")  # real rows, the demo's marker copied next to them
+    (copied / "SYNTHETIC.txt").write_text(marker)
+    forged = write_folder(tmp_path / "forged")  # real rows, a marker claiming their own digests
+    lines = [ln for ln in marker.splitlines() if not ln.startswith("sha256.")]
+    lines += [f"sha256.{t}={hashlib.sha256((forged / f'{t}.csv').read_bytes()).hexdigest()}" for t in TABLE_NAMES]
+    (forged / "SYNTHETIC.txt").write_text("\n".join(lines) + "\n")
+    edited = tmp_path / "edited"  # the demo with one patient id changed
+    demo.write(edited, n_dyads=2, seed=3)
+    text = (edited / "sessions.csv").read_text()
+    (edited / "sessions.csv").write_text(text.replace("P0001", "John Real Patient", 1))
+    book_frames = {**read_ok(), "SYNTHETIC.txt": pd.DataFrame({"note": ["synthetic"]})}
+    book = write_xlsx(tmp_path / "real.xlsx", book_frames)
+    for path in (copied, forged, edited, book):
+        with pytest.raises(ValidationError) as info:
+            import_path(con, path, synthetic_only=True)
+        assert any("not marked as synthetic demo data" in p.message for p in info.value.problems), path
+        assert not import_path(con, path, dry_run=True).synthetic, path
+    assert store.scalar(con, "SELECT count(*) FROM import_batch") == 0
+    report = import_path(con, genuine, synthetic_only=True)
+    assert report.synthetic and report.counts.codings_new > 0
+
+
 # 5. Plaintext left on disk.
 
 def test_5_spill_files_of_an_encrypted_database_hold_no_plaintext(tmp_path, monkeypatch):
