@@ -324,3 +324,62 @@ def test_5_spill_files_of_an_encrypted_database_hold_no_plaintext(tmp_path, monk
         con.close()
     assert seen, "the sort spilled to disk (otherwise this test proves nothing)"
     assert not any(seen.values()), f"plaintext ids in spill files: {[n for n, hit in seen.items() if hit]}"
+
+
+KILLED_UPLOAD = """
+import os, signal, sys
+import rrrs_core.importing.uploads as uploads
+from rrrs_core import store
+
+def killed(*args, **kwargs):  # the server is killed (OOM, kill -9, power) while the import reads the files
+    print("importing", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+uploads.import_path = killed
+files = [(name, open(os.path.join(sys.argv[1], name), "rb").read()) for name in ("sessions.csv", "marks.csv",
+                                                                                 "ratings.csv")]
+if sys.argv[2] == "xlsx":
+    files = [("clinic.xlsx", open(sys.argv[3], "rb").read())]
+uploads.import_uploads(store.connect(":memory:"), files)
+"""
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_5_upload_killed_mid_import_leaves_no_plaintext(tmp_path, kind):
+    """An upload killed mid-import left /tmp/rrrs-upload-* with the plaintext CSVs."""
+    from tests.tables import OK, read_ok, write_xlsx
+
+    frames = read_ok()
+    frames["sessions"].loc[0, "patient_id"] = "P-UNIQUE-7731"
+    src = tmp_path / "src"
+    src.mkdir()
+    for table, frame in frames.items():
+        frame.to_csv(src / f"{table}.csv", index=False)
+    book = write_xlsx(tmp_path / "clinic.xlsx", frames)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    run = subprocess.run([sys.executable, "-c", KILLED_UPLOAD, str(src), kind, str(book)], cwd=ROOT,
+                         env={**os.environ, "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == -9 and "importing" in run.stdout, run.stderr
+    needles = [b"P-UNIQUE-7731", (OK / "marks.csv").read_bytes()[:40], book.read_bytes()[:200]]
+    leftovers = [p for p in temp.rglob("*") if p.is_file() and not p.is_symlink()]
+    plaintext = [p for p in leftovers if any(n in p.read_bytes() for n in needles)]
+    assert plaintext == [], f"plaintext upload left on disk: {plaintext}"
+    from rrrs_core.importing.uploads import clean_leftovers
+
+    assert clean_leftovers(temp), "the dead process's staging folder is removed on the next start"
+    assert not list(temp.glob("rrrs-upload-*"))
+
+
+def test_5_leftovers_from_dead_processes_are_cleaned_on_start(tmp_path):
+    from rrrs_core.importing.uploads import clean_leftovers
+
+    dead = tmp_path / "rrrs-upload-4194999-abcd1234"  # beyond the default pid_max: never a live process
+    old = tmp_path / "rrrs-upload-k2j3l4m5"  # written by an earlier rrrs: plaintext CSVs
+    live = tmp_path / f"rrrs-upload-{os.getpid()}-efgh5678"  # an import running right now
+    for folder in (dead, old, live):
+        (folder / "upload").mkdir(parents=True)
+        (folder / "upload" / "sessions.csv").write_text("dyad_id,patient_id\nD1,P-SECRET\n")
+    os.utime(old, (0, 0))
+    assert sorted(clean_leftovers(tmp_path)) == sorted([dead, old])
+    assert live.exists() and not dead.exists() and not old.exists()
