@@ -36,11 +36,14 @@ run: demo
 secrets: install
 	$(BIN)/rrrs setup-auth
 
+# nginx: the reverse-proxy test (tests/security/test_defaults.py, test_6_app_behind_nginx...) runs deploy/nginx.conf in front of the app.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
-	  else echo "chromium/poppler-utils missing: run 'sudo apt-get install chromium poppler-utils'"; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils \
+	      nginx >/dev/null; \
+	  else echo "chromium/poppler-utils/nginx missing: run 'sudo apt-get install chromium poppler-utils nginx'"; \
+	  exit 1; fi; \
 	fi
 
 lint: install

@@ -383,3 +383,107 @@ def test_5_leftovers_from_dead_processes_are_cleaned_on_start(tmp_path):
     os.utime(old, (0, 0))
     assert sorted(clean_leftovers(tmp_path)) == sorted([dead, old])
     assert live.exists() and not dead.exists() and not old.exists()
+
+
+# 6 (continued). The reverse proxy: deploy/nginx.conf in front of a real `streamlit run app.py`.
+
+NGINX = Path("/usr/sbin/nginx")
+SECURITY_HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def proxy_config(app_port: int, port: int, work: Path) -> Path:
+    """deploy/nginx.conf as shipped, minus TLS (no certificate here) and the port-80 redirect, listening on
+    127.0.0.1:`port` and proxying to the app's port, wrapped in a main config that runs in `work`."""
+    import re
+
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    site = re.sub(r"server \{\s*listen 80;.*?\n\}\n", "", site, count=1, flags=re.S)
+    site = re.sub(r"# --- TLS.*?# --- end TLS ---", f"listen 127.0.0.1:{port};", site, flags=re.S)
+    assert site.count("proxy_pass http://127.0.0.1:8501;") == 2
+    site = site.replace("proxy_pass http://127.0.0.1:8501;", f"proxy_pass http://127.0.0.1:{app_port};")
+    temp = "\n".join(f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
+                                                                          "scgi"))
+    conf = work / "nginx.conf"
+    conf.write_text(f"""{"user root root;" if os.geteuid() == 0 else ""}
+daemon off;
+worker_processes 1;
+pid {work / "nginx.pid"};
+error_log {work / "error.log"} warn;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {work / "access.log"};
+{temp}
+{site}
+}}
+""")
+    return conf
+
+
+@pytest.mark.browser
+def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violations(tmp_path):
+    """Headers a clinical app should send (CSP, frame-ancestors/X-Frame-Options, nosniff, no-referrer, HSTS,
+    Permissions-Policy), and Streamlit working under that CSP in Chromium: the websocket connects, the
+    caseload and a dyad's charts render, and the console reports no CSP violation."""
+    import base64
+    import hashlib
+    import re
+    import urllib.request
+
+    from tests.builders import small_clinic_db
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _local_get, process, serve, wait_ready
+
+    if not NGINX.exists() or not CHROMIUM.exists():
+        pytest.skip("nginx or chromium missing: run `make browser-deps`")
+    db = small_clinic_db(tmp_path / "proxy.duckdb")
+    work = tmp_path / "nginx"
+    work.mkdir()
+    with serve(db, tmp_path) as app_url:
+        port = _free_port()
+        conf = proxy_config(int(app_url.rsplit(":", 1)[1]), port, work)
+        url = f"http://127.0.0.1:{port}"
+        with process([str(NGINX), "-c", str(conf), "-p", str(work), "-e", str(work / "error.log")],
+                     f"{url}/_stcore/health", work / "nginx.out", "nginx", ready=lambda body: body.strip() == "ok"):
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(f"{url}/", timeout=5) as resp:
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                html = resp.read().decode()
+            for name, value in SECURITY_HEADERS.items():
+                assert headers.get(name) == value, (name, headers.get(name))
+            assert headers["strict-transport-security"].startswith("max-age=")
+            assert "camera=()" in headers["permissions-policy"]
+            csp = headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+            assert "'unsafe-eval'" not in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
+            for script in re.findall(r"<script>(.*?)</script>", html, flags=re.S):  # Streamlit's inline scripts
+                digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+                assert f"'sha256-{digest}'" in csp, "Streamlit's inline script changed: update the CSP hash"
+            assert _local_get(f"{url}/_stcore/health").strip() == "ok"
+
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+                try:
+                    page = chromium.new_context(base_url=url + "/").new_page()
+                    console: list[str] = []
+                    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+                    page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                                         " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+                    page.goto("")
+                    wait_ready(page)
+                    assert "Caseload" in page.locator('[data-testid="stMain"]').inner_text()
+                    page.goto("dyad?dyad=D1")
+                    wait_ready(page)
+                    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=20_000)
+                    page.wait_for_timeout(500)
+                    assert page.locator('[data-testid="stException"]').count() == 0
+                    violations = page.evaluate("window.__csp")
+                finally:
+                    chromium.close()
+            assert violations == [], violations
+            assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
