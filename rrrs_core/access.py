@@ -56,6 +56,10 @@ MAX_PRINCIPAL = 254  # the longest e-mail address SMTP allows; subjects are far 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
+# The same principal: the normalised subject, or a row stored before normalisation (mixed case, spaces).
+_SAME_SUBJECT = "(subject = ? OR (? AND lower(trim(subject)) = ?))"
+
+
 def looks_like_email(value: str) -> bool:
     return bool(_EMAIL.fullmatch(value))
 
@@ -86,9 +90,13 @@ def resolve(con: duckdb.DuckDBPyConnection, subject: str | None, email: str | No
         return None  # an identity no principal can have
     if subject is None and email is None:
         return None
+    # lower(...): rows stored before principals were normalised; an e-mail also matches a subject that is
+    # that address (rows added as `rrrs users add carol@...` before the e-mail column was filled from it).
     row = one(con, "SELECT subject, role, therapist_id, coder_id, display_name FROM principal WHERE active AND "
-                   "(subject = ? OR (? IS NOT NULL AND lower(email) = ?)) ORDER BY subject = ? DESC LIMIT 1",
-              [subject, email, email, subject])
+                   "(subject = ? OR (? AND lower(trim(subject)) = ?) OR "
+                   "(? IS NOT NULL AND (lower(email) = ? OR lower(trim(subject)) = ?))) "
+                   "ORDER BY subject = ? DESC LIMIT 1",
+              [subject, bool(subject and looks_like_email(subject)), subject, email, email, email, subject])
     return Principal(*row) if row else None
 
 
@@ -124,7 +132,7 @@ def upsert(con: duckdb.DuckDBPyConnection, subject: str, role: str, *, email: st
     if therapist_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [therapist_id]):
         raise RrrsError(f"No therapist '{therapist_id}' in the database.")
     with transaction(con):
-        con.execute("DELETE FROM principal WHERE subject = ?", [subject])
+        con.execute(f"DELETE FROM principal WHERE {_SAME_SUBJECT}", [subject, looks_like_email(subject), subject])
         con.execute("INSERT INTO principal VALUES (?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
                     [subject, email, display_name, role, therapist_id, coder_id, active])
     return subject
@@ -133,8 +141,10 @@ def upsert(con: duckdb.DuckDBPyConnection, subject: str, role: str, *, email: st
 def find(con: duckdb.DuckDBPyConnection, subject: str) -> tuple | None:
     """(subject, role, email, therapist_id, coder_id, display_name) of a principal, found the way `upsert`
     stored it; None when there is none."""
+    subject = normalise(subject)
     return one(con, "SELECT subject, role, email, therapist_id, coder_id, display_name FROM principal "
-                    "WHERE subject = ?", [normalise(subject)])
+                    f"WHERE {_SAME_SUBJECT} ORDER BY subject = ? DESC LIMIT 1",
+               [subject, looks_like_email(subject), subject, subject])
 
 
 def revoke(con: duckdb.DuckDBPyConnection, subject: str) -> str | None:

@@ -487,3 +487,19 @@ def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violati
                     chromium.close()
             assert violations == [], violations
             assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
+
+
+def test_3_principals_stored_before_normalisation_still_sign_in_and_can_be_revoked(db):
+    """Rows written by the old code (subject as typed, e-mail column empty) keep working after the upgrade."""
+    con = store.connect(db)
+    con.execute("INSERT INTO principal VALUES ('Frank@Clinic.example', NULL, NULL, 'qi', NULL, NULL, true, "
+                "current_localtimestamp())")
+    who = access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True)
+    assert who is not None and who.role == "qi"
+    assert access.resolve(con, "opaque-sub", "frank@clinic.example") is None, "unverified: no match"
+    con.close()
+    assert cli(["users", "revoke", "frank@clinic.example", "--db", str(db)]) == 0
+    con = store.connect(db)
+    assert access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True) is None
+    assert store.scalar(con, "SELECT count(*) FROM principal WHERE lower(subject) = 'frank@clinic.example'") == 1
+    con.close()
