@@ -205,27 +205,20 @@ def test_3_principals_are_normalised_and_validated(db, capsys):
     assert "control characters" in capsys.readouterr().err
 
 
-# 6. The server: listens on all interfaces, no CSP, page names before sign-in.
-
-def test_6_sign_in_page_registers_no_page_names(monkeypatch, db):
-    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": False})
-    assert [b.label for b in at.button] == ["Sign in"]
-    assert not registered_titles(at) & set(PAGE_TITLES)
-    with pytest.raises(Exception):  # noqa: B017 - AppTest refuses pages that are not registered
-        at.switch_page("pages/clinic.py").run()
-    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "stranger"})
-    assert "has no access" in all_text(at) and not registered_titles(at) & set(PAGE_TITLES)
-    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "boss"})
-    assert set(PAGE_TITLES) <= registered_titles(at), "once signed in, the role's pages are all there"
-
-
-def test_6_make_run_binds_to_localhost_by_default():
-    out = subprocess.run(["make", "-n", "run", "DB=/nonexistent/x.duckdb"], cwd=ROOT, capture_output=True,
-                         text=True, env={**os.environ, "MAKEFLAGS": ""}).stdout
-    line = next(ln for ln in out.splitlines() if "streamlit run app.py" in ln)
-    assert "--server.address 127.0.0.1" in line
-    out = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True).stdout
-    assert "--server.address 0.0.0.0" in out
+def test_3_principals_stored_before_normalisation_still_sign_in_and_can_be_revoked(db):
+    """Rows written by the old code (subject as typed, e-mail column empty) keep working after the upgrade."""
+    con = store.connect(db)
+    con.execute("INSERT INTO principal VALUES ('Frank@Clinic.example', NULL, NULL, 'qi', NULL, NULL, true, "
+                "current_localtimestamp())")
+    who = access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True)
+    assert who is not None and who.role == "qi"
+    assert access.resolve(con, "opaque-sub", "frank@clinic.example") is None, "unverified: no match"
+    con.close()
+    assert cli(["users", "revoke", "frank@clinic.example", "--db", str(db)]) == 0
+    con = store.connect(db)
+    assert access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True) is None
+    assert store.scalar(con, "SELECT count(*) FROM principal WHERE lower(subject) = 'frank@clinic.example'") == 1
+    con.close()
 
 
 # 4. Demo mode: an empty, forged SYNTHETIC.txt let real rows in as demo data.
@@ -385,6 +378,29 @@ def test_5_leftovers_from_dead_processes_are_cleaned_on_start(tmp_path):
     assert live.exists() and not dead.exists() and not old.exists()
 
 
+# 6. The server: listens on all interfaces, no CSP, page names before sign-in.
+
+def test_6_sign_in_page_registers_no_page_names(monkeypatch, db):
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": False})
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not registered_titles(at) & set(PAGE_TITLES)
+    with pytest.raises(Exception):  # noqa: B017 - AppTest refuses pages that are not registered
+        at.switch_page("pages/clinic.py").run()
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "stranger"})
+    assert "has no access" in all_text(at) and not registered_titles(at) & set(PAGE_TITLES)
+    at = open_page(monkeypatch, db, secrets=auth(), user={"is_logged_in": True, "sub": "boss"})
+    assert set(PAGE_TITLES) <= registered_titles(at), "once signed in, the role's pages are all there"
+
+
+def test_6_make_run_binds_to_localhost_by_default():
+    out = subprocess.run(["make", "-n", "run", "DB=/nonexistent/x.duckdb"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "MAKEFLAGS": ""}).stdout
+    line = next(ln for ln in out.splitlines() if "streamlit run app.py" in ln)
+    assert "--server.address 127.0.0.1" in line
+    out = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "--server.address 0.0.0.0" in out
+
+
 # 6 (continued). The reverse proxy: deploy/nginx.conf in front of a real `streamlit run app.py`.
 
 NGINX = Path("/usr/sbin/nginx")
@@ -487,19 +503,3 @@ def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violati
                     chromium.close()
             assert violations == [], violations
             assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
-
-
-def test_3_principals_stored_before_normalisation_still_sign_in_and_can_be_revoked(db):
-    """Rows written by the old code (subject as typed, e-mail column empty) keep working after the upgrade."""
-    con = store.connect(db)
-    con.execute("INSERT INTO principal VALUES ('Frank@Clinic.example', NULL, NULL, 'qi', NULL, NULL, true, "
-                "current_localtimestamp())")
-    who = access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True)
-    assert who is not None and who.role == "qi"
-    assert access.resolve(con, "opaque-sub", "frank@clinic.example") is None, "unverified: no match"
-    con.close()
-    assert cli(["users", "revoke", "frank@clinic.example", "--db", str(db)]) == 0
-    con = store.connect(db)
-    assert access.resolve(con, "opaque-sub", "frank@clinic.example", email_verified=True) is None
-    assert store.scalar(con, "SELECT count(*) FROM principal WHERE lower(subject) = 'frank@clinic.example'") == 1
-    con.close()
