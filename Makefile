@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 DB ?= data/rrrs.duckdb
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 DEMO_DYADS ?= 40
 
-.PHONY: install run demo test lint unit browser-deps bench clean
+.PHONY: install run demo secrets test lint unit browser-deps bench clean
 
 install: $(VENV)/.installed
 
@@ -24,15 +25,25 @@ demo: install
 	  $(BIN)/rrrs import data/demo --db "$(DB)"; \
 	fi
 
+# Listens on this machine only (ADDRESS=0.0.0.0 to change it); put a TLS reverse proxy in front
+# (deploy/nginx.conf) to serve other machines. A weak or example sign-in secret stops here.
 run: demo
-	RRRS_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
-	  --browser.gatherUsageStats false
+	$(BIN)/rrrs check-auth
+	RRRS_DB="$(DB)" $(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
+	  --server.headless true --browser.gatherUsageStats false
 
+# A .streamlit/secrets.toml with a fresh sign-in cookie secret (0600); fill in the identity provider's values.
+secrets: install
+	$(BIN)/rrrs setup-auth
+
+# nginx: the reverse-proxy test (tests/security/test_defaults.py, test_6_app_behind_nginx...) runs deploy/nginx.conf in front of the app.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
-	  else echo "chromium/poppler-utils missing: run 'sudo apt-get install chromium poppler-utils'"; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils \
+	      nginx >/dev/null; \
+	  else echo "chromium/poppler-utils/nginx missing: run 'sudo apt-get install chromium poppler-utils nginx'"; \
+	  exit 1; fi; \
 	fi
 
 lint: install

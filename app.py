@@ -21,7 +21,7 @@ PAGES: dict[str, tuple[str, str, str]] = {  # name -> (file, title, url path)
 }
 
 st.session_state[auth.VIA_APP] = True
-who = auth.current()
+who = auth.entry()  # before sign-in (or when refusing to run) no page is registered, so none is named
 allowed = [name for name in PAGES if who.may(name)]
 nav = st.navigation([st.Page(PAGES[n][0], title=PAGES[n][1], url_path=PAGES[n][2], default=(i == 0))
                      for i, n in enumerate(allowed)])

@@ -34,8 +34,8 @@ with widgets.guard():
                 "**.xlsx** workbook with sheets of those names. Everything is checked first: if anything is wrong, "
                 "nothing is imported and every problem is listed with its file, row, column and value.")
     if auth.synthetic_only():
-        st.info("Demo mode (no sign-in) imports only synthetic demo data: a workbook with a `SYNTHETIC.txt` sheet, "
-                "or the three CSVs uploaded with the demo's `SYNTHETIC.txt` file (`rrrs demo --out DIR` writes one).")
+        st.info("Demo mode (no sign-in) imports only synthetic demo data: the three CSVs and the `SYNTHETIC.txt` "
+                "file that `rrrs demo --out DIR` writes, uploaded unchanged (the file holds their digests).")
     files = widgets.uploader(UPLOADER, "3RS tables", type=["csv", "xlsx", "txt"], accept_multiple_files=True)
     if files:
         ss.pop(LAST_IMPORT, None)  # new files: the last import's report no longer describes what is here

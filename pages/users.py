@@ -29,8 +29,8 @@ with widgets.guard():
         coder = st.text_input("Coder id (coders)")
         active = st.checkbox("Active", value=True)
         if st.form_submit_button("Save"):
-            access.upsert(glue.connection(), subject, role, email=email or None, therapist_id=therapist or None,
-                          coder_id=coder or None, active=active)
+            subject = access.upsert(glue.connection(), subject, role, email=email or None,
+                                    therapist_id=therapist or None, coder_id=coder or None, active=active)
             auth.record("manage users", subject, f"role={role} active={active}")
             glue.data_changed()
             st.success(f"Saved {subject} as {role}{'' if active else ' (inactive)'}.")

@@ -7,6 +7,8 @@ pages are only registered for roles allowed to use them.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -50,11 +52,51 @@ class Principal:
 DEMO = Principal("demo", "admin", display_name="Demo user (no sign-in)")
 
 
-def resolve(con: duckdb.DuckDBPyConnection, subject: str | None, email: str | None = None) -> Principal | None:
-    """Match an identity by subject, then by e-mail (case-insensitive); inactive principals get nothing."""
+MAX_PRINCIPAL = 254  # the longest e-mail address SMTP allows; subjects are far shorter in practice
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+# The same principal: the normalised subject, or a row stored before normalisation (mixed case, spaces).
+_SAME_SUBJECT = "(subject = ? OR (? AND lower(trim(subject)) = ?))"
+
+
+def looks_like_email(value: str) -> bool:
+    return bool(_EMAIL.fullmatch(value))
+
+
+def normalise(value: str | None, what: str = "subject") -> str:
+    """The one way a subject or e-mail is stored and matched: stripped; e-mail addresses lower-cased.
+    Refuses empty, over-long and control-character values (they cannot come from a real sign-in)."""
+    text = (value or "").strip()
+    if not text:
+        raise RrrsError(f"A principal needs a {what} (the sign-in identity or e-mail).")
+    if len(text) > MAX_PRINCIPAL:
+        raise RrrsError(f"The {what} is {len(text)} characters long; at most {MAX_PRINCIPAL} are allowed.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise RrrsError(f"The {what} {text.encode('unicode_escape').decode()!r} holds control characters.")
+    if what == "e-mail" and not looks_like_email(text):
+        raise RrrsError(f"'{text}' is not an e-mail address.")
+    return text.lower() if looks_like_email(text) else text
+
+
+def resolve(con: duckdb.DuckDBPyConnection, subject: str | None, email: str | None = None, *,
+            email_verified: bool = False) -> Principal | None:
+    """Match an identity by subject, else by e-mail, but only an e-mail the identity provider verified (an
+    unverified address is whatever the account holder typed). Inactive principals get nothing."""
+    try:
+        subject = normalise(subject) if subject else None
+        email = normalise(email, "e-mail") if email and email_verified else None
+    except RrrsError:
+        return None  # an identity no principal can have
+    if subject is None and email is None:
+        return None
+    # lower(...): rows stored before principals were normalised; an e-mail also matches a subject that is
+    # that address (rows added as `rrrs users add carol@...` before the e-mail column was filled from it).
     row = one(con, "SELECT subject, role, therapist_id, coder_id, display_name FROM principal WHERE active AND "
-                   "(subject = ? OR (? IS NOT NULL AND lower(email) = lower(?))) ORDER BY subject = ? DESC LIMIT 1",
-              [subject, email, email, subject])
+                   "(subject = ? OR (? AND lower(trim(subject)) = ?) OR "
+                   "(? IS NOT NULL AND (lower(email) = ? OR lower(trim(subject)) = ?))) "
+                   "ORDER BY subject = ? DESC LIMIT 1",
+              [subject, bool(subject and looks_like_email(subject)), subject, email, email, email, subject])
     return Principal(*row) if row else None
 
 
@@ -76,20 +118,42 @@ def require(who: Principal, page: str) -> None:
 
 def upsert(con: duckdb.DuckDBPyConnection, subject: str, role: str, *, email: str | None = None,
            therapist_id: str | None = None, coder_id: str | None = None, display_name: str | None = None,
-           active: bool = True) -> None:
-    """Create or change a principal (admin action); validates the role and the therapist link."""
+           active: bool = True) -> str:
+    """Create or change a principal (admin action); validates the role and the therapist link. A subject
+    that is an e-mail address is also the principal's e-mail unless another is given (the provider's `sub`
+    is rarely the address, so sign-in matches on the verified e-mail). Returns the stored subject."""
     if role not in ROLES:
         raise RrrsError(f"Unknown role '{role}'; roles are {', '.join(ROLES)}.")
-    if not subject.strip():
-        raise RrrsError("A principal needs a subject (the sign-in identity or e-mail).")
+    subject = normalise(subject)
+    email = normalise(email, "e-mail") if email and email.strip() else (subject if looks_like_email(subject)
+                                                                       else None)
     if role in ("supervisor", "therapist") and not therapist_id:
         raise RrrsError(f"A {role} must be linked to a therapist id.")
     if therapist_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [therapist_id]):
         raise RrrsError(f"No therapist '{therapist_id}' in the database.")
     with transaction(con):
-        con.execute("DELETE FROM principal WHERE subject = ?", [subject])
+        con.execute(f"DELETE FROM principal WHERE {_SAME_SUBJECT}", [subject, looks_like_email(subject), subject])
         con.execute("INSERT INTO principal VALUES (?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
-                    [subject.strip(), email, display_name, role, therapist_id, coder_id, active])
+                    [subject, email, display_name, role, therapist_id, coder_id, active])
+    return subject
+
+
+def find(con: duckdb.DuckDBPyConnection, subject: str) -> tuple | None:
+    """(subject, role, email, therapist_id, coder_id, display_name) of a principal, found the way `upsert`
+    stored it; None when there is none."""
+    subject = normalise(subject)
+    return one(con, "SELECT subject, role, email, therapist_id, coder_id, display_name FROM principal "
+                    f"WHERE {_SAME_SUBJECT} ORDER BY subject = ? DESC LIMIT 1",
+               [subject, looks_like_email(subject), subject, subject])
+
+
+def revoke(con: duckdb.DuckDBPyConnection, subject: str) -> str | None:
+    """Stop a principal signing in (kept, inactive); returns the stored subject, None when there is none."""
+    row = find(con, subject)
+    if row is None:
+        return None
+    return upsert(con, row[0], row[1], email=row[2], therapist_id=row[3], coder_id=row[4], display_name=row[5],
+                  active=False)
 
 
 def listing(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

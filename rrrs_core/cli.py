@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.cli_admin import add_admin_parsers
 
     add_admin_parsers(sub, with_db)
+    from rrrs_core.auth_setup import add_setup_parsers
+
+    add_setup_parsers(sub)
     return parser
 
 

@@ -15,20 +15,17 @@ def _users(args: argparse.Namespace) -> int:
     if args.action == "list":
         print(access.listing(con).to_string(index=False))
     elif args.action == "add":
-        access.upsert(con, args.subject, args.role, email=args.email, therapist_id=args.therapist,
-                      coder_id=args.coder, display_name=args.name)
-        audit.record_cli(con, args.by, "manage users", args.subject, f"role={args.role} (cli)")
-        print(f"{args.subject} may now sign in as {args.role}.")
+        subject = access.upsert(con, args.subject, args.role, email=args.email, therapist_id=args.therapist,
+                                coder_id=args.coder, display_name=args.name)
+        audit.record_cli(con, args.by, "manage users", subject, f"role={args.role} (cli)")
+        print(f"{subject} may now sign in as {args.role}.")
     elif args.action == "revoke":
-        row = store.one(con, "SELECT role, email, therapist_id, coder_id, display_name FROM principal "
-                             "WHERE subject = ?", [args.subject])
-        if row is None:
-            print(f"No user {args.subject}.")
+        subject = access.revoke(con, args.subject)
+        if subject is None:
+            print(f"No user {args.subject.strip()}.")
             return 1
-        access.upsert(con, args.subject, row[0], email=row[1], therapist_id=row[2], coder_id=row[3],
-                      display_name=row[4], active=False)
-        audit.record_cli(con, args.by, "manage users", args.subject, "revoked (cli)")
-        print(f"{args.subject} can no longer sign in (takes effect on their next click).")
+        audit.record_cli(con, args.by, "manage users", subject, "revoked (cli)")
+        print(f"{subject} can no longer sign in (takes effect on their next click).")
     elif args.action == "assign":
         access.assign(con, args.coder, args.dyad, args.session)
         print(f"Coder {args.coder} assigned dyad {args.dyad} session {args.session}.")

@@ -21,6 +21,10 @@ class DatabaseBusyError(RrrsError):
     """The DuckDB file is locked by another process (usually the running app)."""
 
 
+class EncryptionKeyError(RrrsError):
+    """The database is encrypted and the key ($RRRS_DB_KEY) is missing or wrong."""
+
+
 class PermissionDeniedError(RrrsError):
     """The current principal's role does not allow this action."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from rrrs_core import codebook as cb
-from rrrs_core.errors import DatabaseBusyError, RrrsError
+from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, RrrsError
 from rrrs_core.migrations import MIGRATIONS
 from rrrs_core.views import create_views
 
@@ -55,6 +55,9 @@ def _open(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConne
         return duckdb.connect(target, read_only=read_only and target != ":memory:")
     con = duckdb.connect(":memory:")
     _load_crypto(con)
+    # Sorts, joins and imports bigger than memory spill to temp files (under .tmp/); with the database
+    # encrypted they must not hold its rows in plaintext.
+    con.execute("SET temp_file_encryption = true")
     quoted_path, quoted_key = target.replace("'", "''"), key.replace("'", "''")
     options = f"ENCRYPTION_KEY '{quoted_key}'" + (", READ_ONLY" if read_only else "")
     try:
@@ -62,7 +65,7 @@ def _open(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConne
     except duckdb.Error as exc:
         con.close()
         if "key" in str(exc).lower() or "decrypt" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise RrrsError(f"Cannot open {target}: wrong or missing encryption key (${KEY_ENV}).") from exc
+            raise EncryptionKeyError(f"Cannot open {target}: wrong or missing encryption key (${KEY_ENV}).") from exc
         raise
     con.execute(f"USE {CATALOG}")
     return con
@@ -90,7 +93,7 @@ def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
     except duckdb.Error as exc:
         if "encrypted" in str(exc).lower():
-            raise RrrsError(f"{target} is encrypted: set ${KEY_ENV} to its key.") from exc
+            raise EncryptionKeyError(f"{target} is encrypted: set ${KEY_ENV} to its key.") from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
     con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's would garble output
     if read_only and target != ":memory:":

@@ -7,29 +7,50 @@ RRRS_FORCE_DEMO=1, because it has no sign-in at all.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from rrrs_core import access, audit
-from rrrs_core.errors import PermissionDeniedError
+from rrrs_core import access, audit, auth_setup
+from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, PermissionDeniedError, RrrsError
 from rrrs_core.scope import Scope
 from rrrs_ui import glue
 
+log = logging.getLogger(__name__)
 DEMO_BANNER = "Demo mode - no sign-in; do not load real data"
 
 
-def oidc_configured() -> bool:
+def _auth_section() -> Mapping[str, Any] | None:
+    """The `[auth]` secrets section, or None when sign-in is not configured (demo mode)."""
     try:
-        return "auth" in st.secrets
+        return st.secrets.get("auth", None)
     except Exception:  # noqa: BLE001 - no secrets.toml at all means no sign-in configured
-        return False
+        return None
+
+
+def oidc_configured() -> bool:
+    return _auth_section() is not None
 
 
 def synthetic_only() -> bool:
     """Demo mode without RRRS_FORCE_DEMO: only synthetic data may come in (there is no sign-in to guard it)."""
     return not oidc_configured() and os.environ.get("RRRS_FORCE_DEMO") != "1"
+
+
+Stop = Callable[[], None]  # renders a page in place of the app, then stops the script
+
+
+def _refusal(message: str) -> Stop:
+    def refused() -> None:
+        st.title("rrrs")
+        st.error(message)
+        st.stop()
+
+    return refused
 
 
 def _sign_in_page() -> None:
@@ -39,16 +60,27 @@ def _sign_in_page() -> None:
     st.stop()
 
 
-def _no_access(identity: str) -> None:
-    st.title("rrrs")
-    st.warning(f"Your account ({identity}) has no access to rrrs. Ask an administrator to add you.")
-    st.button("Sign out", on_click=st.logout)
-    st.stop()
+def _no_access(identity: str) -> Stop:
+    def no_access() -> None:
+        st.title("rrrs")
+        st.warning(f"Your account ({identity}) has no access to rrrs. Ask an administrator to add you.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+
+    return no_access
 
 
 def _identity() -> tuple[str | None, str | None]:
+    """The provider's subject, and its e-mail only when the provider says it is verified (an unverified
+    address is whatever the account holder typed, so it must not match a principal)."""
     subject, email = st.user.get("sub"), st.user.get("email")
+    if not email_verified():
+        email = None
     return (str(subject) if subject else None), (str(email) if email else None)
+
+
+def email_verified() -> bool:
+    return st.user.get("email_verified") in (True, "true", "True")
 
 
 def _lookup() -> access.Principal | None:
@@ -57,27 +89,85 @@ def _lookup() -> access.Principal | None:
         return access.DEMO
     if not st.user.is_logged_in:
         return None
-    return access.resolve(glue.connection(), *_identity())
+    return access.resolve(glue.connection(), *_identity(), email_verified=email_verified())
+
+
+CONFIG_REFUSED = ("rrrs will not start: {problem}. An administrator must run `rrrs setup-auth` (or `make secrets`) "
+                  "to write a new secret into .streamlit/secrets.toml, then restart rrrs.")
+DB_BUSY = ("The database is in use by another process (another rrrs server or a command-line import). "
+           "Try again in a minute; if this persists, ask your administrator.")
+DB_KEY = "rrrs cannot open its database: the encryption key is wrong or missing. Ask your administrator."
+DB_OTHER = "rrrs cannot open its database. Ask your administrator (the details are in the server log)."
+DEMO_REFUSED = ("This database holds non-demo data, so rrrs will not run in demo mode (no sign-in). "
+                "Configure sign-in in .streamlit/secrets.toml (see README), or set RRRS_FORCE_DEMO=1 "
+                "if you really mean it.")
+
+
+def _database_problem() -> str | None:
+    """A plain message when the database cannot be opened; the details (paths, process ids) go to the log."""
+    try:
+        glue.connection()
+    except DatabaseBusyError as exc:
+        log.warning("rrrs: %s", exc)
+        return DB_BUSY
+    except EncryptionKeyError as exc:
+        log.error("rrrs: %s", exc)
+        return DB_KEY
+    except RrrsError as exc:
+        log.error("rrrs: %s", exc)
+        return DB_OTHER
+    return None
+
+
+def _resolve() -> tuple[access.Principal | None, Stop | None]:
+    """Who is using the app, or what to show instead of it: a refusal of a weak sign-in secret, the sign-in
+    page, a plain message about the database, the demo-mode refusal, or 'no access'."""
+    section = _auth_section()
+    if section is not None:
+        problem = auth_setup.config_problem(section)
+        if problem:
+            log.error("rrrs: %s", problem)
+            return None, _refusal(CONFIG_REFUSED.format(problem=problem))
+        if not st.user.is_logged_in:
+            return None, _sign_in_page
+    problem = _database_problem()
+    if problem:
+        return None, _refusal(problem)
+    if section is None:
+        if synthetic_only() and access.has_real_data(glue.connection()):
+            return None, _refusal(DEMO_REFUSED)
+        return access.DEMO, None
+    who = _lookup()
+    if who is None:
+        subject, email = _identity()
+        return None, _no_access(email or subject or "unknown")
+    return who, None
+
+
+def _signed_in(who: access.Principal) -> access.Principal:
+    if who is not access.DEMO:
+        _audit_sign_in(who)
+    return who
 
 
 def current() -> access.Principal:
     """The principal for this run; stops the script with a message when there is none."""
-    if not oidc_configured():
-        if synthetic_only() and access.has_real_data(glue.connection()):
-            st.error("This database holds non-demo data, so rrrs will not run in demo mode (no sign-in). "
-                     "Configure sign-in in .streamlit/secrets.toml (see README), or set RRRS_FORCE_DEMO=1 "
-                     "if you really mean it.")
-            st.stop()
-        return access.DEMO
-    if not st.user.is_logged_in:
-        _sign_in_page()
-    who = _lookup()
-    if who is None:
-        subject, email = _identity()
-        _no_access(email or subject or "unknown")
+    who, stop = _resolve()
+    if stop is not None:
+        stop()
     assert who is not None
-    _audit_sign_in(who)
-    return who
+    return _signed_in(who)
+
+
+def entry() -> access.Principal:
+    """`current()` for app.py: when there is no principal, the navigation holds only the (hidden) page that
+    says why, so no page name reaches a browser before sign-in."""
+    who, stop = _resolve()
+    if stop is not None:
+        st.navigation([st.Page(stop, title="rrrs", url_path="welcome", default=True)], position="hidden").run()
+        st.stop()
+    assert who is not None
+    return _signed_in(who)
 
 
 def _grant(who: access.Principal) -> str:
@@ -113,16 +203,16 @@ def _entry_is_app() -> bool:
 def require_page(name: str) -> access.Principal:
     """Every page checks access itself. On a freshly started server a deep link (/dyad?dyad=D1) runs the page
     script without app.py (Streamlit learns of app.py's navigation only once it has run): the page then hands
-    its name and URL parameters to app.py, which opens it with the titled navigation. Sign-in and the demo-mode
-    check run before the hand-over, and the page's own role check runs again when app.py opens it."""
+    its name and URL parameters to app.py at once; app.py signs the user in first (registering no page before
+    that, so no page name is sent), then opens it with the titled navigation and the page's role check."""
     st.set_page_config(page_title="rrrs - 3RS supervision dashboard", layout="wide")
     st.session_state["_page"] = name  # URL-seeded widgets are per page (rrrs_ui.widgets.seed)
     st.session_state.pop("_principal", None)  # never carry a principal over from an earlier run
-    who = current()
-    st.session_state["_principal"] = who  # resolved from the database at the top of this very run
     if not st.session_state.get(VIA_APP) and _entry_is_app():
         st.session_state[DEEP_LINK] = (name, st.query_params.to_dict())
-        st.switch_page(APP_FILE)
+        st.switch_page(APP_FILE)  # app.py signs in first, then registers only the pages this user may open
+    who = current()
+    st.session_state["_principal"] = who  # resolved from the database at the top of this very run
     banner(who)
     if not who.may(name):
         st.warning("Not found or not permitted.")

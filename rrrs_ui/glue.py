@@ -21,7 +21,11 @@ T = TypeVar("T")
 
 @st.cache_resource(show_spinner=False)
 def _root(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    """The shared connection, and whether the store is its attached encrypted catalog (asked once)."""
+    """The shared connection, and whether the store is its attached encrypted catalog (asked once). Also the
+    moment to remove upload folders that a killed server left behind (`uploads.clean_leftovers`)."""
+    from rrrs_core.importing.uploads import clean_leftovers
+
+    clean_leftovers()
     con = store.connect(path)
     return con, store.attached(con)
 

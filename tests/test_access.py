@@ -23,7 +23,7 @@ def people(clinic_con):
 
 def test_resolve_by_subject_or_email_and_revocation(people):
     assert access.resolve(people, "sup1@clinic").role == "supervisor"
-    assert access.resolve(people, "other-sub", "sup1@clinic.org").subject == "sup1@clinic"
+    assert access.resolve(people, "other-sub", "sup1@clinic.org", email_verified=True).subject == "sup1@clinic"
     assert access.resolve(people, "nobody") is None
     access.upsert(people, "t1@clinic", "therapist", therapist_id="T1", active=False)
     assert access.resolve(people, "t1@clinic") is None, "a revoked principal gets nothing at once"
@@ -101,14 +101,13 @@ def test_nothing_in_the_app_updates_or_deletes_audit_rows():
 
 
 def test_real_data_detection(con, tmp_path):
+    from rrrs_core import demo
     from rrrs_core.importing import import_path
     from tests.tables import write_folder
 
-    folder = write_folder(tmp_path / "d")
-    (folder / "SYNTHETIC.txt").write_text("demo")
-    import_path(con, folder)
+    demo.write(tmp_path / "d", n_dyads=2)
+    import_path(con, tmp_path / "d")
     assert not access.has_real_data(con)
-    (folder / "SYNTHETIC.txt").unlink()
     frames_folder = write_folder(tmp_path / "real")
     (frames_folder / "sessions.csv").write_text((frames_folder / "sessions.csv").read_text().replace("D2,", "D9,"))
     import_path(con, frames_folder, replace=True)

@@ -138,8 +138,10 @@ def test_dry_run_writes_nothing(con, tmp_path):
 
 
 def test_synthetic_marker_recorded(con, tmp_path):
-    folder = write_folder(tmp_path / "ok")
-    (folder / "SYNTHETIC.txt").write_text("synthetic")
+    from rrrs_core import demo
+
+    folder = tmp_path / "demo"
+    demo.write(folder, n_dyads=2)
     assert import_path(con, folder).synthetic
     assert con.execute("SELECT synthetic FROM import_batch").fetchall() == [(True,)]
 

@@ -225,7 +225,9 @@ def test_synthetic_only_refuses_unmarked_data_with_its_other_problems(con, tmp_p
     assert counts(con) == before
     find(info.value.problems, "real", None, None, "not marked as synthetic demo data")
     find(info.value.problems, "ratings.csv", 2, "rating", "1 to 5")
-    demo = write_folder(tmp_path / "demo")
-    (demo / "SYNTHETIC.txt").write_text("Synthetic demo data: invented.")
+    from rrrs_core import demo as generator
+
+    demo = tmp_path / "demo"
+    generator.write(demo, n_dyads=2)  # the generator's own output with its signed marker
     report = import_path(con, demo, synthetic_only=True)
     assert report.synthetic and report.counts.codings_new > 0

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from rrrs_core import access, store
 from tests.apptest import APP, all_text, open_page
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c",
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 
@@ -75,7 +75,7 @@ def test_therapist_cannot_open_pages_outside_role(monkeypatch, db):
 
 
 def test_supervisor_sees_trainees_not_other_supervisors(monkeypatch, db):
-    at = run_as(monkeypatch, db, {"sub": "someone-else", "email": "SUP1@clinic.org"})
+    at = run_as(monkeypatch, db, {"sub": "someone-else", "email": "SUP1@clinic.org", "email_verified": True})
     text = all_text(at)
     assert "D1" in text and "D3" in text and "D2" not in text and "D4" not in text
     at = run_as(monkeypatch, db, {"sub": "sup1"}, "dyad", {"dyad": "D2"})

@@ -45,8 +45,8 @@ def _noop(_fraction: float, _label: str) -> None:
 
 DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is running in demo mode (no sign-in), "
              "which accepts only synthetic data; configure sign-in (README, 'Sign-in and roles') before importing "
-             "clinical codings. Demo tables carry a SYNTHETIC.txt file (folders) or sheet (workbooks); scoresheets "
-             "are taken for sessions the demo clinic already has")
+             "clinical codings. Demo data is the three CSVs with the SYNTHETIC.txt that `rrrs demo` wrote, "
+             "unchanged (it holds their digests); scoresheets are taken for sessions the demo clinic already has")
 
 
 def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,

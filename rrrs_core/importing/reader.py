@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from rrrs_core.errors import Problem
-from rrrs_core.importing import compact
+from rrrs_core.importing import compact, synthetic
 from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
 from rrrs_core.store import scalar
 
@@ -228,7 +228,7 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
         if result:
             staged[table] = result
     book.close()
-    return staged, problems, SYNTHETIC_MARKER.lower() in {_norm(s) for s in book.sheetnames}
+    return staged, problems, False  # the demo writes CSVs only: a workbook is never synthetic (`synthetic`)
 
 
 def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path, items: Sequence[str]) -> Staged:
@@ -244,7 +244,9 @@ def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path, items: Sequence[
         result = _stage_csv(con, table, path, problems, items)
         if result:
             staged[table] = result
-    return staged, problems, SYNTHETIC_MARKER.lower() in files
+    marker = files.get(SYNTHETIC_MARKER.lower())
+    return staged, problems, marker is not None and synthetic.verify(
+        marker.read_bytes(), {t: files[f"{t}.csv"] for t in TABLES if f"{t}.csv" in files})
 
 
 def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path, items: Sequence[str]) -> Staged:

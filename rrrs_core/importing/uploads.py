@@ -1,8 +1,20 @@
-"""Browser uploads: the same importer as the CLI, fed from uploaded bytes via a private temp folder."""
+"""Browser uploads: the same importer as the CLI, fed from uploaded bytes that never touch the disk.
+
+The importer reads files by name (DuckDB's CSV reader, openpyxl). Uploads are clinical data, so each file is
+held in anonymous memory (`memfd_create`: it vanishes with the process, even on kill -9) and the importer
+reads it through a symlink named like the upload in a private temp folder, which holds no data itself.
+`clean_leftovers` removes the folders of processes that died mid-import (and old plaintext folders written
+before this was so).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -26,14 +38,11 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
     if books and len(files) > 1:
         raise ValidationError([Problem("error", label, None, None, None,
                                        "upload either one .xlsx workbook or the three CSV files, not both")])
-    with tempfile.TemporaryDirectory(prefix="rrrs-upload-") as tmp:
+    with _staging() as put:
         if books:
-            target = Path(tmp) / books[0]
-            target.write_bytes(files[0][1])
+            target = put(books[0], files[0][1])
             return import_path(con, target, replace=replace, user=user, dry_run=dry_run, progress=progress,
                                synthetic_only=synthetic_only, writer=writer)
-        folder = Path(tmp) / "upload"
-        folder.mkdir()
         # The demo's marker file may come along: demo mode (no sign-in) accepts only synthetic data.
         unknown = [n for n in names if n.lower() not in {f"{t}.csv" for t in TABLES} | {SYNTHETIC_MARKER.lower()}]
         if unknown:
@@ -42,6 +51,64 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
                                            f"and ratings.csv (with {SYNTHETIC_MARKER} for synthetic demo data)")
                                    for n in unknown])
         for (name, data) in files:
-            (folder / Path(name).name.lower()).write_bytes(data)
-        return import_path(con, folder, replace=replace, user=user, dry_run=dry_run, progress=progress,
+            target = put(f"upload/{Path(name).name.lower()}", data)
+        return import_path(con, target.parent, replace=replace, user=user, dry_run=dry_run, progress=progress,
                            synthetic_only=synthetic_only, source=label, writer=writer)
+
+
+PREFIX = "rrrs-upload-"
+
+
+@contextmanager
+def _staging() -> Iterator[Callable[[str, bytes], Path]]:
+    """Yields put(relative name, bytes) -> a path the importer can read. A private folder whose entries are symlinks to in-memory files (memfd); plain files where the system
+    has no memfd (not Linux). Everything goes when the block ends; a killed process leaves no data."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")))
+
+        def put(name: str, data: bytes) -> Path:
+            target = tmp / name
+            target.parent.mkdir(exist_ok=True)
+            if not hasattr(os, "memfd_create"):
+                target.write_bytes(data)
+                return target
+            fd = os.memfd_create(f"rrrs-{target.name}", os.MFD_CLOEXEC)
+            stack.callback(os.close, fd)
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+            target.symlink_to(f"/proc/{os.getpid()}/fd/{fd}")
+            return target
+
+        yield put
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(root: str | os.PathLike[str] | None = None, stale_seconds: float = 600) -> list[Path]:
+    """Remove upload folders left by processes that died mid-import; returns those removed. Folders named
+    without a process id (written by earlier versions, with plaintext CSVs) go once they are stale."""
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid_text = folder.name[len(PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and "-" in folder.name[len(PREFIX):]:
+            if _alive(int(pid_text)):
+                continue
+        else:
+            try:
+                if time.time() - folder.lstat().st_mtime < stale_seconds:
+                    continue
+            except OSError:
+                continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
