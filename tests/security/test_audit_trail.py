@@ -22,7 +22,7 @@ from tests.apptest import all_text, open_page
 from tests.tables import write_folder
 from tests.test_cli import run
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c",
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 OS_USER = pwd.getpwuid(os.getuid()).pw_name
