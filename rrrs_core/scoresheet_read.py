@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
+from rrrs_core.importing import xlsx_limits
 from rrrs_core.importing.format import FALSE_WORDS, TABLES, TRUE_WORDS, columns
 from rrrs_core.importing.reader import cell_text
 from rrrs_core.scoresheet_layout import (
@@ -83,6 +84,20 @@ def _find_sheet(book, name: str, problems: list[Problem]):
     problems.append(Problem("error", name, None, None, None, f"no sheet named '{SHEET}'; the workbook has sheets: "
                             f"{', '.join(book.sheetnames)}. Start from the scoresheet template."))
     return None
+
+
+def _too_big(ws, source: str, problems: list[Problem]) -> bool:
+    """A scoresheet is one session: a cell far outside the template (say XFD1048576) would make the reader
+    walk a million rows or sixteen thousand columns, so such a sheet is refused before it is read."""
+    rows, cols = ws.max_row, ws.max_column
+    if rows <= xlsx_limits.SCORESHEET_MAX_ROWS and cols <= xlsx_limits.SCORESHEET_MAX_COLUMNS:
+        return False
+    problems.append(Problem("error", source, None, f"{get_column_letter(cols)}{rows}", None,
+                            f"the sheet reaches cell {get_column_letter(cols)}{rows}; a scoresheet holds one session "
+                            f"(at most {xlsx_limits.SCORESHEET_MAX_ROWS} rows and "
+                            f"{xlsx_limits.SCORESHEET_MAX_COLUMNS} columns): clear the cells outside the "
+                            "scoresheet, or start from the template"))
+    return True
 
 
 class _Reader:
@@ -239,6 +254,9 @@ def read_all(files: list[tuple[str, bytes]]) -> Sheets:
         out.problems.append(Problem("error", "upload", None, None, None, "no scoresheets given"))
     for name, data in files:
         name = Path(name).name
+        if refused := xlsx_limits.zip_problem(io.BytesIO(data), xlsx_limits.SCORESHEET_MAX_UNZIPPED):
+            out.problems.append(Problem("error", name, None, None, None, refused))
+            continue
         try:
             book = load_workbook(io.BytesIO(data), data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear message
@@ -246,6 +264,6 @@ def read_all(files: list[tuple[str, bytes]]) -> Sheets:
                                         f"not a readable .xlsx workbook ({type(exc).__name__})"))
             continue
         ws = _find_sheet(book, name, out.problems)
-        if ws is not None:
+        if ws is not None and not _too_big(ws, f"{name} [{ws.title}]", out.problems):
             _Reader(ws, f"{name} [{ws.title}]", out).read()
     return out

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from rrrs_core.errors import Problem
-from rrrs_core.importing import compact
+from rrrs_core.importing import compact, xlsx_limits
 from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
 from rrrs_core.store import scalar
 
@@ -201,9 +202,73 @@ def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
         con.execute("DROP TABLE IF EXISTS txt_ratings")
 
 
+def _sheet_rows(ws, source: str, problems: list[Problem]) -> tuple[list[object], Iterator[tuple]] | None:
+    """The header and a stream of data rows of a read-only sheet, never trusting its declared dimension
+    (`xlsx_limits`): rows come as stored, cut to the header's width; wholly empty rows at the end are
+    dropped. None (with a problem) for an empty, too wide or too long sheet."""
+    ws.reset_dimensions()  # ignore <dimension ref="A1:XFD1048576">: read the cells that exist
+    header = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
+    while header and header[-1] is None:
+        header.pop()
+    if not header:
+        return None
+    if wide := xlsx_limits.too_wide(len(header)):
+        problems.append(_error(source, wide, 1))
+        return None
+    width = len(header)
+    rows = ws.iter_rows(min_row=2, max_col=width, values_only=True)  # never wider than the header
+
+    def body() -> Iterator[tuple]:
+        blank = (None,) * width
+        pending = 0  # empty rows held back until a later row has values
+        for n, row in enumerate(rows, start=2):
+            if n > xlsx_limits.MAX_ROWS + 1:
+                raise _TooLong(n)
+            cells = tuple(row[:width]) + blank[len(row):] if len(row) < width else tuple(row[:width])
+            if all(v is None for v in cells):
+                pending += 1
+                continue
+            yield from (blank for _ in range(pending))
+            pending = 0
+            yield cells
+
+    return header, body()
+
+
+class _TooLong(Exception):
+    def __init__(self, row: int):
+        self.row = row
+
+
+CHUNK = 20_000
+
+
+def _stage_stream(con: duckdb.DuckDBPyConnection, table: str, header: list[object], rows: Iterator[tuple],
+                  source: str, problems: list[Problem], items: Sequence[str]) -> StagedTable | None:
+    """`stage_frame` for a sheet streamed in chunks: at most CHUNK rows of Python objects at a time."""
+    names = [_norm(c) for c in header]
+    safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    cols = [f"c{i}" for i in range(len(safe))]
+    raw = "txt_ratings" if table == "ratings" else f"raw_{table}"  # ratings: text only until compacted
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} (" + ", ".join(f'"{n}" VARCHAR' for n in safe) + ")")
+    try:
+        while chunk := list(islice(rows, CHUNK)):
+            frame = pd.DataFrame({c: [cell_text(r[i]) for r in chunk] for i, c in enumerate(cols)}, dtype="object")
+            con.register("chunk_in", frame)
+            try:
+                con.execute(f"INSERT INTO {raw} SELECT COLUMNS(*)::VARCHAR FROM chunk_in")
+            finally:
+                con.unregister("chunk_in")
+        return _finish(con, table, source, raw, names, problems, items)
+    finally:
+        con.execute("DROP TABLE IF EXISTS txt_ratings")
+
+
 def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]) -> Staged:
     from openpyxl import load_workbook
 
+    if refused := xlsx_limits.zip_problem(str(path)):
+        return {}, [_error(path.name, refused)], False
     problems: list[Problem] = []
     try:
         book = load_workbook(path, read_only=True, data_only=True)
@@ -211,23 +276,30 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
         return {}, [_error(path.name, f"not a readable .xlsx workbook ({type(exc).__name__})")], False
     sheets = {_norm(name): name for name in book.sheetnames}
     staged: dict[str, StagedTable] = {}
-    for table in TABLES:
-        if table not in sheets:
-            problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
-                                   f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
-            continue
-        rows = list(book[sheets[table]].iter_rows(values_only=True))
-        source = f"{path.name} [{sheets[table]}]"
-        if not rows or all(v is None for v in rows[0]):
-            problems.append(_error(source, "the sheet is empty; it needs a header row: " + ", ".join(columns(table))))
-            continue
-        frame = pd.DataFrame(rows[1:], columns=list(range(len(rows[0])))) if rows[1:] else \
-            pd.DataFrame(columns=list(range(len(rows[0]))))
-        frame.columns = list(rows[0])
-        result = stage_frame(con, table, frame, source, problems, items)
-        if result:
-            staged[table] = result
-    book.close()
+    try:
+        for table in TABLES:
+            if table not in sheets:
+                problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
+                                       f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
+                continue
+            source = f"{path.name} [{sheets[table]}]"
+            n = len(problems)
+            read = _sheet_rows(book[sheets[table]], source, problems)
+            if read is None:
+                if len(problems) == n:
+                    problems.append(_error(source, "the sheet is empty; it needs a header row: "
+                                           + ", ".join(columns(table))))
+                continue
+            try:
+                result = _stage_stream(con, table, *read, source, problems, items)
+            except _TooLong as exc:
+                problems.append(_error(source, f"the sheet has more than {xlsx_limits.MAX_ROWS:,} rows "
+                                       f"(row {exc.row:,} is beyond the limit); {xlsx_limits.USE_CSV}"))
+                continue
+            if result:
+                staged[table] = result
+    finally:
+        book.close()
     return staged, problems, SYNTHETIC_MARKER.lower() in {_norm(s) for s in book.sheetnames}
 
 
