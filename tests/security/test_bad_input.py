@@ -186,3 +186,77 @@ def test_formula_ids_are_written_as_text_in_the_scoresheet(con):
     assert formulas == []
     ws = wb["Scoresheet"]
     assert sum(c.value == EVIL for row in ws.iter_rows() for c in row) == 15
+
+
+# --- control characters and over-long ids ---------------------------------------------------------------
+
+
+def with_value(tmp_path: Path, table: str, row: int, column: str, value: str) -> Path:
+    """The good fixture folder with one cell replaced (`row` counts data rows from 0); written in binary so
+    a NUL byte reaches the file as it is."""
+    frames = read_ok()
+    frames[table].loc[row, column] = value
+    folder = write_folder(tmp_path / "in")
+    (folder / f"{table}.csv").write_bytes(frames[table].to_csv(index=False).encode("utf-8"))
+    return folder
+
+
+ID_CELLS = [("sessions", c) for c in ("dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id",
+                                      "treatment")] + [("marks", "dyad_id"), ("marks", "coder_id"),
+                                                       ("marks", "code"), ("ratings", "coder_id"),
+                                                       ("ratings", "item")]
+
+
+@pytest.mark.parametrize(("table", "column"), ID_CELLS)
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\u202e", "\u200b"])
+def test_control_characters_in_ids_are_refused(con, tmp_path, table, column, bad):
+    """`D\\x001` used to be stored (and shown as "D1"): every id column refuses control and invisible
+    characters, naming file, row, column and the value escaped."""
+    original = read_ok()[table].loc[0, column]
+    value = original[:1] + bad + original[1:]
+    problems = refused(con, with_value(tmp_path, table, 0, column, value))
+    escaped = original[:1] + (f"\\x{ord(bad):02x}" if ord(bad) < 0x100 else f"\\u{ord(bad):04x}") + original[1:]
+    hits = [p for p in problems if p.file == f"{table}.csv" and p.row == 2 and p.column == column
+            and "control or invisible character" in p.message]
+    assert hits, "\n".join(map(str, problems))
+    assert hits[0].value == escaped
+    assert con.execute("SELECT count(*) FROM dyad").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("column", ["dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id",
+                                    "treatment"])
+def test_overlong_ids_are_refused_and_not_echoed_whole(con, tmp_path, column):
+    """A 1 MB dyad id made the Caseload page 86 MB: ids are capped at 64 characters, and the problem report
+    shows the first 80 characters and the length, not the megabyte."""
+    value = "D" * (1 << 20)
+    problems = refused(con, with_value(tmp_path, "sessions", 0, column, value))
+    hit = next(p for p in problems if p.column == column and p.row == 2 and "longer than 64" in p.message)
+    assert len(hit.value) < 120 and "1,048,576 characters" in hit.value
+    assert all(len(str(p)) < 2000 for p in problems)
+
+
+def test_ids_of_64_characters_still_import(con, tmp_path):
+    import_path(con, with_value(tmp_path, "sessions", 0, "patient_id", "P" * 64))
+    assert con.execute("SELECT max(length(patient_id)) FROM dyad").fetchall() == [(64,)]
+
+
+# --- homoglyph ids --------------------------------------------------------------------------------------
+
+
+def test_cyrillic_lookalike_of_a_stored_id_is_warned(con, tmp_path):
+    """Cyrillic "Т1" beside the stored Latin "T1": the import warns (row, column, value) naming the twin."""
+    import_path(con, write_folder(tmp_path / "first"))
+    frames = read_ok()
+    frames["sessions"]["therapist_id"] = frames["sessions"]["therapist_id"].str.replace("T1", "\u04221")
+    frames["sessions"]["dyad_id"] = frames["sessions"]["dyad_id"].str.replace("D1", "DX1")
+    for t in ("marks", "ratings"):
+        frames[t]["dyad_id"] = frames[t]["dyad_id"].str.replace("D1", "DX1")
+    report = import_path(con, write_folder(tmp_path / "second", frames))
+    hits = [p for p in report.warnings if p.column == "therapist_id" and p.value == "\u04221"]
+    assert hits and "looks like the id T1" in hits[0].message and hits[0].row == 2
+
+
+def test_mixed_script_id_is_warned(con, tmp_path):
+    report = import_path(con, with_value(tmp_path, "sessions", 0, "patient_id", "P-\u0410LPHA"))  # Cyrillic А
+    hits = [p for p in report.warnings if p.column == "patient_id" and p.row == 2]
+    assert hits and ("mixes alphabets" in hits[0].message or "looks like" in hits[0].message)
