@@ -36,16 +36,56 @@ def _norm(name: object) -> str:
     return str(name if name is not None else "").strip().lower().replace(" ", "_")
 
 
-def _sniff_delimiter(path: Path) -> str:
+UTF16_LE_BOM, UTF16_BE_BOM = b"\xff\xfe", b"\xfe\xff"
+SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
+
+
+def _encoding(path: Path) -> str:
+    """'utf-8' (with or without a byte-order mark) or 'utf-16' for UTF-16 little-endian with its byte-order
+    mark, which is what Excel's "Unicode Text" writes; DuckDB reads both natively (no transcoded copy)."""
+    with path.open("rb") as fh:
+        return "utf-16" if fh.read(2) == UTF16_LE_BOM else "utf-8"
+
+
+def _encoding_problem(path: Path, lines: int | None = None) -> str | None:
+    """A plain account of why this file is not readable text, or None; reads the first `lines` lines (all by
+    default, which is done only once DuckDB has failed: its own message gives a wrong line number and is
+    easy to lose among its hints)."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+        if head == UTF16_BE_BOM:
+            return f"the file is UTF-16 big-endian, which rrrs does not read; {SAVE_AS_UTF8}"
+        if head == UTF16_LE_BOM:
+            return None
+        fh.seek(0)
+        for n, line in enumerate(fh, start=1):
+            if lines is not None and n > lines:
+                break
+            if n == 1 and b"\x00" in line:
+                return f"line 1 holds NUL bytes: the file looks like UTF-16 without a byte-order mark; {SAVE_AS_UTF8}"
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start:exc.start + 1]
+                guess = " (it looks like Latin-1 / Windows-1252, e.g. an accented letter)" if bad >= b"\x80" else ""
+                return f"line {n} is not valid UTF-8 (byte 0x{bad.hex()} at character {exc.start + 1}){guess}; " \
+                    + SAVE_AS_UTF8
+    return None
+
+
+def _sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
     """Excel writes ';' in many locales: pick the delimiter that splits the header line most."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
         header = fh.readline()
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def _is_blank(path: Path) -> bool:
+def _is_blank(path: Path, encoding: str = "utf-8") -> bool:
     """Only a byte-order mark and whitespace? Reads up to the first other byte, not a 100 MB file."""
+    if encoding != "utf-8":
+        with path.open(encoding=encoding, errors="replace") as fh:
+            return not fh.read(1 << 16).strip()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 16):
             if chunk.strip(b"\xef\xbb\xbf \r\n\t"):
@@ -53,8 +93,8 @@ def _is_blank(path: Path) -> bool:
     return True
 
 
-def _header(path: Path, delim: str) -> list[str]:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+def _header(path: Path, delim: str, encoding: str = "utf-8") -> list[str]:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace", newline="") as fh:
         return next(csv.reader(fh, delimiter=delim), [])
 
 
@@ -148,22 +188,29 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
 def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: list[Problem],
                items: Sequence[str]) -> StagedTable | None:
     source = path.name
-    if _is_blank(path):
+    enc = _encoding(path)
+    if _is_blank(path, enc):
         problems.append(_error(source, "the file is empty; it needs a header row: " + ", ".join(columns(table))))
         return None
-    delim = _sniff_delimiter(path)
-    names = [_norm(n) for n in _header(path, delim)]
+    if wrong := _encoding_problem(path, lines=1):  # a header read through errors="replace" would mislead
+        problems.append(_error(source, wrong, 1 if wrong.startswith("line ") else None))
+        return None
+    delim = _sniff_delimiter(path, enc)
+    names = [_norm(n) for n in _header(path, delim, enc)]
     safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
     read = ("read_csv($path, delim = $delim, header = true, all_varchar = true, null_padding = true, "
-            "quote = '\"', escape = '\"', names = $names)")
-    params: dict[str, object] = {"path": str(path), "delim": delim, "names": safe}
+            "quote = '\"', escape = '\"', names = $names, encoding = $encoding)")
+    params: dict[str, object] = {"path": str(path), "delim": delim, "names": safe, "encoding": enc}
     try:
         if table == "ratings":  # read straight into the compact table: no text copy of millions of rows
             return _finish(con, table, source, read, names, problems, items, params)
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM {read}", params)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        problems.append(_error(source, f"could not read the file as CSV: {first}"))
+        if wrong := _encoding_problem(path):
+            problems.append(_error(source, wrong, int(wrong.split()[1]) if wrong.startswith("line ") else None))
+        else:
+            first = str(exc).strip().splitlines()[0]
+            problems.append(_error(source, f"could not read the file as CSV: {first}"))
         return None
     return _finish(con, table, source, f"raw_{table}", names, problems, items)
 

@@ -260,3 +260,44 @@ def test_mixed_script_id_is_warned(con, tmp_path):
     report = import_path(con, with_value(tmp_path, "sessions", 0, "patient_id", "P-\u0410LPHA"))  # Cyrillic А
     hits = [p for p in report.warnings if p.column == "patient_id" and p.row == 2]
     assert hits and ("mixes alphabets" in hits[0].message or "looks like" in hits[0].message)
+
+
+# --- encodings --------------------------------------------------------------------------------------------
+
+
+def test_latin1_file_names_the_line_and_the_fix(con, tmp_path):
+    """DuckDB's "not utf-8 encoded" line used to be dropped, leaving "CSV Error on Line: N" (and a wrong N)."""
+    frames = read_ok()
+    frames["sessions"].loc[1, "treatment"] = "Thérapie"
+    folder = write_folder(tmp_path / "in")
+    (folder / "sessions.csv").write_bytes(frames["sessions"].to_csv(index=False).encode("latin-1"))
+    problems = refused(con, folder)
+    (p,) = [p for p in problems if p.file == "sessions.csv"]
+    assert p.row == 3 and "line 3 is not valid UTF-8" in p.message and "CSV UTF-8" in p.message
+    assert "Latin-1" in p.message
+
+
+@pytest.mark.parametrize("table", ["sessions", "ratings"])
+def test_utf16_with_byte_order_mark_is_accepted(con, tmp_path, table):
+    """What Excel's "Unicode Text" writes (UTF-16 LE with BOM, tab-delimited) imports as UTF-8 would."""
+    frames = read_ok()
+    frames["sessions"].loc[:, "treatment"] = "Thérapie"
+    folder = write_folder(tmp_path / "in")
+    (folder / f"{table}.csv").write_bytes(frames[table].to_csv(index=False, sep="\t").encode("utf-16"))
+    if table != "sessions":
+        (folder / "sessions.csv").write_bytes(frames["sessions"].to_csv(index=False).encode("utf-8"))
+    report = import_path(con, folder)
+    assert report.counts.codings_new == 4
+    assert con.execute("SELECT DISTINCT treatment FROM dyad").fetchall() == [("Thérapie",)]
+
+
+@pytest.mark.parametrize(("codec", "fragment"), [("utf-16-be", "UTF-16 big-endian"),
+                                                 ("utf-16-le", "UTF-16 without a byte-order mark")])
+def test_other_utf16_files_are_refused_by_name(con, tmp_path, codec, fragment):
+    folder = write_folder(tmp_path / "in")
+    text = read_ok()["marks"].to_csv(index=False)
+    bom = b"\xfe\xff" if codec == "utf-16-be" else b""
+    (folder / "marks.csv").write_bytes(bom + text.encode(codec))
+    problems = refused(con, folder)
+    (p,) = [p for p in problems if p.file == "marks.csv"]
+    assert fragment in p.message and "CSV UTF-8" in p.message
