@@ -11,7 +11,7 @@ import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, load, rules, summary, typed
+from rrrs_core.importing import consistency, diskfull, load, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import CODING_WRITES, transaction
@@ -48,6 +48,7 @@ DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is runn
              "are taken for sessions the demo clinic already has")
 
 
+@diskfull.guarded
 def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,
          user: str, progress: Progress, dry_run: bool, book: cb.Codebook, synthetic_only: bool = False
          ) -> ImportReport:

@@ -301,3 +301,51 @@ def test_other_utf16_files_are_refused_by_name(con, tmp_path, codec, fragment):
     problems = refused(con, folder)
     (p,) = [p for p in problems if p.file == "marks.csv"]
     assert fragment in p.message and "CSV UTF-8" in p.message
+
+
+# --- disk full during an import ---------------------------------------------------------------------------
+
+# What DuckDB 1.5.5 raised when this import ran on a 3 MB tmpfs (checked by hand; mounting one needs root).
+WAL_FULL = 'TransactionContext Error: Failed to commit: Could not write file "{db}.wal": No space left on device'
+
+
+@pytest.fixture
+def full_disk(monkeypatch, tmp_path):
+    """The import's write step fails as DuckDB does when the write-ahead log cannot grow."""
+    from rrrs_core.importing import load
+
+    def write(*_args, **_kwargs):
+        raise duckdb.TransactionException(WAL_FULL.format(db=tmp_path / "full.duckdb"))
+
+    monkeypatch.setattr(load, "write", write)
+    return tmp_path
+
+
+def test_disk_full_is_a_message_and_changes_nothing(con, full_disk):
+    from rrrs_core.importing.diskfull import DiskFullError
+
+    with pytest.raises(DiskFullError) as info:
+        import_path(con, write_folder(full_disk / "in"))
+    assert str(info.value).startswith(f"The disk holding {full_disk} is full: nothing was imported from in")
+    assert con.execute("SELECT count(*) FROM coding").fetchall() == [(0,)]
+
+
+def test_disk_full_in_the_cli_prints_no_traceback(full_disk, capsys):
+    from rrrs_core import cli
+
+    code = cli.main(["import", str(write_folder(full_disk / "in")), "--db", str(full_disk / "db.duckdb")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("rrrs: The disk holding") and "Traceback" not in err
+
+
+def test_disk_full_on_the_data_page_says_so(monkeypatch, full_disk):
+    from tests.apptest import open_page
+    from tests.test_page_data import uploads
+
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")
+    at = open_page(monkeypatch, full_disk / "page.duckdb", "data")
+    at.get("file_uploader")[0].set_value(uploads()).run()
+    at.button[1].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error if "The disk holding" in e.value and "nothing was imported" in e.value]
+    assert not [e.value for e in at.error if "Something went wrong" in e.value]
