@@ -6,6 +6,7 @@ import streamlit as st
 
 from rrrs_core import access
 from rrrs_ui import auth, glue, tables, widgets
+from rrrs_ui.text import md
 
 auth.require_page("users")
 
@@ -33,4 +34,4 @@ with widgets.guard():
                           coder_id=coder or None, active=active)
             auth.record("manage users", subject, f"role={role} active={active}")
             glue.data_changed()
-            st.success(f"Saved {subject} as {role}{'' if active else ' (inactive)'}.")
+            st.success(f"Saved {md(subject)} as {role}{'' if active else ' (inactive)'}.")

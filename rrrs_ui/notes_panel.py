@@ -12,6 +12,7 @@ import streamlit as st
 from rrrs_core import notes
 from rrrs_core.errors import RrrsError
 from rrrs_ui import glue
+from rrrs_ui.text import md
 
 
 def _when(value: object) -> str:
@@ -20,7 +21,7 @@ def _when(value: object) -> str:
 
 def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "demo user") -> None:
     """Notes newest first, then a small form to add one (stored with `author` and the time)."""
-    scope = f"session {session_number}" if session_number is not None else f"dyad {dyad_id}"
+    scope = f"session {session_number}" if session_number is not None else f"dyad {md(dyad_id)}"
     listing = st.container()
     suffix = f"{dyad_id}_{session_number if session_number is not None else 'all'}"
     with st.form(key=f"notes_form_{suffix}", clear_on_submit=True):
@@ -31,10 +32,10 @@ def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "
         try:
             notes.add(glue.connection(), dyad_id, author, body, session_number=session_number)
         except RrrsError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             glue.data_changed()
-            st.success(f"Note added by {author}.")
+            st.success(f"Note added by {md(author)}.")
     with listing:
         shown = glue.query(notes.for_dyad, dyad_id, session_number)
         if shown.empty:
@@ -45,5 +46,5 @@ def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "
             where = "" if session_number is not None or pd.isna(note.session_number) else \
                 f" · session {int(note.session_number)}"
             with st.container(border=True):
-                st.markdown(note.body)
-                st.caption(f"{note.author} · {_when(note.created_at)}{where}")
+                st.text(note.body)  # a note is plain text, never Markdown (`rrrs_ui.text`)
+                st.caption(f"{md(note.author)} · {_when(note.created_at)}{where}")
