@@ -17,6 +17,7 @@ from rrrs_core import coding_edit as ce
 from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, ValidationError
+from rrrs_core.importing.idrules import MAX_ID
 from rrrs_core.queries import directory
 from rrrs_ui import auth, glue, import_flow, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
@@ -57,16 +58,18 @@ def choose() -> ce.CodingDraft | None:
     head: dict[str, object] = {}
     if dyad == NEW:
         n1, n2, n3, n4 = st.columns(4)
-        dyad = n1.text_input("New dyad id", value=p_dyad if p_dyad not in therapist_of else "", key="sc_pick_new_dyad")
+        dyad = n1.text_input("New dyad id", value=p_dyad if p_dyad not in therapist_of else "", key="sc_pick_new_dyad",
+                             max_chars=MAX_ID)
         people = glue.query(directory.therapists, auth.scope())
         therapist = _pick(n2, "Therapist", list(people.therapist_id), None, "sc_pick_therapist")
         if therapist == NEW:
-            therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist")
+            therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist", max_chars=MAX_ID)
             head["supervisor_id"] = n2.selectbox("Supervisor", [None, *people.therapist_id], key="sc_pick_sup",
                                                  format_func=lambda v: "none" if v is None else v)
             head["trainee"] = n2.checkbox("Trainee", key="sc_pick_trainee")
-        head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
-                    treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
+        head.update(therapist_id=therapist or "",
+                    patient_id=n3.text_input("Patient id", key="sc_pick_patient", max_chars=MAX_ID),
+                    treatment=n4.text_input("Treatment", key="sc_pick_treatment", max_chars=MAX_ID))
         if not dyad.strip() or not therapist:
             st.info(hints.new_dyad())
             return None
@@ -104,7 +107,8 @@ def choose() -> ce.CodingDraft | None:
     p_coder = widgets.param("coder")
     coder = _pick(c3, "Coder", coders, p_coder, "sc_pick_coder", allow_new=who.role != "coder")
     if coder == NEW:
-        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
+        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder",
+                              max_chars=MAX_ID)
     if not coder or not coder.strip():
         st.info(hints.coder(may_create=who.role != "coder"))
         return None

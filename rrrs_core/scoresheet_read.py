@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
-from rrrs_core.importing import xlsx_limits
+from rrrs_core.importing import idrules, xlsx_limits
 from rrrs_core.importing.format import FALSE_WORDS, TABLES, TRUE_WORDS, columns
 from rrrs_core.importing.reader import cell_text
 from rrrs_core.scoresheet_layout import (
@@ -32,6 +32,7 @@ from rrrs_core.scoresheet_layout import (
 )
 
 NOTES = "segment_notes"
+MAX_NOTE = 2000  # a segment note: a time stamp or a quote (a supervision note may hold 5000, `notes`)
 SIGN_HELP = "use ✓ (meets criteria) or ✓- (unclear), or leave the cell blank"
 INT_FIELDS = {"session_number": (1, 100000), "n_segments": (1, MAX_SEGMENTS), "segment_minutes": (1, 60)}
 
@@ -109,7 +110,7 @@ class _Reader:
 
     def error(self, row: int | None, col: int | None, value: object, message: str) -> None:
         cell = f"{get_column_letter(col)}{row}" if row and col else None
-        self.out.problems.append(Problem("error", self.source, row, cell, _text(value), message))
+        self.out.problems.append(Problem("error", self.source, row, cell, idrules.shown(_text(value)), message))
 
     def row_of(self, label: str, after: int = 0) -> int | None:
         return next((r for r, text in self.labels.items() if r > after and text == label.lower()), None)
@@ -210,7 +211,11 @@ class _Reader:
             for col, value in sorted(filled.items()):
                 code = cols[col]
                 if code == "note":
-                    self.out.rows[NOTES].append([*key, str(seg), _text(value)])
+                    if len(_text(value) or "") > MAX_NOTE:
+                        self.error(r, col, value, f"segment {seg} note: at most {MAX_NOTE} characters "
+                                   f"(this one has {len(_text(value) or ''):,})")
+                    else:
+                        self.out.rows[NOTES].append([*key, str(seg), _text(value)])
                     continue
                 label = book.code(code).label
                 clarity = cb.CLARITY_ALIASES.get(_text(value).lower()) if isinstance(value, str) else None

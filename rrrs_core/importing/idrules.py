@@ -44,6 +44,20 @@ def shown(value: str | None) -> str | None:
     return out + (f"… ({len(value):,} characters)" if len(value) > SHOWN_MAX else "")
 
 
+MAX_SUBJECT = 254  # a sign-in subject or e-mail (an e-mail address is at most 254 characters)
+MAX_NAME = 128  # a display name
+
+
+def id_problem(value: str, max_len: int = MAX_ID) -> str | None:
+    """Why `value` cannot be an id typed by hand (the CLI's `rrrs users add`), or None; the same rules as the
+    import's SQL rules, for one value."""
+    if any(ord(c) in _INVISIBLE_CHARS for c in value):
+        return f"'{shown(value)}' contains a control or invisible character; ids must be plain visible text"
+    if len(value) > max_len:
+        return f"'{shown(value)}' is longer than {max_len} characters"
+    return None
+
+
 def id_rules(rule: type) -> list:
     """The rules (as `rules.Rule`) refusing control/invisible characters and over-long ids."""
     out = []

@@ -349,3 +349,49 @@ def test_disk_full_on_the_data_page_says_so(monkeypatch, full_disk):
     assert not at.exception
     assert [e.value for e in at.error if "The disk holding" in e.value and "nothing was imported" in e.value]
     assert not [e.value for e in at.error if "Something went wrong" in e.value]
+
+
+def test_scoresheet_editor_new_id_inputs_are_capped(monkeypatch, clinic_db):
+    """The scoresheet editor's new-id inputs take at most 64 characters (a URL carrying a longer id is cut),
+    as the importer's rules do (which also check what the editor saves)."""
+    from tests.test_page_scoresheet import open_sheet
+
+    at = open_sheet(monkeypatch, clinic_db, dyad="D" * 100, session="1", coder="C" * 100)
+    inputs = {t.key: t for t in at.text_input}
+    for key in ("sc_pick_new_dyad", "sc_pick_patient", "sc_pick_treatment"):
+        assert inputs[key].proto.max_chars == 64, key
+    assert len(inputs["sc_pick_new_dyad"].value) == 64
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["x" * 300 + "@example.org"], "longer than 254"),
+    (["carol@example.org", "--coder", "C" * 65], "longer than 64"),
+    (["carol@example.org", "--name", "N" * 129], "longer than 128"),
+    (["car\x00ol@example.org"], "control or invisible"),
+])
+def test_users_add_caps_and_refuses_control_characters(tmp_path, capsys, args, fragment):
+    """`rrrs users add` stored whatever it was given; now the same caps as the importer's ids."""
+    from rrrs_core import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["users", "add", *args, "--role", "coder", "--db", str(tmp_path / "u.duckdb")])
+    assert info.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def test_scoresheet_ids_and_notes_are_capped(con):
+    """The scoresheet import runs the importer's id rules (a 1 MB dyad id is refused at its cell) and caps
+    segment notes at 2000 characters."""
+    from rrrs_core import coding_edit as ce
+
+    draft = ce.CodingDraft("D" * 100_000, 1, "C1", "T1", dt.date(2026, 1, 5), 5, 10,
+                           segment_notes={2: "n" * 3000})
+    with pytest.raises(ValidationError) as info:
+        sx.import_scoresheets(con, [("long.xlsx", sx.template(draft=draft))])
+    problems = info.value.problems
+    assert any("2000 characters" in p.message and p.file == "long.xlsx [Scoresheet]" for p in problems)
+    assert all(len(p.value or "") < 120 for p in problems)
+    draft = ce.CodingDraft("D" * 100, 1, "C1", "T1", dt.date(2026, 1, 5), 5, 10)
+    with pytest.raises(ValidationError) as info:
+        sx.import_scoresheets(con, [("long.xlsx", sx.template(draft=draft))])
+    assert any("longer than 64" in p.message and p.column == "B3" for p in info.value.problems)
+    assert con.execute("SELECT count(*) FROM dyad").fetchall() == [(0,)]
