@@ -11,16 +11,18 @@ Widgets whose options are plain text (selectbox, dataframe cells) need nothing.
 from __future__ import annotations
 
 import re
-import string
 
-_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+# What can make Markdown do something: link and image brackets, raw HTML and autolinks, entities, emphasis,
+# code, headings, tables, strike-through, `$` maths and the backslash itself. `[` also disarms Streamlit's
+# `:color[...]` directives. Full stops, commas, hyphens, '@' and the like stay as typed ("P-ALPHA", e-mails).
+_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$&{}])")
+_LIST_START = re.compile(r"^(\d*)([-+=.)])")  # "- x", "+ x", "1. x", "1) x" would start a list
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 def md(value: object) -> str:
-    """`value` as literal text inside Markdown: every ASCII punctuation character backslash-escaped
-    (CommonMark lets any of them be escaped; that covers links, images, emphasis, code, HTML `<`, entities
-    `&`, headings, lists, tables, `$` maths and `:` directives), and line breaks folded to spaces so a
-    value cannot start a block of its own. None is shown as an empty string."""
-    text = "" if value is None else str(value)
-    return _SPECIAL.sub(r"\\\1", _BREAKS.sub(" ", text)).strip()
+    """`value` as literal text inside Markdown: the characters above backslash-escaped (CommonMark lets
+    any ASCII punctuation be escaped), a leading list marker too, and line breaks folded to spaces so a value
+    cannot start a block of its own. None is shown as an empty string."""
+    text = _BREAKS.sub(" ", "" if value is None else str(value)).strip()
+    return _LIST_START.sub(r"\1\\\2", _SPECIAL.sub(r"\\\1", text))

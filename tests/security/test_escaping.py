@@ -68,7 +68,8 @@ def test_md_escapes_markdown_html_and_directives():
     for e in evil().values():
         assert not UNSAFE.search(md(e))
     assert md("D1") == "D1"
-    assert md(":red[x] $x$ &lt; `c`\n# h") == r"\:red\[x\] \$x\$ \&lt\; \`c\` \# h"
+    assert md(":red[x] $x$ &lt; `c`\n# h") == r":red\[x\] \$x\$ \&lt; \`c\` \# h"
+    assert [md(s) for s in ("1. a", "- b", "P-ALPHA", "a\\b")] == [r"1\. a", r"\- b", "P-ALPHA", r"a\\b"]
 
 
 @pytest.mark.parametrize(("page", "params"), [("dyad", {"dyad": "D"}), ("session", {"dyad": "D", "session": "1"}),
