@@ -188,6 +188,20 @@ def test_formula_ids_are_written_as_text_in_the_scoresheet(con):
     assert sum(c.value == EVIL for row in ws.iter_rows() for c in row) == 15
 
 
+def test_stored_formula_ids_download_as_text(con, tmp_path):
+    """The attack as it ran: ids imported from a CSV (they are short, visible text, so the import takes
+    them), then the stored coding downloaded as a filled scoresheet: no formula cell, the ids as text."""
+    frames = read_ok()
+    for frame in frames.values():
+        frame.replace({"dyad_id": {"D1": EVIL}, "coder_id": {"C1": EVIL}}, inplace=True)
+    frames["sessions"].replace({"therapist_id": {"T1": EVIL}, "patient_id": {"P-ALPHA": EVIL},
+                                "treatment": {"CBT": EVIL}}, inplace=True)
+    import_path(con, write_folder(tmp_path / "in", frames))
+    wb = load_workbook(io.BytesIO(sx.filled(con, EVIL, 1, EVIL)))
+    assert [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"] == []
+    assert sum(c.value == EVIL for row in wb["Scoresheet"].iter_rows() for c in row) == 5
+
+
 # --- control characters and over-long ids ---------------------------------------------------------------
 
 
