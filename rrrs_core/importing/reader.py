@@ -269,12 +269,12 @@ def _sheet_rows(ws, source: str, problems: list[Problem]) -> tuple[list[object],
         blank = (None,) * width
         pending = 0  # empty rows held back until a later row has values
         for n, row in enumerate(rows, start=2):
-            if n > xlsx_limits.MAX_ROWS + 1:
-                raise _TooLong(n)
             cells = tuple(row[:width]) + blank[len(row):] if len(row) < width else tuple(row[:width])
             if all(v is None for v in cells):
-                pending += 1
+                pending += 1  # a stray empty cell at row 1 048 576 costs a counter, not a million rows
                 continue
+            if n > xlsx_limits.MAX_ROWS + 1:
+                raise _TooLong(n)
             yield from (blank for _ in range(pending))
             pending = 0
             yield cells

@@ -37,16 +37,21 @@ def refused(con: duckdb.DuckDBPyConnection, path: Path) -> list[Problem]:
     return info.value.problems
 
 
-def with_dimension(src: Path, dest: Path, ref: str, extra_cell: str | None = None) -> Path:
+def with_dimension(src: Path, dest: Path, ref: str, extra_cell: str | None = None, last_row: bool = False) -> Path:
     """Copy a workbook, declaring `ref` as every sheet's dimension (and optionally adding one far cell to the
-    header row)."""
+    header row, or an empty cell at the bottom-right corner of `ref`, as the attack's file had)."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename.startswith("xl/worksheets/sheet"):
-                text = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>', data.decode())
+                text = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>', data.decode())
+                assert f'<dimension ref="{ref}"/>' in text
                 if extra_cell:  # appended to the header row
                     text = text.replace("</row>", f'<c r="{extra_cell}" t="inlineStr"><is><t>x</t></is></c></row>', 1)
+                if last_row:
+                    corner = ref.split(":")[1]
+                    text = text.replace("</sheetData>", f'<row r="{corner.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}">'
+                                        f'<c r="{corner}"/></row></sheetData>')
                 data = text.encode()
             zout.writestr(info, data)
     return dest
@@ -66,9 +71,11 @@ def run_limited(code: str, seconds: int = 60, memory_mb: int = 1500) -> subproce
 
 
 def test_declared_dimension_bomb_is_read_as_the_cells_that_exist(tmp_path):
-    """The tables workbook declares A1:XFD1048576 on every sheet: the import reads only the cells that exist
-    (it imports) instead of padding every row to 16 384 columns ("Unable to allocate 128 GiB")."""
-    book = with_dimension(write_xlsx(tmp_path / "ok.xlsx", read_ok()), tmp_path / "bomb.xlsx", "A1:XFD1048576")
+    """The tables workbook declares A1:XFD1048576 on every sheet and has an empty cell there: the import
+    reads only the cells that exist (it imports) instead of a million rows padded to 16 384 columns ("Unable
+    to allocate 128 GiB"; run in a child limited to 1.5 GB)."""
+    book = with_dimension(write_xlsx(tmp_path / "ok.xlsx", read_ok()), tmp_path / "bomb.xlsx", "A1:XFD1048576",
+                          last_row=True)
     assert book.stat().st_size < 10_000
     proc = run_limited(f"""
         import time

@@ -29,6 +29,7 @@ def evil(host: str = BAIT) -> dict[str, str]:
         "dyad": f"![x](http://{host}/b.png)",
         "patient": f'<img src="http://{host}/i.png">',
         "therapist": "**T1**",
+        "supervisor": f"![s](http://{host}/s.png)",
         "coder": "[C1](http://evil.example/)",
         "note": f"![n](http://{host}/n.png) <img src=http://{host}/m.png> # not a heading\n*not italic*",
         "author": "<b>Dr X</b> ![a](http://{host}/a.png)".replace("{host}", host),
@@ -43,7 +44,7 @@ def evil_db(path: Path, host: str = BAIT) -> Path:
         frame.replace({"dyad_id": {"D1": e["dyad"]}, "coder_id": {"C1": e["coder"]}}, inplace=True)
     s = frames["sessions"]
     s.loc[s.dyad_id == e["dyad"], "patient_id"] = e["patient"]
-    s.replace({"therapist_id": {"T1": e["therapist"]}, "supervisor_id": {"T1": e["therapist"]}}, inplace=True)
+    s.replace({"therapist_id": {"T1": e["therapist"]}, "supervisor_id": {"S1": e["supervisor"]}}, inplace=True)
     con = store.connect(path)
     try:
         import_path(con, write_folder(path.parent / "evil_tables", frames))
@@ -73,19 +74,22 @@ def test_md_escapes_markdown_html_and_directives():
 
 
 @pytest.mark.parametrize(("page", "params"), [("dyad", {"dyad": "D"}), ("session", {"dyad": "D", "session": "1"}),
-                                              ("caseload", {}), ("contribution", {})])
+                                              ("caseload", {"scope": "S"}), ("contribution", {"scope": "S"})])
 def test_pages_send_ids_and_notes_escaped(monkeypatch, tmp_path, page, params):
     """Before the fix the dyad and session headers interpolated ids into st.markdown as they were, and a note
     body was passed to st.markdown whole."""
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")
     e = evil()
     db = evil_db(tmp_path / "evil.duckdb")
-    at = open_page(monkeypatch, db, page, {k: e["dyad"] if v == "D" else v for k, v in params.items()})
+    fill = {"D": e["dyad"], "S": f"supervisor:{e['supervisor']}"}
+    at = open_page(monkeypatch, db, page, {k: fill.get(v, v) for k, v in params.items()})
     assert not at.exception, [x.value for x in at.exception]
     strings = rendered(at)
     assert strings
     bad = [s for s in strings if UNSAFE.search(s)]
     assert not bad, bad
+    if page in ("caseload", "contribution"):  # the scope's label names the supervisor
+        assert any(md(e["supervisor"]) in s for s in strings), strings
     if page in ("dyad", "session"):
         assert any(md(e["dyad"]) in s for s in strings)  # the id is there, escaped
         assert e["note"] in [t.value for t in at.text]  # the note as plain text
