@@ -154,6 +154,7 @@ def test_browser_fetches_nothing_planted_and_shows_the_literal_text(tmp_path):
                 e2e.goto(page, path)
                 page.wait_for_timeout(1000)  # images load after the run
                 e2e.assert_no_exception(page)
+                assert fetched == [], f"{path} fetched the planted URLs"
                 text = e2e.page_text(page)
                 assert e["dyad"] in text, text[:3000]
                 assert "![n](" in text and "<img src=" in text  # the note, literally
