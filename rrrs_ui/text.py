@@ -18,6 +18,9 @@ import re
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$&{}])")
 _LIST_START = re.compile(r"^(\d*)([-+=.)])")  # "- x", "+ x", "1. x", "1) x" would start a list
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
+# GFM turns bare "http://..." and "www...." into links, and then takes a following `"\>` into the link: shown
+# as typed instead (an escaped ':' or '.' is not a link).
+_AUTOLINK = re.compile(r"(?i)(\w)(:)(?=//)|\b(www)(\.)")
 
 
 def md(value: object) -> str:
@@ -25,4 +28,5 @@ def md(value: object) -> str:
     any ASCII punctuation be escaped), a leading list marker too, and line breaks folded to spaces so a value
     cannot start a block of its own. None is shown as an empty string."""
     text = _BREAKS.sub(" ", "" if value is None else str(value)).strip()
-    return _LIST_START.sub(r"\1\\\2", _SPECIAL.sub(r"\\\1", text))
+    text = _AUTOLINK.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", _SPECIAL.sub(r"\\\1", text))
+    return _LIST_START.sub(r"\1\\\2", text)
