@@ -254,6 +254,9 @@ def _sheet_rows(ws, source: str, problems: list[Problem]) -> tuple[list[object],
     (`xlsx_limits`): rows come as stored, cut to the header's width; wholly empty rows at the end are
     dropped. None (with a problem) for an empty, too wide or too long sheet."""
     ws.reset_dimensions()  # ignore <dimension ref="A1:XFD1048576">: read the cells that exist
+    with ws.parent._archive.open(ws._worksheet_path) as raw:  # openpyxl 3.1's read-only internals (pinned)
+        if (stored := xlsx_limits.stored_rows(raw, xlsx_limits.MAX_ROWS + 1)) > xlsx_limits.MAX_ROWS + 1:
+            raise _TooLong(stored)
     header = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
     while header and header[-1] is None:
         header.pop()
@@ -283,8 +286,7 @@ def _sheet_rows(ws, source: str, problems: list[Problem]) -> tuple[list[object],
 
 
 class _TooLong(Exception):
-    def __init__(self, row: int):
-        self.row = row
+    """More rows than `xlsx_limits.MAX_ROWS`: counted in the raw XML, or met while streaming."""
 
 
 CHUNK = 20_000
@@ -331,17 +333,17 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
                 continue
             source = f"{path.name} [{sheets[table]}]"
             n = len(problems)
-            read = _sheet_rows(book[sheets[table]], source, problems)
-            if read is None:
-                if len(problems) == n:
-                    problems.append(_error(source, "the sheet is empty; it needs a header row: "
-                                           + ", ".join(columns(table))))
-                continue
             try:
+                read = _sheet_rows(book[sheets[table]], source, problems)
+                if read is None:
+                    if len(problems) == n:
+                        problems.append(_error(source, "the sheet is empty; it needs a header row: "
+                                               + ", ".join(columns(table))))
+                    continue
                 result = _stage_stream(con, table, *read, source, problems, items)
-            except _TooLong as exc:
-                problems.append(_error(source, f"the sheet has more than {xlsx_limits.MAX_ROWS:,} rows "
-                                       f"(row {exc.row:,} is beyond the limit); {xlsx_limits.USE_CSV}"))
+            except _TooLong:
+                problems.append(_error(source, f"the sheet has more than {xlsx_limits.MAX_ROWS:,} rows; "
+                                       f"{xlsx_limits.USE_CSV}"))
                 continue
             if result:
                 staged[table] = result
