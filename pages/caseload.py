@@ -8,6 +8,7 @@ from rrrs_core import palette
 from rrrs_core.queries import caseload
 from rrrs_ui import auth, cells, links, widgets
 from rrrs_ui.glue import query
+from rrrs_ui.text import md
 
 auth.require_page("caseload")
 
@@ -28,7 +29,7 @@ with widgets.guard():
     auth.record("view caseload", scope.label, f"{len(everything)} dyads listed")  # ids and flags: audited
     table = everything if inactive else everything[everything.active]
     n_hidden = len(everything) - len(table)
-    st.caption(f"{scope.label}. Most concerning first: flags weighted "
+    st.caption(f"{md(scope.label)}. Most concerning first: flags weighted "
                + ", ".join(f"{f.label.lower()} {f.weight}" for f in caseload.FLAGS)
                + "; then by high-contribution sessions."
                + (f" {n_hidden} inactive dyad(s) hidden." if n_hidden else ""))

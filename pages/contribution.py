@@ -10,6 +10,7 @@ from rrrs_core.queries import contribution, directory
 from rrrs_ui import auth, cells, glue, links, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
+from rrrs_ui.text import md
 
 auth.require_page("contribution")
 
@@ -26,7 +27,7 @@ with widgets.guard():
         help="Catches a change in a usually well-rated therapist even below the threshold.")
 
     summary = query(contribution.contribution_summary, scope, threshold)
-    st.caption(f"{scope.label}. Sessions whose therapist-contribution rating is at or above {threshold}, "
+    st.caption(f"{md(scope.label)}. Sessions whose therapist-contribution rating is at or above {threshold}, "
                "newest first.")
     cols = st.columns(4)
     cols[0].metric(f"Sessions rated >= {threshold}", summary["n_at_threshold"])

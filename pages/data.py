@@ -11,6 +11,7 @@ from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
 from rrrs_ui import auth, downloads, glue, import_flow, tables, widgets
+from rrrs_ui.text import md
 
 auth.require_page("data")
 
@@ -21,7 +22,7 @@ ss = st.session_state
 
 def show_import(summary: str, warnings: list) -> None:
     """The report of the last import; stays until the next files are uploaded."""
-    st.success(summary)
+    st.success(md(summary))
     st.caption("The upload box is empty again, ready for the next files.")
     tables.show_warnings(warnings)
 

@@ -18,6 +18,7 @@ from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
 from rrrs_ui.pdf_button import pdf_download
+from rrrs_ui.text import md
 
 auth.require_page("dyad")
 
@@ -41,9 +42,9 @@ def choose_dyad(scope: Scope) -> str | None:
 
 def show_header(info: dict[str, Any]) -> None:
     role = "trainee" if info["trainee"] else "therapist"
-    sup = f", supervised by {info['supervisor_id']}" if info["supervisor_id"] else ""
-    st.markdown(f"**Dyad {info['dyad_id']}** - {role} {info['therapist_id']}{sup} - patient "
-                f"{info['patient_id'] or 'unknown'} - {info['treatment'] or 'treatment not recorded'}")
+    sup = f", supervised by {md(info['supervisor_id'])}" if info["supervisor_id"] else ""
+    st.markdown(f"**Dyad {md(info['dyad_id'])}** - {role} {md(info['therapist_id'])}{sup} - patient "
+                f"{md(info['patient_id'] or 'unknown')} - {md(info['treatment'] or 'treatment not recorded')}")
 
 
 def show_key_figures(info: dict[str, Any], figs: dict[str, Any], tc: int) -> None:

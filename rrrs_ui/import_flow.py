@@ -7,11 +7,12 @@ import streamlit as st
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing.api import ImportReport
 from rrrs_ui import auth, glue, tables, widgets
+from rrrs_ui.text import md
 
 
 def show_refused(exc: ValidationError) -> None:
     """Nothing was imported: every problem, then any warnings."""
-    st.error(f"{exc}. Fix these and upload again:")
+    st.error(f"{md(exc)}. Fix these and upload again:")
     tables.show_problems(exc.problems)
     if exc.warnings:
         st.warning(f"{len(exc.warnings)} warnings (not blocking):")

@@ -16,6 +16,7 @@ from rrrs_core import notes
 from rrrs_core.errors import RrrsError
 from rrrs_ui import auth, glue
 from rrrs_ui.permit import permit as current_permit
+from rrrs_ui.text import md
 
 
 def _when(value: object) -> str:
@@ -24,7 +25,7 @@ def _when(value: object) -> str:
 
 def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "demo user") -> None:
     """Notes newest first, then a small form to add one (stored with `author` and the time)."""
-    scope = f"session {session_number}" if session_number is not None else f"dyad {dyad_id}"
+    scope = f"session {session_number}" if session_number is not None else f"dyad {md(dyad_id)}"
     permit = current_permit()
     glue.query(notes.for_dyad, dyad_id, session_number, permit=permit)  # NotFoundError before any form is drawn
     listing = st.container()
@@ -38,12 +39,12 @@ def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "
             note_id = notes.add(glue.connection(), dyad_id, author, body, session_number=session_number,
                                 permit=permit)
         except RrrsError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             auth.audit_now("add note", dyad_id if session_number is None else f"{dyad_id}/{session_number}",
                            f"note {note_id}")
             glue.data_changed()
-            st.success(f"Note added by {author}.")
+            st.success(f"Note added by {md(author)}.")
     with listing:
         shown = glue.query(notes.for_dyad, dyad_id, session_number, permit=permit)
         if shown.empty:
@@ -54,5 +55,5 @@ def notes_panel(dyad_id: str, session_number: int | None = None, author: str = "
             where = "" if session_number is not None or pd.isna(note.session_number) else \
                 f" · session {int(note.session_number)}"
             with st.container(border=True):
-                st.markdown(note.body)
-                st.caption(f"{note.author} · {_when(note.created_at)}{where}")
+                st.text(note.body)  # a note is plain text, never Markdown (`rrrs_ui.text`)
+                st.caption(f"{md(note.author)} · {_when(note.created_at)}{where}")

@@ -7,6 +7,7 @@ at the step the coder is at: choosing the dyad, creating one, the session, the c
 from __future__ import annotations
 
 from rrrs_core.coding_edit import SIGNS, CodingDraft
+from rrrs_ui.text import md
 
 NEW = "+ New…"
 
@@ -40,8 +41,8 @@ def session(dyad_id: str, may_create: bool, demo: bool = False) -> str:
     if demo:
         return f"Choose the **Session** of dyad {dyad_id} to code. {DEMO_LOCKED}"
     if not may_create:
-        return f"Choose the **Session** of dyad {dyad_id} to code (you see the sessions assigned to you)."
-    return (f"Choose the **Session** of dyad {dyad_id} to code, or **{NEW}** to add one: you give its number, "
+        return f"Choose the **Session** of dyad {md(dyad_id)} to code (you see the sessions assigned to you)."
+    return (f"Choose the **Session** of dyad {md(dyad_id)} to code, or **{NEW}** to add one: you give its number, "
             "date, segment length and number of segments.")
 
 
@@ -63,11 +64,11 @@ def new_coding(draft: CodingDraft, stored: dict[str, object]) -> str:
     """A coding not saved yet; `stored` is `coding_edit.header()` of its dyad and session (empty: new)."""
     created = []
     if "therapist_id" not in stored:
-        created.append(f"dyad {draft.dyad_id} (therapist {draft.therapist_id})")
+        created.append(f"dyad {md(draft.dyad_id)} (therapist {md(draft.therapist_id)})")
     if "n_segments" not in stored:
         created.append(f"session {draft.session_number} ({draft.n_segments} segments of {draft.segment_minutes} min)")
     also = f", and creates {' and '.join(created)}" if created else ""
-    return (f"**New coding**: coder {draft.coder_id} has not coded this session yet.\n\n"
+    return (f"**New coding**: coder {md(draft.coder_id)} has not coded this session yet.\n\n"
             f"1. In the grids below, mark each code in the segments where you saw it: **{SIGNS['check']}** meets "
             f"criteria, **{SIGNS['check_minus']}** unclear; leave the rest blank.\n"
             "2. Rate the significance of each code you marked, then the four global ratings.\n"

@@ -16,10 +16,12 @@ from rrrs_core import coding_edit as ce
 from rrrs_core import coding_history as ch
 from rrrs_core import permits
 from rrrs_core.errors import RrrsError
+from rrrs_core.importing.idrules import MAX_ID
 from rrrs_core.permits import Permit
 from rrrs_core.queries import directory
 from rrrs_ui import auth, glue, widgets
 from rrrs_ui import scoresheet_hints as hints
+from rrrs_ui.text import md
 
 NEW = hints.NEW
 
@@ -48,30 +50,31 @@ def _url_dyad(p_dyad: str | None, listed: dict, permit: Permit) -> str | None:
 def _new_dyad(permit: Permit, p_dyad: str | None, therapist_of: dict, head: dict[str, object]) -> str | None:
     """The fields of a new dyad (and perhaps a new therapist); its id once the permit may create it."""
     n1, n2, n3, n4 = st.columns(4)
-    dyad = n1.text_input("New dyad id", value=p_dyad or "", key="sc_pick_new_dyad")
+    dyad = n1.text_input("New dyad id", value=p_dyad or "", key="sc_pick_new_dyad", max_chars=MAX_ID)
     people = glue.query(directory.therapists, permit.scope)
     therapist = pick(n2, "Therapist", list(people.therapist_id), None, "sc_pick_therapist")
     if therapist == NEW:
-        therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist")
+        therapist = n2.text_input("New therapist id", key="sc_pick_new_therapist", max_chars=MAX_ID)
         supervisors = [None, *people.therapist_id] if permit.scope.is_clinic else [permit.supervisor_id]
         head["supervisor_id"] = n2.selectbox("Supervisor", supervisors, key="sc_pick_sup",
                                              format_func=lambda v: "none" if v is None else v)
         head["trainee"] = n2.checkbox("Trainee", key="sc_pick_trainee")
-    head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient"),
-                treatment=n4.text_input("Treatment", key="sc_pick_treatment"))
+    head.update(therapist_id=therapist or "", patient_id=n3.text_input("Patient id", key="sc_pick_patient",
+                                                                    max_chars=MAX_ID),
+                treatment=n4.text_input("Treatment", key="sc_pick_treatment", max_chars=MAX_ID))
     if not dyad.strip() or not therapist:
         st.info(hints.new_dyad())
         return None
     dyad = dyad.strip()
     if dyad in therapist_of:
-        st.error(f"Dyad {dyad} already exists under therapist {therapist_of[dyad]}: a dyad id cannot be reused "
+        st.error(f"Dyad {md(dyad)} already exists under therapist {md(therapist_of[dyad])}: a dyad id cannot be reused "
                  "for another dyad. Choose it in the Dyad list to code one of its sessions.")
         return None
     try:
         sup = head.get("supervisor_id")
         permits.require_new_dyad(glue.connection(), permit, dyad, str(therapist).strip(), str(sup) if sup else None)
     except RrrsError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return None
     return dyad
 
@@ -126,7 +129,8 @@ def choose(permit: Permit) -> ce.CodingDraft | None:
     p_coder = widgets.param("coder")
     coder = pick(c3, "Coder", coders, p_coder, "sc_pick_coder", allow_new=who.role != "coder")
     if coder == NEW:
-        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder")
+        coder = c3.text_input("New coder id", value=p_coder if p_coder not in coders else "", key="sc_pick_new_coder",
+                              max_chars=MAX_ID)
     if not coder or not coder.strip():
         st.info(hints.coder(may_create=who.role != "coder"))
         return None

@@ -13,6 +13,7 @@ from rrrs_core.errors import NotFoundError, RrrsError
 from rrrs_core.queries import directory
 from rrrs_core.scope import Scope
 from rrrs_ui.glue import query
+from rrrs_ui.text import md
 
 NOT_FOUND = "Not found or not permitted."
 
@@ -25,7 +26,7 @@ def guard() -> Iterator[None]:
     except NotFoundError:
         st.warning(NOT_FOUND)
     except RrrsError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     except Exception as exc:  # noqa: BLE001 - last line of defence: users never see tracebacks
         st.error(f"Something went wrong ({type(exc).__name__}). The data is unchanged; please report this.")
 

@@ -44,7 +44,7 @@ def open_clean(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, **params: s
 def all_text(at: AppTest) -> str:
     """Every piece of text a user can read on the page, including table cells."""
     parts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader, *at.info,
-                               *at.warning, *at.error, *at.success]]
+                               *at.warning, *at.error, *at.success, *at.text]]
     parts += [str(m.label) + " " + str(m.value) for m in at.metric]
     parts += [df.value.to_string() for df in at.dataframe]
     parts += [t.value.to_string() if hasattr(t.value, "to_string") else str(t.value) for t in at.table]

@@ -12,7 +12,7 @@ import pandas as pd
 from rrrs_core import codebook as cb
 from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, load, permission, rules, summary, typed
+from rrrs_core.importing import consistency, diskfull, load, permission, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import CODING_WRITES, transaction
@@ -49,6 +49,7 @@ DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is runn
              "unchanged (it holds their digests); scoresheets are taken for sessions the demo clinic already has")
 
 
+@diskfull.guarded
 def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: str, *, replace: bool,
          user: str, progress: Progress, dry_run: bool, book: cb.Codebook, synthetic_only: bool = False,
          writer: Principal | None = None) -> ImportReport:

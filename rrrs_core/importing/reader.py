@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from rrrs_core.errors import Problem
-from rrrs_core.importing import compact, synthetic
+from rrrs_core.importing import compact, synthetic, xlsx_limits
 from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
 from rrrs_core.store import scalar
 
@@ -35,16 +36,56 @@ def _norm(name: object) -> str:
     return str(name if name is not None else "").strip().lower().replace(" ", "_")
 
 
-def _sniff_delimiter(path: Path) -> str:
+UTF16_LE_BOM, UTF16_BE_BOM = b"\xff\xfe", b"\xfe\xff"
+SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
+
+
+def _encoding(path: Path) -> str:
+    """'utf-8' (with or without a byte-order mark) or 'utf-16' for UTF-16 little-endian with its byte-order
+    mark, which is what Excel's "Unicode Text" writes; DuckDB reads both natively (no transcoded copy)."""
+    with path.open("rb") as fh:
+        return "utf-16" if fh.read(2) == UTF16_LE_BOM else "utf-8"
+
+
+def _encoding_problem(path: Path, lines: int | None = None) -> str | None:
+    """A plain account of why this file is not readable text, or None; reads the first `lines` lines (all by
+    default, which is done only once DuckDB has failed: its own message gives a wrong line number and is
+    easy to lose among its hints)."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+        if head == UTF16_BE_BOM:
+            return f"the file is UTF-16 big-endian, which rrrs does not read; {SAVE_AS_UTF8}"
+        if head == UTF16_LE_BOM:
+            return None
+        fh.seek(0)
+        for n, line in enumerate(fh, start=1):
+            if lines is not None and n > lines:
+                break
+            if n == 1 and b"\x00" in line:
+                return f"line 1 holds NUL bytes: the file looks like UTF-16 without a byte-order mark; {SAVE_AS_UTF8}"
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start:exc.start + 1]
+                guess = " (it looks like Latin-1 / Windows-1252, e.g. an accented letter)" if bad >= b"\x80" else ""
+                return f"line {n} is not valid UTF-8 (byte 0x{bad.hex()} at character {exc.start + 1}){guess}; " \
+                    + SAVE_AS_UTF8
+    return None
+
+
+def _sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
     """Excel writes ';' in many locales: pick the delimiter that splits the header line most."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
         header = fh.readline()
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def _is_blank(path: Path) -> bool:
+def _is_blank(path: Path, encoding: str = "utf-8") -> bool:
     """Only a byte-order mark and whitespace? Reads up to the first other byte, not a 100 MB file."""
+    if encoding != "utf-8":
+        with path.open(encoding=encoding, errors="replace") as fh:
+            return not fh.read(1 << 16).strip()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 16):
             if chunk.strip(b"\xef\xbb\xbf \r\n\t"):
@@ -52,8 +93,8 @@ def _is_blank(path: Path) -> bool:
     return True
 
 
-def _header(path: Path, delim: str) -> list[str]:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+def _header(path: Path, delim: str, encoding: str = "utf-8") -> list[str]:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace", newline="") as fh:
         return next(csv.reader(fh, delimiter=delim), [])
 
 
@@ -147,22 +188,29 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
 def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: list[Problem],
                items: Sequence[str]) -> StagedTable | None:
     source = path.name
-    if _is_blank(path):
+    enc = _encoding(path)
+    if _is_blank(path, enc):
         problems.append(_error(source, "the file is empty; it needs a header row: " + ", ".join(columns(table))))
         return None
-    delim = _sniff_delimiter(path)
-    names = [_norm(n) for n in _header(path, delim)]
+    if wrong := _encoding_problem(path, lines=1):  # a header read through errors="replace" would mislead
+        problems.append(_error(source, wrong, 1 if wrong.startswith("line ") else None))
+        return None
+    delim = _sniff_delimiter(path, enc)
+    names = [_norm(n) for n in _header(path, delim, enc)]
     safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
     read = ("read_csv($path, delim = $delim, header = true, all_varchar = true, null_padding = true, "
-            "quote = '\"', escape = '\"', names = $names)")
-    params: dict[str, object] = {"path": str(path), "delim": delim, "names": safe}
+            "quote = '\"', escape = '\"', names = $names, encoding = $encoding)")
+    params: dict[str, object] = {"path": str(path), "delim": delim, "names": safe, "encoding": enc}
     try:
         if table == "ratings":  # read straight into the compact table: no text copy of millions of rows
             return _finish(con, table, source, read, names, problems, items, params)
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM {read}", params)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        problems.append(_error(source, f"could not read the file as CSV: {first}"))
+        if wrong := _encoding_problem(path):
+            problems.append(_error(source, wrong, int(wrong.split()[1]) if wrong.startswith("line ") else None))
+        else:
+            first = str(exc).strip().splitlines()[0]
+            problems.append(_error(source, f"could not read the file as CSV: {first}"))
         return None
     return _finish(con, table, source, f"raw_{table}", names, problems, items)
 
@@ -201,9 +249,75 @@ def stage_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
         con.execute("DROP TABLE IF EXISTS txt_ratings")
 
 
+def _sheet_rows(ws, source: str, problems: list[Problem]) -> tuple[list[object], Iterator[tuple]] | None:
+    """The header and a stream of data rows of a read-only sheet, never trusting its declared dimension
+    (`xlsx_limits`): rows come as stored, cut to the header's width; wholly empty rows at the end are
+    dropped. None (with a problem) for an empty, too wide or too long sheet."""
+    ws.reset_dimensions()  # ignore <dimension ref="A1:XFD1048576">: read the cells that exist
+    with ws.parent._archive.open(ws._worksheet_path) as raw:  # openpyxl 3.1's read-only internals (pinned)
+        if (stored := xlsx_limits.stored_rows(raw, xlsx_limits.MAX_ROWS + 1)) > xlsx_limits.MAX_ROWS + 1:
+            raise _TooLong(stored)
+    header = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
+    while header and header[-1] is None:
+        header.pop()
+    if not header:
+        return None
+    if wide := xlsx_limits.too_wide(len(header)):
+        problems.append(_error(source, wide, 1))
+        return None
+    width = len(header)
+    rows = ws.iter_rows(min_row=2, max_col=width, values_only=True)  # never wider than the header
+
+    def body() -> Iterator[tuple]:
+        blank = (None,) * width
+        pending = 0  # empty rows held back until a later row has values
+        for n, row in enumerate(rows, start=2):
+            cells = tuple(row[:width]) + blank[len(row):] if len(row) < width else tuple(row[:width])
+            if all(v is None for v in cells):
+                pending += 1  # a stray empty cell at row 1 048 576 costs a counter, not a million rows
+                continue
+            if n > xlsx_limits.MAX_ROWS + 1:
+                raise _TooLong(n)
+            yield from (blank for _ in range(pending))
+            pending = 0
+            yield cells
+
+    return header, body()
+
+
+class _TooLong(Exception):
+    """More rows than `xlsx_limits.MAX_ROWS`: counted in the raw XML, or met while streaming."""
+
+
+CHUNK = 20_000
+
+
+def _stage_stream(con: duckdb.DuckDBPyConnection, table: str, header: list[object], rows: Iterator[tuple],
+                  source: str, problems: list[Problem], items: Sequence[str]) -> StagedTable | None:
+    """`stage_frame` for a sheet streamed in chunks: at most CHUNK rows of Python objects at a time."""
+    names = [_norm(c) for c in header]
+    safe = [n if n else f"_blank_{i}" for i, n in enumerate(names)]
+    cols = [f"c{i}" for i in range(len(safe))]
+    raw = "txt_ratings" if table == "ratings" else f"raw_{table}"  # ratings: text only until compacted
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} (" + ", ".join(f'"{n}" VARCHAR' for n in safe) + ")")
+    try:
+        while chunk := list(islice(rows, CHUNK)):
+            frame = pd.DataFrame({c: [cell_text(r[i]) for r in chunk] for i, c in enumerate(cols)}, dtype="object")
+            con.register("chunk_in", frame)
+            try:
+                con.execute(f"INSERT INTO {raw} SELECT COLUMNS(*)::VARCHAR FROM chunk_in")
+            finally:
+                con.unregister("chunk_in")
+        return _finish(con, table, source, raw, names, problems, items)
+    finally:
+        con.execute("DROP TABLE IF EXISTS txt_ratings")
+
+
 def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]) -> Staged:
     from openpyxl import load_workbook
 
+    if refused := xlsx_limits.zip_problem(str(path)):
+        return {}, [_error(path.name, refused)], False
     problems: list[Problem] = []
     try:
         book = load_workbook(path, read_only=True, data_only=True)
@@ -211,23 +325,30 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
         return {}, [_error(path.name, f"not a readable .xlsx workbook ({type(exc).__name__})")], False
     sheets = {_norm(name): name for name in book.sheetnames}
     staged: dict[str, StagedTable] = {}
-    for table in TABLES:
-        if table not in sheets:
-            problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
-                                   f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
-            continue
-        rows = list(book[sheets[table]].iter_rows(values_only=True))
-        source = f"{path.name} [{sheets[table]}]"
-        if not rows or all(v is None for v in rows[0]):
-            problems.append(_error(source, "the sheet is empty; it needs a header row: " + ", ".join(columns(table))))
-            continue
-        frame = pd.DataFrame(rows[1:], columns=list(range(len(rows[0])))) if rows[1:] else \
-            pd.DataFrame(columns=list(range(len(rows[0]))))
-        frame.columns = list(rows[0])
-        result = stage_frame(con, table, frame, source, problems, items)
-        if result:
-            staged[table] = result
-    book.close()
+    try:
+        for table in TABLES:
+            if table not in sheets:
+                problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
+                                       f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
+                continue
+            source = f"{path.name} [{sheets[table]}]"
+            n = len(problems)
+            try:
+                read = _sheet_rows(book[sheets[table]], source, problems)
+                if read is None:
+                    if len(problems) == n:
+                        problems.append(_error(source, "the sheet is empty; it needs a header row: "
+                                               + ", ".join(columns(table))))
+                    continue
+                result = _stage_stream(con, table, *read, source, problems, items)
+            except _TooLong:
+                problems.append(_error(source, f"the sheet has more than {xlsx_limits.MAX_ROWS:,} rows; "
+                                       f"{xlsx_limits.USE_CSV}"))
+                continue
+            if result:
+                staged[table] = result
+    finally:
+        book.close()
     return staged, problems, False  # the demo writes CSVs only: a workbook is never synthetic (`synthetic`)
 
 

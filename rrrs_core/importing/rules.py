@@ -12,6 +12,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
+from rrrs_core.importing import idrules
 from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
 from rrrs_core.importing.summary import SCREENS
 from rrrs_core.store import one, scalar
@@ -69,7 +70,7 @@ def row_rules(book: cb.Codebook) -> list[Rule]:
              + ", ".join(book.global_keys), (list(book.rating_items),)),
         _int_rule("ratings", "rating", 1, 5, "rating"),
     ]
-    return rules
+    return rules + idrules.id_rules(Rule)
 
 
 KEY_JOIN = "s.dyad_id = t.dyad_id AND s.session_number = t.session_number AND s.coder_id = t.coder_id"
@@ -205,11 +206,13 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
             f"SELECT t._row, ({value})::VARCHAR, count(*) OVER () FROM {frm} "
             f"WHERE {rule.where} ORDER BY t._row LIMIT {LIMIT}", list(rule.params)).fetchall()
         source = staged[rule.table].source
-        problems += [Problem("error", source, r[0], rule.column, r[1], rule.message) for r in rows]
+        problems += [Problem("error", source, r[0], rule.column, idrules.shown(r[1]), rule.message) for r in rows]
         if rows and rows[0][2] > LIMIT:
             problems.append(Problem("error", source, None, rule.column, None,
                                     f"... and {rows[0][2] - LIMIT} more rows: {rule.message}"))
     if "sessions" in staged and staged["sessions"].rows == 0:
         problems.append(Problem("error", staged["sessions"].source, None, None, None,
                                 "no sessions: the sessions table has a header but no rows"))
+    if "sessions" in staged:
+        problems += idrules.lookalikes(con, staged["sessions"].source)
     return sorted(problems, key=lambda p: (p.file, p.row if p.row is not None else 1 << 62))
