@@ -378,6 +378,7 @@ def test_scoresheet_editor_new_id_inputs_are_capped(monkeypatch, clinic_db):
     as the importer's rules do (which also check what the editor saves)."""
     from tests.test_page_scoresheet import open_sheet
 
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper creates no dyads by hand (test_scope_scoresheet)
     at = open_sheet(monkeypatch, clinic_db, dyad="D" * 100, session="1", coder="C" * 100)
     inputs = {t.key: t for t in at.text_input}
     for key in ("sc_pick_new_dyad", "sc_pick_patient", "sc_pick_treatment"):

@@ -201,8 +201,10 @@ def test_3_principals_are_normalised_and_validated(db, capsys):
     assert access.resolve(con, "boss\x00") is None
     con.close()
     capsys.readouterr()
-    assert cli(["users", "add", "eve\x07@clinic.example", "--role", "qi", "--db", str(db)]) == 1
-    assert "control characters" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it before anything opens the database
+        cli(["users", "add", "eve\x07@clinic.example", "--role", "qi", "--db", str(db)])
+    assert refused.value.code == 2
+    assert "control or invisible character" in capsys.readouterr().err
 
 
 def test_3_principals_stored_before_normalisation_still_sign_in_and_can_be_revoked(db):
