@@ -168,26 +168,8 @@ def cold_app_url(tmp_path: Path) -> Iterator[str]:
 
 # --- the browser --------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} not found: run `make browser-deps` (installs Debian's chromium and poppler-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # in CI a missing browser is a broken setup, not a reason to skip
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    for stale in ARTIFACTS.glob("FAILED-*.png"):  # failure shots of an earlier run would mislead
-        stale.unlink()
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()
+# `browser` (one headless Chromium for the whole test session) is in tests/conftest.py: the security tests
+# (tests/security) drive it too, and Playwright admits one sync instance per process.
 
 
 @pytest.fixture(scope="session")

@@ -443,7 +443,7 @@ http {{
 
 
 @pytest.mark.browser
-def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violations(tmp_path):
+def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violations(tmp_path, browser):
     """Headers a clinical app should send (CSP, frame-ancestors/X-Frame-Options, nosniff, no-referrer, HSTS,
     Permissions-Policy), and Streamlit working under that CSP in Chromium: the websocket connects, the
     caseload and a dyad's charts render, and the console reports no CSP violation."""
@@ -453,7 +453,7 @@ def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violati
     import urllib.request
 
     from tests.builders import small_clinic_db
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _local_get, process, serve, wait_ready
+    from tests.e2e.conftest import CHROMIUM, _free_port, _local_get, process, serve, wait_ready
 
     if not NGINX.exists() or not CHROMIUM.exists():
         pytest.skip("nginx or chromium missing: run `make browser-deps`")
@@ -482,26 +482,23 @@ def test_6_app_behind_nginx_sends_security_headers_and_loads_without_csp_violati
                 assert f"'sha256-{digest}'" in csp, "Streamlit's inline script changed: update the CSP hash"
             assert _local_get(f"{url}/_stcore/health").strip() == "ok"
 
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as pw:
-                chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-                try:
-                    page = chromium.new_context(base_url=url + "/").new_page()
-                    console: list[str] = []
-                    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-                    page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
-                                         " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
-                    page.goto("")
-                    wait_ready(page)
-                    assert "Caseload" in page.locator('[data-testid="stMain"]').inner_text()
-                    page.goto("dyad?dyad=D1")
-                    wait_ready(page)
-                    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=20_000)
-                    page.wait_for_timeout(500)
-                    assert page.locator('[data-testid="stException"]').count() == 0
-                    violations = page.evaluate("window.__csp")
-                finally:
-                    chromium.close()
+            context = browser.new_context(base_url=url + "/")
+            try:
+                page = context.new_page()
+                console: list[str] = []
+                page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+                page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                                     " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+                page.goto("")
+                wait_ready(page)
+                assert "Caseload" in page.locator('[data-testid="stMain"]').inner_text()
+                page.goto("dyad?dyad=D1")
+                wait_ready(page)
+                page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=20_000)
+                page.wait_for_timeout(500)
+                assert page.locator('[data-testid="stException"]').count() == 0
+                violations = page.evaluate("window.__csp")
+            finally:
+                context.close()
             assert violations == [], violations
             assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console

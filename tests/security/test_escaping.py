@@ -117,50 +117,43 @@ def test_pdf_report_escapes_ids_and_notes(tmp_path):
 
 
 @pytest.mark.browser
-def test_browser_fetches_nothing_planted_and_shows_the_literal_text(tmp_path):
+def test_browser_fetches_nothing_planted_and_shows_the_literal_text(tmp_path, browser):
     """The dyad and session pages of a clinic whose ids and notes carry `![x](http://127.0.0.1:P/b.png)` and
     `<img src=...>`: every request the page makes is intercepted, none goes to the planted URLs, and the
     literal id and note text are what the page shows."""
     from tests.e2e import conftest as e2e
-
-    if not e2e.CHROMIUM.exists():
-        pytest.skip(f"{e2e.CHROMIUM} not found: run `make browser-deps`")
-    from playwright.sync_api import sync_playwright
 
     bait_port = e2e._free_port()
     host = f"127.0.0.1:{bait_port}"
     e = evil(host)
     db = evil_db(tmp_path / "evil.duckdb", host)
     fetched: list[str] = []
-    with e2e.serve(db, tmp_path) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(e2e.CHROMIUM), headless=True, args=e2e.CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport=e2e.VIEWPORT, base_url=url + "/")
-            context.set_default_timeout(e2e.ACTION_TIMEOUT)
+    with e2e.serve(db, tmp_path) as url:
+        context = browser.new_context(viewport=e2e.VIEWPORT, base_url=url + "/")
+        context.set_default_timeout(e2e.ACTION_TIMEOUT)
 
-            def watch(route) -> None:
-                target = route.request.url
-                if f":{bait_port}/" in target or "evil.example" in target:
-                    fetched.append(target)
-                    route.abort()
-                else:
-                    route.continue_()
+        def watch(route) -> None:
+            target = route.request.url
+            if f":{bait_port}/" in target or "evil.example" in target:
+                fetched.append(target)
+                route.abort()
+            else:
+                route.continue_()
 
-            context.route("**/*", watch)
-            page = context.new_page()
-            e2e.goto(page, "/")  # app.py first (see tests/e2e/conftest.warm_app_url)
-            for path in (f"dyad?dyad={quote(e['dyad'], safe='')}",
-                         f"session?dyad={quote(e['dyad'], safe='')}&session=1"):
-                e2e.goto(page, path)
-                page.wait_for_timeout(1000)  # images load after the run
-                e2e.assert_no_exception(page)
-                assert fetched == [], f"{path} fetched the planted URLs"
-                text = e2e.page_text(page)
-                assert e["dyad"] in text, text[:3000]
-                assert "![n](" in text and "<img src=" in text  # the note, literally
-                assert page.locator("[data-testid='stMain'] img").count() == 0
-                if path.startswith("dyad"):
-                    assert e["patient"] in text
-        finally:
-            browser.close()
+        context.route("**/*", watch)
+        page = context.new_page()
+        e2e.goto(page, "/")  # app.py first (see tests/e2e/conftest.warm_app_url)
+        for path in (f"dyad?dyad={quote(e['dyad'], safe='')}",
+                     f"session?dyad={quote(e['dyad'], safe='')}&session=1"):
+            e2e.goto(page, path)
+            page.wait_for_timeout(1000)  # images load after the run
+            e2e.assert_no_exception(page)
+            assert fetched == [], f"{path} fetched the planted URLs"
+            text = e2e.page_text(page)
+            assert e["dyad"] in text, text[:3000]
+            assert "![n](" in text and "<img src=" in text  # the note, literally
+            assert page.locator("[data-testid='stMain'] img").count() == 0
+            if path.startswith("dyad"):
+                assert e["patient"] in text
+        context.close()
     assert fetched == []
