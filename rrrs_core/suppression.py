@@ -3,24 +3,28 @@
 A reader of the clinic page and its PDF knows every shown figure and how the figures are tied: parts sum to
 totals and months to quarters; a shown share times its count is a number of sessions with ruptures and a
 shown mean times its count a sum of ratings; a listed row has at least one session; a part never exceeds
-its whole (ruptured <= sessions, rated <= sessions, resolution sum between 1 and 5 times the rated
-sessions). `bounds` is that reader: for one hidden value, the smallest and the largest whole number that
-every published figure and relation allows (an integer linear programme over all the hidden values linked
-to it, HiGHS through SciPy).
+its whole (ruptured <= sessions, rated <= sessions, a rating sum between 1 and 5 times the rated
+sessions). `Reader` is that reader: for one hidden value, the smallest and the largest value that every
+published figure and relation allows, by linear programming (HiGHS) over the hidden values linked to it,
+each end rounded inwards to a whole number.
 
-A hidden value is *disclosed* (`disclosed`) when the reader can
+A hidden value is *disclosed* when the reader can
 
-- pin it: the smallest and largest value coincide (this covers a count, a number of ruptured sessions, a
-  resolution or contribution rating sum); or
-- prove a hidden count small: it lies between 1 and `min_cell - 1` in every solution (a count that might be
-  0 or might be `min_cell` or more tells nobody that a small group exists).
+- prove a hidden count small: every value it can take lies between 1 and `min_cell - 1` (this includes
+  knowing it exactly; a count that might be 0, or `min_cell` or more, tells nobody a small group exists);
+- pin a small group's measure: the ruptured sessions or a rating sum of a group of 1 to `min_cell - 1`
+  sessions has one possible value (e.g. "the hidden rows have 0% ruptures").
 
-`protect` starts from the primarily suppressed units, hides whole units (a table row, a rating cell,
-a therapist row) and keeps hiding the cheapest neighbour of a disclosed value that undoes the disclosure
-until nothing is disclosed, so one function decides what the page and the PDF may print.
-Hiding more only ever widens the reader's ranges, so a value once found safe stays safe; each value is
-solved for at most once per complement added. Generic over keys; `rrrs_core.queries.clinic` builds the
-units, values and relations of the clinic tables.
+`protect` starts from the primarily suppressed units, hides whole units (a table row, a row's rating
+distribution, a therapist row) and keeps hiding the best neighbour of a disclosed value (the one that
+undoes the disclosure, else the lowest-ranked, largest one) until nothing is disclosed, so one function
+decides what the page and the PDF may print. Hiding more only ever widens the reader's ranges, so a value
+once found safe stays safe.
+
+Limits: the reader is the LP relaxation (an integer solver can, rarely, narrow a range further; the
+security tests run one); it knows only what is published with the tables (not, e.g., how many sessions a
+dyad has); a value the header alone gives away (a clinic with fewer than `min_cell` sessions) is not
+protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
 """
 
 from __future__ import annotations

@@ -4,18 +4,17 @@ These queries never return patient or dyad ids, and name therapists only by a ke
 SQL (`rrrs_core.pseudonym`). Small cells are suppressed in two steps, so a QI slide cannot point at a
 patient:
 
-1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden.
-2. Secondary (complementary) suppression: the clinic page and PDF also show totals (each period's
-   'All treatments' row, a row's rated sessions against its rating counts, a quarter against its months,
-   the clinic's session count in the header). Where one hidden cell could be worked out from a total by
-   subtracting the visible cells, the next smallest cell of that total (a component before the total
-   itself) is hidden too, and so on until no hidden value can be computed from the published figures.
-   "Computed" means exactly: its value is fixed by the linear relations between published cells (sums,
-   and counts times a shown mean), which `rrrs_core.suppression` checks with linear algebra rather than by rule of
-   thumb, so chains of totals (2-D tables, months and quarters) are covered as well.
+1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden
+   (a rating count of 1 to 4 hides its row's rating distribution and mean).
+2. Secondary (complementary) suppression against a reader who solves everything the page and its PDF
+   publish together: both period views, both tables, the therapist table and the header. `_plan` writes
+   those figures and their relations down (sums, months against quarters, share x sessions = ruptured
+   sessions, mean x rated = rating sum, listed rows >= 1, parts <= wholes) and `rrrs_core.suppression`
+   hides further units until no hidden count can be shown to lie between 1 and `MIN_CELL - 1` and no
+   hidden small group's ruptured sessions or rating sums can be pinned (module docstring there).
 
-A table row counts as one cell: when a row is hidden, its counts, share and means all are (so a share or
-mean cannot be multiplied back into a count). Every hidden count is shown as `SUPPRESSED`, whether it was
+A table row counts as one unit: when a row is hidden, its counts, share and means all are (so a share or
+mean cannot be multiplied back into a count); its contribution ratings and their mean are a second unit. Every hidden count is shown as `SUPPRESSED`, whether it was
 hidden for being small or to protect a small cell: a different mark for the second kind would tell
 readers that cell holds `MIN_CELL` or more and narrow down the small one. Counts come back as text so the
 app and PDF show them alike; shares and means come back as numbers, NULL when hidden. The raw counts used
@@ -40,7 +39,7 @@ from rrrs_core.suppression import Cells, Key
 MIN_CELL = 5
 SUPPRESSED = "*"
 SUPPRESSION_NOTE = (
-    f"'{SUPPRESSED}' = suppressed (fewer than {MIN_CELL} sessions, or hidden to protect another cell). "
+    f"Suppression rule: '{SUPPRESSED}' = suppressed (fewer than {MIN_CELL} sessions, or hidden to protect another cell). "
     f"Any count, share or mean of fewer than {MIN_CELL} sessions is hidden (shares and means are left blank), "
     "and further cells with it, until no hidden count can be worked out to lie between 1 and "
     f"{MIN_CELL - 1}, and no hidden small group's ruptures or mean can be worked out, from everything this "
