@@ -150,14 +150,19 @@ class Reader:
         self.cols, rels = _block(cells, unknown, target)
         self.at = {k: i for i, k in enumerate(self.cols)}
         n_eq = len(cells.equal)
-        a = np.zeros((len(rels), len(self.cols)))
+        data: list[float] = []
+        row_of: list[int] = []
+        col_of: list[int] = []
         upper = np.zeros(len(rels))
         for row, i in enumerate(rels):
             for k, c in cells.every[i].items():
-                if k in self.at:
-                    a[row, self.at[k]] += c
-                else:
+                j = self.at.get(k)
+                if j is None:
                     upper[row] -= c * cells.value[k]
+                else:
+                    data.append(c)
+                    row_of.append(row)
+                    col_of.append(j)
         lower = np.where([i < n_eq for i in rels], upper, -highspy.kHighsInf) if rels else upper
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(self.cols), len(rels)
@@ -166,7 +171,8 @@ class Reader:
         lp.col_upper_ = np.array([min(cells.hi[k], highspy.kHighsInf) for k in self.cols])
         lp.row_lower_, lp.row_upper_ = lower, upper
         lp.sense_ = highspy.ObjSense.kMaximize
-        matrix = sparse.csc_matrix(a)
+        matrix = sparse.csc_matrix((data, (row_of, col_of)), shape=(len(rels), len(self.cols)))
+        matrix.sum_duplicates()
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
         self.highs = highspy.Highs()
@@ -229,14 +235,42 @@ def _order(cells: Cells, k: Key) -> tuple[bool, str]:
 
 def _candidates(cells: Cells, hidden: set[Key], unknown: set[Key], target: Key) -> list[Key]:
     """Units whose hiding could widen `target`'s range: owners of known variables in the relations of its
-    block, best first: those sharing a relation with `target` itself, lower rank, non-zero before zero,
-    smaller before larger."""
-    _, rels = _block(cells, unknown, target)
-    every = cells.every
-    near = {cells.owner[k] for i in cells.touching.get(target, ()) for k in every[i] if k in cells.owner}
-    units = {cells.owner[k] for i in rels for k in every[i] if k not in unknown and k in cells.owner}
-    free = [u for u in units if u not in hidden and u not in cells.fixed]
-    return sorted(free, key=lambda u: (u not in near, cells.rank[u], -cells.size[u], repr(u)))
+    block, best first: nearest to `target` (relation hops through hidden values), lower rank, larger (a
+    large cell can absorb a small one's range)."""
+    hops: dict[int, int] = {}
+    seen, layer, depth = {target}, [target], 0
+    while layer:
+        nxt = []
+        for k in layer:
+            for i in cells.touching.get(k, ()):
+                if i not in hops:
+                    hops[i] = depth
+                    for other in cells.every[i]:
+                        if other in unknown and other not in seen:
+                            seen.add(other)
+                            nxt.append(other)
+        layer, depth = nxt, depth + 1
+    near: dict[Key, int] = {}
+    for i, d in hops.items():
+        for k in cells.every[i]:
+            u = cells.owner.get(k)
+            if u is not None and k not in unknown and u not in hidden and u not in cells.fixed:
+                near[u] = min(near.get(u, d), d)
+    return sorted(near, key=lambda u: (near[u], cells.rank[u], -cells.size[u], repr(u)))
+
+
+def _best(cells: Cells, unknown: set[Key], target: Key, options: list[Key]) -> Key:
+    """The first option that undoes `target`'s disclosure on its own, else the one that widens its range
+    the most (in a table of two or more dimensions one complement rarely suffices)."""
+    best, widest = options[0], -math.inf
+    for u in options:
+        reader = Reader(cells, unknown | hidden_vars(cells, close(cells, [u])), target)
+        if not reader.disclosed(target):
+            return u
+        width = reader.end(target, 1.0) - reader.end(target, -1.0)
+        if width > widest:
+            best, widest = u, width
+    return best
 
 
 def violations(cells: Cells, hidden: set[Key]) -> list[Key]:
@@ -277,7 +311,4 @@ def protect(cells: Cells) -> set[Key]:
         if not options:
             stuck.add(target)
             continue
-        pick = next((u for u in options[:TRIES]
-                     if not disclosed(cells, unknown | hidden_vars(cells, close(cells, [u])), target)),
-                    options[0])
-        hidden |= close(cells, [pick])
+        hidden |= close(cells, [_best(cells, unknown, target, options[:TRIES])])

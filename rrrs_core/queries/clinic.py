@@ -172,7 +172,7 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
     cells.relate({v["tc_sum"]: -1.0, **{v[("c", k)]: float(k) for k in RATINGS}})
 
 
-def _plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
+def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     """Everything the Clinic page and its PDF publish, with one suppression pattern for all of it.
 
     Months and quarters (a quarter is the sum of its months, and the page switches between them), the
@@ -222,31 +222,36 @@ def _plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     month_totals = [_row_key("month", r) for r in rows["month"].itertuples() if r.is_total]
     cells.relate({**{("ruptured", "therapist", i): 1.0 for i in range(len(therapists))},
                   **{_var("ruptured", k): -1.0 for k in month_totals}, undated: -1.0})
-    frames = [*rows.values(), *ratings.values(), therapists]
-    return _Plan(rows, ratings, therapists, _protect_memo(cells, frames, head))
+    return _Plan(rows, ratings, therapists, suppression.protect(cells))
 
 
-_MEMO: OrderedDict[str, set[Key]] = OrderedDict()
+_MEMO: OrderedDict[str, _Plan] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
 
 
-def _protect_memo(cells: Cells, frames: list[pd.DataFrame], head: dict[str, int]) -> set[Key]:
-    """`suppression.protect(cells)`, remembered for the last few inputs: the page and the PDF ask for all
-    three tables, which share one pattern; the cells are a pure function of these frames and totals."""
-    digest = hashlib.sha256(repr(sorted(head.items())).encode())
-    for frame in frames:
-        digest.update(frame.to_csv(index=False).encode())
+def _plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
+    """`_compute_plan`, remembered for the last few inputs: the page and the PDF ask for all three tables,
+    which share one plan. The key is a fingerprint of every session field the plan reads (and of the
+    pseudonym key, which names the therapists), so an import or an edit gives a new plan."""
+    where, params = scope.sql("therapist_id")
+    row = con.execute(
+        f"""SELECT count(*), sum(hash(therapist_id, session_date, treatment, rupture_segments > 0,
+                overall_resolution, therapist_contribution)) FROM v_session_metrics WHERE {where}""",
+        params).fetchone()
+    digest = hashlib.sha256(repr((row, where, params)).encode())
+    for part in pseudonym.params(con):
+        digest.update(part if isinstance(part, bytes) else repr(part).encode())
     key = digest.hexdigest()
     with _MEMO_LOCK:
         if key in _MEMO:
             _MEMO.move_to_end(key)
-            return set(_MEMO[key])
-    hidden = suppression.protect(cells)
+            return _MEMO[key]
+    plan = _compute_plan(con, scope)
     with _MEMO_LOCK:
-        _MEMO[key] = set(hidden)
+        _MEMO[key] = plan
         while len(_MEMO) > 8:
             _MEMO.popitem(last=False)
-    return hidden
+    return plan
 
 
 def _shown(value: object, hidden: bool) -> str:
