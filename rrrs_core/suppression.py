@@ -204,7 +204,26 @@ class Reader:
         hi = self.end(key, 1.0)
         if key in cells.counts:
             return hi < cells.min_cell and self.end(key, -1.0) >= 1
-        return hi == v and self.end(key, -1.0) == v
+        return (hi == v and self.end(key, -1.0) == v) or self.ratio_pinned(key)
+
+    def ratio_pinned(self, key: Key) -> bool:
+        """Whether the reader knows the share or mean `key / count` though neither is pinned: exactly when
+        `key - ratio * count`, 0 at the true values, is 0 in every solution (e.g. a quarter's 100%)."""
+        count = self.cells.per[key]
+        if count not in self.at:
+            return False  # the count is shown: then `key` pinned is the ratio pinned, checked above
+        ratio = self.cells.value[key] / self.cells.value[count]
+        ends = []
+        for sign in (1.0, -1.0):
+            self.highs.changeColCost(self.at[key], sign)
+            self.highs.changeColCost(self.at[count], -sign * ratio)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            ends.append(self.highs.getInfo().objective_function_value
+                        if status == highspy.HighsModelStatus.kOptimal else math.inf)
+            self.highs.changeColCost(self.at[key], 0.0)
+            self.highs.changeColCost(self.at[count], 0.0)
+        return max(ends) < 1e-6 * max(1.0, self.cells.value[key])
 
 
 def bounds(cells: Cells, unknown: set[Key], target: Key) -> tuple[float, float]:

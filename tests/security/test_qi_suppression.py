@@ -16,8 +16,9 @@ a part never exceeds its whole; ratings run 1-5.
 - a hidden count (sessions, rated sessions, contribution-rated sessions, a rating count) whose whole
   feasible range lies in 1..4: the attacker knows a small group exists and its size up to 4 (this includes
   knowing it exactly);
-- a hidden measure (sessions with ruptures, resolution sum, contribution sum) that is pinned to one value,
-  where the group it describes truly has 1..4 sessions (e.g. "the hidden rows have 0% ruptures").
+- a hidden measure (sessions with ruptures, resolution sum, contribution sum) of a group that truly has
+  1..4 sessions, when the attacker pins either the measure or its share / mean (the measure minus
+  ratio x count is 0 in every solution: "the hidden rows have 0% ruptures", a quarter's 100%).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from rrrs_core.queries import clinic as q
+from rrrs_core.scope import CLINIC
 from tests.builders import add_dyad, add_session, add_therapist, globals_
 
 H = q.SUPPRESSED
@@ -133,6 +135,11 @@ class Attacker:
 
     def range(self, name: tuple) -> tuple[float, float]:
         """Smallest and largest integer value of a hidden `name` consistent with everything published."""
+        lo, hi = self.extent({name: 1.0})
+        return lo, hi
+
+    def extent(self, objective: dict[tuple, float]) -> tuple[float, float]:
+        """Smallest and largest value of a linear function of hidden values, over all integer solutions."""
         at = {k: i for i, k in enumerate(self.unknown)}
         rows, lower, upper = [], [], []
         for rels, is_eq in ((self.equal, True), (self.below, False)):
@@ -150,38 +157,41 @@ class Attacker:
                     lower.append(-const if is_eq else -np.inf)
         cons = [LinearConstraint(np.array(rows), lower, upper)]
         bounds = Bounds([self.lo[k] for k in self.unknown], [self.hi[k] for k in self.unknown])
+        cost = np.zeros(len(at))
+        for k, coef in objective.items():
+            cost[at[k]] = coef
         ends = []
         for sign in (1.0, -1.0):
-            cost = np.zeros(len(at))
-            cost[at[name]] = sign
-            res = milp(cost, constraints=cons, integrality=np.ones(len(at)), bounds=bounds)
+            res = milp(sign * cost, constraints=cons, integrality=np.ones(len(at)), bounds=bounds)
             assert res.status in (0, 3), res.message  # 3: unbounded
-            ends.append(sign * -math.inf if res.status == 3 else round(res.x[at[name]]))
+            ends.append(sign * -math.inf if res.status == 3 else round(float(cost @ res.x), 6))
         return ends[0], ends[1]
 
 
 def true_values(con: duckdb.DuckDBPyConnection) -> dict[tuple, float]:
-    """Each row's true sessions, rated and contribution-rated sessions (from the sessions, not the tables)."""
+    """Each row's and therapist's true counts and measures, from the sessions rather than the tables."""
     out: dict[tuple, float] = {}
     for kind in q.PERIODS:
         rows = con.execute(
             f"""SELECT date_trunc('{kind}', session_date)::TIMESTAMP AS p, coalesce(treatment, ?) AS t,
-                count(*), count(overall_resolution), count(therapist_contribution),
+                count(*), count(*) FILTER (WHERE rupture_segments > 0), count(overall_resolution),
+                coalesce(sum(overall_resolution), 0), count(therapist_contribution),
+                coalesce(sum(therapist_contribution), 0),
                 {", ".join(f"count(*) FILTER (WHERE therapist_contribution = {i})" for i in q.RATINGS)}
             FROM v_session_metrics WHERE session_date IS NOT NULL
             GROUP BY GROUPING SETS ((p, t), (p))""", [q.UNSPECIFIED]).fetchall()
-        for p, t, n, rated, tc, *counts in rows:
+        for p, t, *values in rows:
             row = (kind, pd.Timestamp(p), t if t is not None else q.ALL_TREATMENTS)
-            out |= {("n", *row): n, ("rated", *row): rated, ("tc", *row): tc,
-                    **{(f"c{i}", *row): c for i, c in zip(q.RATINGS, counts, strict=True)}}
+            out |= {(m, *row): v for m, v in zip(MEASURES, values, strict=True)}
+    ther = q._raw_therapists(con, CLINIC)  # the table's order, with the true counts behind it
+    for i, r in enumerate(ther.itertuples()):
+        out[("tn", i)], out[("truptured", i)] = r.n, round(r.share * r.n)
     return out
 
 
 def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Every hidden value the attacker pins below 5 (see the module docstring), with its range."""
     attacker, truth = Attacker(con), true_values(con)
-    therapists = con.execute("SELECT count(*) FROM v_session_metrics GROUP BY therapist_id").fetchall()
-    small_therapists = any(n < MIN for (n,) in therapists)
     found = []
     for name in attacker.unknown:
         kind = name[0]
@@ -189,10 +199,15 @@ def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
             continue
         lo, hi = attacker.range(name)
         if kind in PER or kind == "truptured":
-            group = truth.get((PER.get(kind, "n"), *name[1:]))
-            small = 1 <= group < MIN if group is not None else small_therapists
-            if lo == hi and small:
+            count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1])
+            if not 1 <= truth[count] < MIN:
+                continue
+            if lo == hi:
                 found.append((name, lo, hi))
+            elif count in attacker.lo:  # the share or mean of a hidden small group, its size unknown
+                ratio = truth[name] / truth[count]
+                if attacker.extent({name: 1.0, count: -ratio}) == (0, 0):
+                    found.append((name, "ratio", ratio))
         elif lo >= 1 and hi < MIN:
             found.append((name, lo, hi))
     return found
@@ -247,11 +262,22 @@ def month_against_quarter(con: duckdb.DuckDBPyConnection) -> None:
         dyad_sessions(con, f"Y{month}", "B", "Y", [dt.date(2026, month, 1 + d) for d in range(y)])
 
 
+def quarter_share_100(con: duckdb.DuckDBPyConnection) -> None:
+    """Q1: X has 6, 2, 6 sessions, all with ruptures; Y 6, 7, 6 with 3 ruptures a month; Z 10 a month. If Q1's X row
+    (100%) stays shown while February's X is hidden, February's X share is 100% whatever its size."""
+    for month in (1, 2, 3):
+        x, y = (2, 7) if month == 2 else (6, 6)
+        dyad_sessions(con, f"X{month}", "A", "X", [dt.date(2026, month, 1 + d) for d in range(x)], ruptured=x)
+        dyad_sessions(con, f"Y{month}", "B", "Y", [dt.date(2026, month, 1 + d) for d in range(y)], ruptured=3)
+        dyad_sessions(con, f"Z{month}", "C", "Z", [dt.date(2026, month, 1 + d) for d in range(10)], ruptured=5)
+
+
 ATTACKS = {
     "month table: CBT=20, DBT=*, EMDR=*, All=22": month_differencing,
     "therapist table against the header's coded sessions": therapist_differencing,
     "shares: the total's rupture share gives the hidden rows' 0%": share_differencing,
     "month against quarter: 100% / 0% quarter shares and the month totals": month_against_quarter,
+    "month against quarter: a quarter's 100% share pins a hidden month's share": quarter_share_100,
 }
 
 
@@ -323,3 +349,28 @@ def test_page_and_pdf_publish_the_same_cells(con: duckdb.DuckDBPyConnection) -> 
             assert f"{label}\n{treatment}\n{H}\n" in text, (period, treatment)
         assert f"{label}\n{q.ALL_TREATMENTS}\n22\n" in text
         assert "suppressed (fewer than 5 sessions, or hidden to protect another cell)" in " ".join(text.split())
+
+
+def test_a_pinned_share_of_a_hidden_small_group_counts_as_disclosed() -> None:
+    """The protection's own reader sees a 100% share through sizes it cannot pin: A (3 sessions) and B (7)
+    are hidden, their total of 10 is shown with 10 ruptures. Neither size is pinned or provably small,
+    but A's share is 100% in every solution."""
+    from rrrs_core import suppression as s
+
+    cells = s.Cells(min_cell=MIN)
+    for name, n in (("A", 3), ("B", 7)):
+        count = cells.var(("n", name), n, lo=1, count=True)
+        ruptured = cells.var(("ruptured", name), n, per=count)
+        cells.unit((name,), [count, ruptured], 0, n < MIN, size=n)
+        cells.relate({ruptured: 1.0, count: -1.0}, below=True)
+    total = cells.var(("n", "total"), 10)
+    total_ruptured = cells.var(("ruptured", "total"), 10)
+    cells.unit(("total",), [total, total_ruptured], 9, False, size=10)
+    cells.fixed.add(("total",))
+    cells.relate({("n", "A"): 1.0, ("n", "B"): 1.0, total: -1.0})
+    cells.relate({("ruptured", "A"): 1.0, ("ruptured", "B"): 1.0, total_ruptured: -1.0})
+    hidden = {("A",), ("B",)}
+    unknown = s.hidden_vars(cells, hidden)
+    assert s.bounds(cells, unknown, ("n", "A")) == (1, 9)  # the size is safe ...
+    assert s.bounds(cells, unknown, ("ruptured", "A")) == (1, 9)  # ... and so is the rupture count ...
+    assert s.violations(cells, hidden) == [("ruptured", "A")]  # ... but the share is 100%
