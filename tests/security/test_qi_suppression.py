@@ -33,8 +33,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from rrrs_core import pseudonym
 from rrrs_core.queries import clinic as q
-from rrrs_core.scope import CLINIC
 from tests.builders import add_dyad, add_session, add_therapist, globals_
 
 H = q.SUPPRESSED
@@ -183,9 +183,13 @@ def true_values(con: duckdb.DuckDBPyConnection) -> dict[tuple, float]:
         for p, t, *values in rows:
             row = (kind, pd.Timestamp(p), t if t is not None else q.ALL_TREATMENTS)
             out |= {(m, *row): v for m, v in zip(MEASURES, values, strict=True)}
-    ther = q._raw_therapists(con, CLINIC)  # the table's order, with the true counts behind it
-    for i, r in enumerate(ther.itertuples()):
-        out[("tn", i)], out[("truptured", i)] = r.n, round(r.share * r.n)
+    ther = con.execute(  # the table's order (by pseudonym), with the true counts behind it
+        f"""WITH {pseudonym.KEY_CTE}
+        SELECT {pseudonym.sql('therapist_id')} AS name, count(*), count(*) FILTER (WHERE rupture_segments > 0)
+        FROM v_session_metrics CROSS JOIN pseudonym_key GROUP BY ALL ORDER BY name""",
+        pseudonym.params(con)).fetchall()
+    for i, (_, n, ruptured) in enumerate(ther):
+        out[("tn", i)], out[("truptured", i)] = n, ruptured
     return out
 
 
