@@ -1,57 +1,113 @@
-"""Complementary (secondary) suppression: which further cells to hide so that no hidden cell can be worked
-out from the published ones.
+"""Complementary suppression, checked against a reader who solves the published tables.
 
-A table's cells are tied by linear relations a reader can use (components sum to a total; a shown mean times
-its count gives a weighted sum). `protect` starts from the primarily suppressed cells and hides more, the
-cheapest first, until linear algebra (`derivable`) shows that no hidden value is fixed by those relations.
-Generic over cell keys; `rrrs_core.queries.clinic` builds the cells and relations of the clinic tables.
+A reader of the clinic page and its PDF knows every shown figure and how the figures are tied: parts sum to
+totals and months to quarters; a shown share times its count is a number of sessions with ruptures and a
+shown mean times its count a sum of ratings; a listed row has at least one session; a part never exceeds
+its whole (ruptured <= sessions, rated <= sessions, a rating sum between 1 and 5 times the rated
+sessions). `Reader` is that reader: for one hidden value, the smallest and the largest value that every
+published figure and relation allows, by linear programming (HiGHS) over the hidden values linked to it,
+each end rounded inwards to a whole number.
+
+A hidden value is *disclosed* when the reader can
+
+- prove a hidden count small: every value it can take lies between 1 and `min_cell - 1` (this includes
+  knowing it exactly; a count that might be 0, or `min_cell` or more, tells nobody a small group exists);
+- pin a small group's measure: the ruptured sessions or a rating sum of a group of 1 to `min_cell - 1`
+  sessions has one possible value (e.g. "the hidden rows have 0% ruptures").
+
+`protect` starts from the primarily suppressed units, hides whole units (a table row, a row's rating
+distribution, a therapist row) and keeps hiding the best neighbour of a disclosed value (the one that
+undoes the disclosure, else the lowest-ranked, largest one) until nothing is disclosed, so one function
+decides what the page and the PDF may print. Hiding more only ever widens the reader's ranges, so a value
+once found safe stays safe.
+
+Limits: the reader is the LP relaxation (an integer solver can, rarely, narrow a range further; the
+security tests run one); it knows only what is published with the tables (not, e.g., how many sessions a
+dyad has); a value the header alone gives away (a clinic with fewer than `min_cell` sessions) is not
+protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
+from scipy import sparse
 
 Key = tuple[Hashable, ...]
+Terms = dict[Key, float]
+TRIES = 8  # candidates tried for the complement that actually undoes a disclosure, before taking the best
 
 
 @dataclass
 class Cells:
-    """Published count cells and the linear relations between them that a reader can exploit.
+    """What a reader is given, as variables and linear relations, and how it can be hidden.
 
-    Each relation maps cells to coefficients and holds as `sum(coef * value) == constant`, the constant
-    being known to the reader (it is made of shown cells). A relation with a `carrier` cell is only
-    published while that cell is shown (the weighted sum behind a shown mean). `need` is how many of a
-    relation's cells must be hidden, if any are, for the cheap first pass of `protect`: 2 for a sum, 3
-    for a row's weighted sum (which, with the row's plain sum, pins down any two hidden counts). `tied`
-    cells are hidden with their key (a hidden row hides its rating counts). `fixed` cells are shown
-    elsewhere (the header totals) and are never hidden. `rank` orders the choice of complement, lower
-    first: components before totals, rating counts before whole rows.
+    Variables (`value`) are every published or derivable quantity, with the bounds a reader knows without
+    the tables (`lo`, `hi`: a listed row has `lo` 1). `members` maps a hiding unit (what the table shows or
+    hides as one, e.g. a row) to its variables; a variable outside every unit is `latent`: never published,
+    never checked (e.g. the ruptures among undated sessions). `equal` relations hold as
+    `sum(coef * var) == 0`, `below` ones as `<= 0`. `counts` are the variables the small-count rule applies
+    to. `rank` orders complements, lower first (components before totals). `tied` units are hidden with
+    their key; `fixed` units (the header totals) are never hidden.
     """
 
-    value: dict[Key, int] = field(default_factory=dict)
+    min_cell: int = 5
+    value: dict[Key, float] = field(default_factory=dict)
+    lo: dict[Key, float] = field(default_factory=dict)
+    hi: dict[Key, float] = field(default_factory=dict)
+    counts: set[Key] = field(default_factory=set)
+    latent: set[Key] = field(default_factory=set)
+    members: dict[Key, list[Key]] = field(default_factory=dict)
+    owner: dict[Key, Key] = field(default_factory=dict)
     rank: dict[Key, int] = field(default_factory=dict)
+    size: dict[Key, float] = field(default_factory=dict)
     primary: set[Key] = field(default_factory=set)
     fixed: set[Key] = field(default_factory=set)
-    relations: list[tuple[dict[Key, float], Key | None, int]] = field(default_factory=list)
     tied: dict[Key, list[Key]] = field(default_factory=dict)
-    touching: dict[Key, list[int]] = field(default_factory=dict)  # relation indexes by cell (for `protect`)
+    equal: list[Terms] = field(default_factory=list)
+    below: list[Terms] = field(default_factory=list)
+    touching: dict[Key, list[int]] = field(default_factory=dict)
+    every: list[Terms] = field(default_factory=list)
+    per: dict[Key, Key] = field(default_factory=dict)  # measure -> the count it is a measure of
 
-    def add(self, key: Key, value: int, rank: int, primary: bool) -> None:
-        self.value[key] = int(value)
-        self.rank[key] = rank
+    def var(self, key: Key, value: float, lo: float = 0.0, hi: float = math.inf, count: bool = False,
+            per: Key | None = None) -> Key:
+        self.value[key] = float(value)
+        self.lo[key], self.hi[key] = float(lo), float(hi)
+        if count:
+            self.counts.add(key)
+        if per is not None:
+            self.per[key] = per
+        return key
+
+    def unit(self, key: Key, members: list[Key], rank: int, primary: bool, size: float = 0.0) -> None:
+        self.members[key] = members
+        self.rank[key], self.size[key] = rank, float(size)
+        for m in members:
+            self.owner[m] = key
         if primary:
             self.primary.add(key)
 
-    def relate(self, terms: dict[Key, float], carrier: Key | None = None, need: int = 2) -> None:
+    def relate(self, terms: Terms, below: bool = False) -> None:
         terms = {k: c for k, c in terms.items() if c}
-        if len(terms) > 1:
-            self.relations.append((terms, carrier, need))
+        if terms:
+            (self.below if below else self.equal).append(terms)
+
+    def index(self) -> None:
+        """Which relations each variable takes part in (equal first, then below, one numbering)."""
+        self.touching = {}
+        self.every = [*self.equal, *self.below]
+        for i, terms in enumerate(self.every):
+            for k in terms:
+                self.touching.setdefault(k, []).append(i)
 
 
 def close(cells: Cells, keys: Iterable[Key]) -> set[Key]:
+    """The units `keys` plus every unit tied to them (a hidden row hides its rating cells)."""
     out: set[Key] = set()
     todo = list(keys)
     while todo:
@@ -62,118 +118,216 @@ def close(cells: Cells, keys: Iterable[Key]) -> set[Key]:
     return out
 
 
-def derivable(cells: Cells, hidden: set[Key], focus: Key | None = None) -> list[set[Key]]:
-    """Hidden cells whose value is fixed by the published relations (the reader's linear system), as one
-    set per independent block of hidden cells (only the block holding `focus`, when given).
-
-    With the hidden cells as unknowns, a cell is determined exactly when every solution agrees on it,
-    i.e. when its coordinate is zero in every null-space vector of the system. Hiding more cells never
-    determines a cell that was not determined before, so blocks can be fixed independently.
-    """
-    live = [t for t, carrier, _ in cells.relations
-            if (carrier is None or carrier not in hidden) and any(k in hidden for k in t)]
-    parent: dict[Key, Key] = {}
-
-    def find(k: Key) -> Key:
-        while parent.setdefault(k, k) != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    for terms in live:
-        ks = [k for k in terms if k in hidden]
-        for k in ks[1:]:
-            parent[find(k)] = find(ks[0])
-        find(ks[0])
-    blocks: dict[Key, list[dict[Key, float]]] = {}
-    for terms in live:
-        blocks.setdefault(find(next(k for k in terms if k in hidden)), []).append(terms)
-    if focus is not None:
-        blocks = {root: rels for root, rels in blocks.items() if focus in parent and root == find(focus)}
-    out: list[set[Key]] = []
-    for rels in blocks.values():
-        cols = sorted({k for t in rels for k in t if k in hidden}, key=repr)
-        index = {k: i for i, k in enumerate(cols)}
-        a = np.zeros((len(rels), len(cols)))
-        for i, terms in enumerate(rels):
-            for k, c in terms.items():
-                if k in index:
-                    a[i, index[k]] += c
-        _, s, vt = np.linalg.svd(a)
-        null = vt[int((s > 1e-9).sum()):]
-        found = {cols[i] for i in np.flatnonzero(np.all(np.abs(null) < 1e-9, axis=0))}
-        if found:
-            out.append(found)
-    return out
+def hidden_vars(cells: Cells, hidden: set[Key]) -> set[Key]:
+    return {v for u in hidden for v in cells.members.get(u, ())} | cells.latent
 
 
-def _knock_on(cells: Cells, hidden: set[Key], key: Key) -> int:
-    """How many relations that are safe now (nothing hidden) hiding `key` would expose, each of which then
-    needs a complement of its own: the cascade a choice sets off."""
-    extra = close(cells, [key])
-    count = 0
-    for i in {i for k in extra for i in cells.touching.get(k, ())}:
-        terms, carrier, need = cells.relations[i]
-        if (carrier is None or carrier not in extra | hidden) and not any(k in hidden for k in terms):
-            count += 0 < sum(k in extra for k in terms) < need
-    return count
+def _block(cells: Cells, unknown: set[Key], target: Key) -> tuple[list[Key], list[int]]:
+    """The unknowns linked to `target` through relations (others cannot narrow it), and those relations."""
+    if not cells.touching:
+        cells.index()
+    seen, rels, todo = {target}, set(), [target]
+    every = cells.every
+    while todo:
+        k = todo.pop()
+        for i in cells.touching.get(k, ()):
+            if i not in rels:
+                rels.add(i)
+                for other in every[i]:
+                    if other in unknown and other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+    return sorted(seen, key=repr), sorted(rels)
 
 
-def _preferred(cells: Cells, keys: Iterable[Key], hidden: set[Key]) -> list[Key]:
-    """Cells that could be hidden to protect others, best first: lower rank (components before totals),
-    fewest knock-on complements, non-zero before zero, then the smallest value."""
-    free = {k for k in keys if k not in hidden and k not in cells.fixed}
-    return sorted(free, key=lambda k: (cells.rank[k], _knock_on(cells, hidden, k), cells.value[k] == 0,
-                                       cells.value[k], repr(k)))
+class Reader:
+    """The reader's linear programme for one block of hidden values: the published relations with the
+    shown values moved to the right-hand side, and the public bounds. One model answers for every value
+    of the block (only the objective changes between solves, so HiGHS starts from the last basis)."""
+
+    def __init__(self, cells: Cells, unknown: set[Key], target: Key) -> None:
+        self.cells = cells
+        self.cols, rels = _block(cells, unknown, target)
+        self.at = {k: i for i, k in enumerate(self.cols)}
+        n_eq = len(cells.equal)
+        data: list[float] = []
+        row_of: list[int] = []
+        col_of: list[int] = []
+        upper = np.zeros(len(rels))
+        for row, i in enumerate(rels):
+            for k, c in cells.every[i].items():
+                j = self.at.get(k)
+                if j is None:
+                    upper[row] -= c * cells.value[k]
+                else:
+                    data.append(c)
+                    row_of.append(row)
+                    col_of.append(j)
+        lower = np.where([i < n_eq for i in rels], upper, -highspy.kHighsInf) if rels else upper
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(self.cols), len(rels)
+        lp.col_cost_ = np.zeros(len(self.cols))
+        lp.col_lower_ = np.array([cells.lo[k] for k in self.cols])
+        lp.col_upper_ = np.array([min(cells.hi[k], highspy.kHighsInf) for k in self.cols])
+        lp.row_lower_, lp.row_upper_ = lower, upper
+        lp.sense_ = highspy.ObjSense.kMaximize
+        matrix = sparse.csc_matrix((data, (row_of, col_of)), shape=(len(rels), len(self.cols)))
+        matrix.sum_duplicates()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+
+    def end(self, key: Key, sign: float) -> float:
+        """The largest (`sign` 1) or smallest (-1) value of `key`, rounded inwards to a whole number."""
+        j = self.at[key]
+        self.highs.changeColCost(j, sign)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        x = self.highs.getSolution().col_value[j] if status == highspy.HighsModelStatus.kOptimal else None
+        self.highs.changeColCost(j, 0.0)
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return math.inf * sign
+        if x is None:  # no answer (numerical trouble): assume the reader knows the value
+            return self.cells.value[key]
+        tol = 1e-6 * max(1.0, abs(x))
+        return math.floor(x + tol) if sign > 0 else math.ceil(x - tol)
+
+    def disclosed(self, key: Key) -> bool:
+        """Whether the reader can prove `key` a small count or pin a small group's measure (see the module
+        docstring). The true value is always feasible, so only the end that could matter is solved first."""
+        cells = self.cells
+        if not checked(cells, key):
+            return False
+        v = cells.value[key]
+        hi = self.end(key, 1.0)
+        if key in cells.counts:
+            return hi < cells.min_cell and self.end(key, -1.0) >= 1
+        return (hi == v and self.end(key, -1.0) == v) or self.ratio_pinned(key)
+
+    def ratio_pinned(self, key: Key) -> bool:
+        """Whether the reader knows the share or mean `key / count` though neither is pinned: exactly when
+        `key - ratio * count`, 0 at the true values, is 0 in every solution (e.g. a quarter's 100%)."""
+        count = self.cells.per[key]
+        if count not in self.at:
+            return False  # the count is shown: then `key` pinned is the ratio pinned, checked above
+        ratio = self.cells.value[key] / self.cells.value[count]
+        ends = []
+        for sign in (1.0, -1.0):
+            self.highs.changeColCost(self.at[key], sign)
+            self.highs.changeColCost(self.at[count], -sign * ratio)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            ends.append(self.highs.getInfo().objective_function_value
+                        if status == highspy.HighsModelStatus.kOptimal else math.inf)
+            self.highs.changeColCost(self.at[key], 0.0)
+            self.highs.changeColCost(self.at[count], 0.0)
+        return max(ends) < 1e-6 * max(1.0, self.cells.value[key])
 
 
-def _protects(cells: Cells, hidden: set[Key], cell: Key, target: Key) -> bool:
-    """Whether hiding `cell` as well leaves `target` underivable."""
-    return not any(target in found for found in derivable(cells, hidden | close(cells, [cell]), target))
+def bounds(cells: Cells, unknown: set[Key], target: Key) -> tuple[float, float]:
+    """The smallest and largest whole value of `target` that the reader cannot rule out, given that the
+    `unknown` variables are hidden and every other one is known."""
+    reader = Reader(cells, unknown, target)
+    return reader.end(target, -1.0), reader.end(target, 1.0)
+
+
+def disclosed(cells: Cells, unknown: set[Key], target: Key) -> bool:
+    return Reader(cells, unknown, target).disclosed(target)
+
+
+def checked(cells: Cells, key: Key) -> bool:
+    """Whether `key`, when hidden, needs protecting: a count of 1 to `min_cell - 1`, or a measure (ruptured
+    sessions, a rating sum) of such a count. Any other value's true value is 0 or `min_cell` or more, which
+    keeps its range from lying inside 1 to `min_cell - 1`; and a large group's measure describes no small
+    group. Values fixed by public bounds alone (an unlisted row's 0) have nothing to protect."""
+    if cells.lo[key] == cells.hi[key]:
+        return False
+    count = key if key in cells.counts else cells.per.get(key)
+    return count is not None and 1 <= cells.value[count] < cells.min_cell
+
+
+def _order(cells: Cells, k: Key) -> tuple[bool, str]:
+    return (k not in cells.counts, repr(k))
+
+
+def _candidates(cells: Cells, hidden: set[Key], unknown: set[Key], target: Key) -> list[Key]:
+    """Units whose hiding could widen `target`'s range: owners of known variables in the relations of its
+    block, best first: nearest to `target` (relation hops through hidden values), lower rank, larger (a
+    large cell can absorb a small one's range)."""
+    hops: dict[int, int] = {}
+    seen, layer, depth = {target}, [target], 0
+    while layer:
+        nxt = []
+        for k in layer:
+            for i in cells.touching.get(k, ()):
+                if i not in hops:
+                    hops[i] = depth
+                    for other in cells.every[i]:
+                        if other in unknown and other not in seen:
+                            seen.add(other)
+                            nxt.append(other)
+        layer, depth = nxt, depth + 1
+    near: dict[Key, int] = {}
+    for i, d in hops.items():
+        for k in cells.every[i]:
+            u = cells.owner.get(k)
+            if u is not None and k not in unknown and u not in hidden and u not in cells.fixed:
+                near[u] = min(near.get(u, d), d)
+    return sorted(near, key=lambda u: (near[u], cells.rank[u], -cells.size[u], repr(u)))
+
+
+def _best(cells: Cells, unknown: set[Key], target: Key, options: list[Key]) -> Key:
+    """The first option that undoes `target`'s disclosure on its own, else the one that widens its range
+    the most (in a table of two or more dimensions one complement rarely suffices)."""
+    best, widest = options[0], -math.inf
+    for u in options:
+        reader = Reader(cells, unknown | hidden_vars(cells, close(cells, [u])), target)
+        if not reader.disclosed(target):
+            return u
+        width = reader.end(target, 1.0) - reader.end(target, -1.0)
+        if width > widest:
+            best, widest = u, width
+    return best
+
+
+def violations(cells: Cells, hidden: set[Key]) -> list[Key]:
+    """Every hidden variable the reader can pin or prove small, given `hidden` units (for tests and audits)."""
+    unknown = hidden_vars(cells, hidden)
+    keys = sorted((k for k in unknown - cells.latent if checked(cells, k)), key=lambda k: _order(cells, k))
+    return [k for k in keys if disclosed(cells, unknown, k)]
 
 
 def protect(cells: Cells) -> set[Key]:
-    """Primary suppression plus complementary cells, until no hidden value is derivable (except one that
-    equals a header total, which no hiding in the table can protect).
+    """Primary suppression plus complementary units, until no hidden variable is disclosed.
 
-    First the plain rule, cheaply, to a fixed point: a published relation with exactly one hidden cell
-    gives that cell away, so hide the best other cell of the relation too (a row with a shown mean needs
-    three hidden counts, else the mean would pin down two). Then the exact check (`derivable`) catches
-    what combinations of relations still give away (2-D tables, months against quarters): per block,
-    hide the best cell next to a derivable one that makes it underivable, and repeat.
+    A disclosed variable that no hiding can protect (its block holds nothing but fixed header totals, e.g.
+    a clinic with fewer than `min_cell` sessions in all) is left as it is: the header is published anyway.
     """
-    cells.touching = {}
-    for i, (terms, carrier, _) in enumerate(cells.relations):
-        for k in [*terms, *([carrier] if carrier else [])]:
-            cells.touching.setdefault(k, []).append(i)
+    cells.index()
     hidden = close(cells, cells.primary - cells.fixed)
+    safe: set[Key] = set()
     stuck: set[Key] = set()
     while True:
-        changed = True
-        while changed:
-            changed = False
-            for terms, carrier, need in cells.relations:
-                if carrier is not None and carrier in hidden:
-                    continue
-                inside = [k for k in terms if k in hidden]
-                if not 0 < len(inside) < need or inside[0] in stuck:
-                    continue
-                candidates = _preferred(cells, terms, hidden) or ([carrier] if carrier else [])
-                if candidates:
-                    hidden |= close(cells, candidates[:1])
-                    changed = True
-                else:
-                    stuck.add(inside[0])
-        blocks = [sorted(found - stuck, key=repr) for found in derivable(cells, hidden)]
-        blocks = [b for b in blocks if b]
-        if not blocks:
+        unknown = hidden_vars(cells, hidden)
+        target = None
+        todo = sorted((k for k in unknown - cells.latent - safe - stuck if checked(cells, k)),
+                      key=lambda k: _order(cells, k))
+        readers: dict[Key, Reader] = {}
+        for k in todo:
+            reader = readers.get(k)
+            if reader is None:
+                reader = Reader(cells, unknown, k)
+                readers.update(dict.fromkeys(reader.cols, reader))
+            if reader.disclosed(k):
+                target = k
+                break
+            safe.add(k)
+        if target is None:
             return hidden
-        for exposed in blocks:
-            target = exposed[0]
-            near = (k for t, _, _ in cells.relations if target in t for k in t)
-            candidates = _preferred(cells, near, hidden)
-            if not candidates:
-                stuck.add(target)
-                continue
-            pick = next((c for c in candidates[:8] if _protects(cells, hidden, c, target)), candidates[0])
-            hidden |= close(cells, [pick])
+        options = _candidates(cells, hidden, unknown, target)
+        if not options:
+            stuck.add(target)
+            continue
+        hidden |= close(cells, [_best(cells, unknown, target, options[:TRIES])])

@@ -4,18 +4,17 @@ These queries never return patient or dyad ids, and name therapists only by a ke
 SQL (`rrrs_core.pseudonym`). Small cells are suppressed in two steps, so a QI slide cannot point at a
 patient:
 
-1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden.
-2. Secondary (complementary) suppression: the clinic page and PDF also show totals (each period's
-   'All treatments' row, a row's rated sessions against its rating counts, a quarter against its months,
-   the clinic's session count in the header). Where one hidden cell could be worked out from a total by
-   subtracting the visible cells, the next smallest cell of that total (a component before the total
-   itself) is hidden too, and so on until no hidden value can be computed from the published figures.
-   "Computed" means exactly: its value is fixed by the linear relations between published cells (sums,
-   and counts times a shown mean), which `rrrs_core.suppression` checks with linear algebra rather than by rule of
-   thumb, so chains of totals (2-D tables, months and quarters) are covered as well.
+1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden
+   (a rating count of 1 to 4 hides its row's rating distribution and mean).
+2. Secondary (complementary) suppression against a reader who solves everything the page and its PDF
+   publish together: both period views, both tables, the therapist table and the header. `_plan` writes
+   those figures and their relations down (sums, months against quarters, share x sessions = ruptured
+   sessions, mean x rated = rating sum, listed rows >= 1, parts <= wholes) and `rrrs_core.suppression`
+   hides further units until no hidden count can be shown to lie between 1 and `MIN_CELL - 1` and no
+   hidden small group's ruptured sessions or rating sums can be pinned (module docstring there).
 
-A table row counts as one cell: when a row is hidden, its counts, share and means all are (so a share or
-mean cannot be multiplied back into a count). Every hidden count is shown as `SUPPRESSED`, whether it was
+A table row counts as one unit: when a row is hidden, its counts, share and means all are (so a share or
+mean cannot be multiplied back into a count); its contribution ratings and their mean are a second unit. Every hidden count is shown as `SUPPRESSED`, whether it was
 hidden for being small or to protect a small cell: a different mark for the second kind would tell
 readers that cell holds `MIN_CELL` or more and narrow down the small one. Counts come back as text so the
 app and PDF show them alike; shares and means come back as numbers, NULL when hidden. The raw counts used
@@ -25,6 +24,7 @@ for the decision never leave this module.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,12 +39,12 @@ from rrrs_core.suppression import Cells, Key
 MIN_CELL = 5
 SUPPRESSED = "*"
 SUPPRESSION_NOTE = (
-    f"Suppression rule: any count, share or mean computed from fewer than {MIN_CELL} sessions is not shown "
-    f"(the count appears as '{SUPPRESSED}', shares and means are left blank). Where a total is also shown "
-    "(All treatments, a row's rated sessions, a quarter against its months, the clinic totals), further "
-    "cells are hidden the same way - the next smallest first - so that no hidden value can be worked out "
-    f"by subtracting the visible ones from the total; a '{SUPPRESSED}' may therefore stand for "
-    f"{MIN_CELL} or more sessions."
+    f"Suppression rule: '{SUPPRESSED}' = suppressed (fewer than {MIN_CELL} sessions, or hidden to protect another cell). "
+    f"Any count, share or mean of fewer than {MIN_CELL} sessions is hidden (shares and means are left blank), "
+    "and further cells with it, until no hidden count can be worked out to lie between 1 and "
+    f"{MIN_CELL - 1}, and no hidden small group's ruptures or mean can be worked out, from everything this "
+    "page and its PDF show (totals, months against quarters, shares and means, the therapist table, the "
+    "header). A row's contribution ratings and their mean are shown or hidden together."
 )
 PERIODS: tuple[str, ...] = ("month", "quarter")
 ALL_TREATMENTS = "All treatments"
@@ -100,100 +100,158 @@ def _row_key(kind: str, r: object) -> Key:
     return ("row", kind, pd.Timestamp(r.period_start).date(), bool(r.is_total), r.treatment)  # type: ignore[attr-defined]
 
 
-def _rating_key(kind: str, r: object, rating: int) -> Key:
-    return ("rating", *_row_key(kind, r)[1:], rating)
+def _ratings_key(row: Key) -> Key:
+    return ("ratings", *row[1:])
 
 
-def _row_keys(kind: str, r: object) -> list[Key]:
-    return [_row_key(kind, r)]
-
-
-def _rating_keys(kind: str, r: object) -> list[Key]:
-    return [_rating_key(kind, r, k) for k in RATINGS]
+def _therapist_key(i: int) -> Key:
+    return ("therapist", i)
 
 
 def _small(n: int) -> bool:
     return 1 <= n < MIN_CELL
 
 
+# What a row publishes, as the reader's variables: sessions, sessions with ruptures (share x sessions),
+# rated sessions and their resolution sum (mean x rated), contribution-rated sessions, their per-rating
+# counts and their contribution sum (mean x rated).
+_ROW_MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum")
+_MEASURES = (*_ROW_MEASURES, *(("c", k) for k in RATINGS))
+_SCALE = 5  # resolution and contribution ratings run 1-5
+
+
+def _var(measure: object, row: Key) -> Key:
+    return (*measure, *row[1:]) if isinstance(measure, tuple) else (measure, *row[1:])
+
+
 @dataclass
-class _PeriodPlan:
+class _Plan:
     rows: dict[str, pd.DataFrame]
     ratings: dict[str, pd.DataFrame]
+    therapists: pd.DataFrame
     hidden: set[Key]
 
 
-def _period_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _PeriodPlan:
-    """Both period tables for months and quarters, with one suppression pattern for all of them.
+def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
+    """One row of the trends table (and its contribution-table twin, `rated`, if listed) as one unit."""
+    key = _row_key(kind, r)
+    n, n_rated = int(r.n), int(r.n_rated)  # type: ignore[attr-defined]
+    n_tc = int(rated.n) if rated is not None else 0  # type: ignore[attr-defined]
+    listed = rated is not None  # a row missing from the contribution table has no ratings: public
+    v = {m: _var(m, key) for m in _MEASURES}
+    cells.var(v["n"], n, lo=1, count=True)  # a listed row has at least one session
+    cells.var(v["ruptured"], round(float(r.share) * n), per=v["n"])  # type: ignore[attr-defined]
+    cells.var(v["rated"], n_rated, count=True)
+    res = 0.0 if n_rated == 0 else float(r.mean_res) * n_rated  # type: ignore[attr-defined]
+    cells.var(v["res_sum"], round(res), per=v["rated"])
+    cells.var(v["tc"], n_tc, lo=1 if listed else 0, hi=math.inf if listed else 0, count=True)
+    tc_sum = sum(k * int(getattr(rated, f"c{k}")) for k in RATINGS) if listed else 0
+    cells.var(v["tc_sum"], tc_sum, hi=math.inf if listed else 0, per=v["tc"])
+    rank = 3 if r.is_total else 2  # type: ignore[attr-defined]
+    cells.unit(key, [v[m] for m in _ROW_MEASURES if m != "tc_sum"], rank,
+               n < MIN_CELL or _small(n_rated) or _small(n_tc), size=n)
+    # A row's rating counts and their mean are shown or hidden together (one small count hides the row's
+    # distribution; its rated sessions stay): cell-by-cell hiding in a table of treatments x ratings x
+    # months, tied to quarters, needs far more complements for the same protection.
+    counts = [int(getattr(rated, f"c{k}")) if listed else 0 for k in RATINGS]
+    for k, c in zip(RATINGS, counts, strict=True):
+        cells.var(v[("c", k)], c, hi=math.inf if listed else 0, count=True)
+    tied = []
+    if listed:
+        dist = _ratings_key(key)
+        cells.unit(dist, [v["tc_sum"], *(v[("c", k)] for k in RATINGS)], rank - 2,
+                   any(_small(c) for c in counts), size=n_tc)
+        tied.append(dist)
+    cells.tied[key] = tied
+    for part in ("ruptured", "rated", "tc"):
+        cells.relate({v[part]: 1.0, v["n"]: -1.0}, below=True)
+    for count, total in (("rated", "res_sum"), ("tc", "tc_sum")):
+        cells.relate({v[count]: 1.0, v[total]: -1.0}, below=True)
+        cells.relate({v[total]: 1.0, v[count]: -float(_SCALE)}, below=True)
+    cells.relate({v["tc"]: -1.0, **{v[("c", k)]: 1.0 for k in RATINGS}})
+    cells.relate({v["tc_sum"]: -1.0, **{v[("c", k)]: float(k) for k in RATINGS}})
 
-    Months and quarters are protected together (a quarter is the sum of its months, and the page switches
-    between them), as are the two tables (a trends row and a ratings row describe the same sessions: one
-    key hides both), and the period totals against the clinic's dated sessions in the page header.
+
+def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
+    """Everything the Clinic page and its PDF publish, with one suppression pattern for all of it.
+
+    Months and quarters (a quarter is the sum of its months, and the page switches between them), the
+    trends and contribution tables (a row of each describes the same sessions: one unit hides both), the
+    therapist table, and the header totals they add up to are modelled together as one reader would
+    combine them; `suppression.protect` then hides cells until no hidden figure can be pinned or proved
+    small.
     """
     rows = {kind: _raw_rows(con, scope, kind) for kind in PERIODS}
     ratings = {kind: _raw_ratings(con, scope, kind) for kind in PERIODS}
+    therapists = _raw_therapists(con, scope)
     head = overview(con, scope)
-    dated: Key = ("dated sessions",)
-    cells = Cells()
-    cells.add(dated, head["n_sessions"] - head["n_undated"], 9, False)
-    cells.fixed.add(dated)
+    cells = Cells(min_cell=MIN_CELL)
+    dated = cells.var(("dated sessions",), head["n_sessions"] - head["n_undated"])
+    everyone = cells.var(("all sessions",), head["n_sessions"])
+    cells.unit(("header",), [dated, everyone], 9, False)
+    cells.fixed.add(("header",))
     for kind in PERIODS:
-        n_tc = {_row_key(kind, r): int(r.n) for r in ratings[kind].itertuples()}
+        rated = {_row_key(kind, r): r for r in ratings[kind].itertuples()}
         for r in rows[kind].itertuples():
-            key = _row_key(kind, r)
-            small = r.n < MIN_CELL or _small(r.n_rated) or _small(n_tc.get(key, 0))
-            cells.add(key, r.n, 3 if r.is_total else 2, small)
-        for r in ratings[kind].itertuples():
-            key = _row_key(kind, r)
-            cells.tied[key] = [_rating_key(kind, r, k) for k in RATINGS]
-            for k in RATINGS:
-                c = getattr(r, f"c{k}")
-                cells.add(_rating_key(kind, r, k), c, 1 if r.is_total else 0, _small(c))
-            # Rating counts sum to the row's rated sessions; a shown mean gives their weighted sum.
-            cells.relate({key: -1.0, **{_rating_key(kind, r, k): 1.0 for k in RATINGS}})
-            cells.relate({_rating_key(kind, r, k): float(k) for k in RATINGS}, carrier=key, need=3)
-        for table, keys in ((rows[kind], _row_keys), (ratings[kind], _rating_keys)):
-            for _, group in table.groupby("period_start"):
-                parts = [keys(kind, r) for r in group.itertuples() if not r.is_total]
-                total = [keys(kind, r) for r in group.itertuples() if r.is_total]
-                for i, tkey in enumerate(total[0] if total else []):  # each column: components vs total
-                    cells.relate({**{p[i]: 1.0 for p in parts}, tkey: -1.0})
+            _add_row(cells, kind, r, rated.get(_row_key(kind, r)))
+        for _, group in rows[kind].groupby("period_start"):  # each measure: components vs total
+            keys = [_row_key(kind, r) for r in group.itertuples()]
+            total = [k for k in keys if k[3]]
+            for m in _MEASURES if total else ():
+                cells.relate({**{_var(m, k): 1.0 for k in keys if not k[3]}, _var(m, total[0]): -1.0})
         totals = [_row_key(kind, r) for r in rows[kind].itertuples() if r.is_total]
-        cells.relate({**dict.fromkeys(totals, 1.0), dated: -1.0})
-    # A quarter's cell is the sum of its months' cells, row by row and rating by rating.
-    for table, keys in ((rows, _row_keys), (ratings, _rating_keys)):
-        months: dict[tuple[object, ...], list[list[Key]]] = {}
-        for r in table["month"].itertuples():
-            q = pd.Timestamp(r.period_start).to_period("Q").start_time.date()
-            months.setdefault((q, bool(r.is_total), r.treatment), []).append(keys("month", r))
-        for r in table["quarter"].itertuples():
-            parts = months.get((pd.Timestamp(r.period_start).date(), bool(r.is_total), r.treatment), [])
-            for i, qkey in enumerate(keys("quarter", r)):
-                cells.relate({**{p[i]: 1.0 for p in parts}, qkey: -1.0})
-    return _PeriodPlan(rows, ratings, _protect_memo(cells, [*rows.values(), *ratings.values()], head))
+        cells.relate({**{_var("n", k): 1.0 for k in totals}, dated: -1.0})
+    # A quarter's cell is the sum of its months' cells, measure by measure.
+    months: dict[tuple[object, ...], list[Key]] = {}
+    for r in rows["month"].itertuples():
+        q = pd.Timestamp(r.period_start).to_period("Q").start_time.date()
+        months.setdefault((q, bool(r.is_total), r.treatment), []).append(_row_key("month", r))
+    for r in rows["quarter"].itertuples():
+        qkey = _row_key("quarter", r)
+        for m in _MEASURES:
+            cells.relate({**{_var(m, k): 1.0 for k in months.get(qkey[2:], [])}, _var(m, qkey): -1.0})
+    # Therapists: sessions add up to the header; ruptured sessions to the months' plus the undated ones'.
+    undated = cells.var(("ruptured", "undated"), 0, hi=head["n_undated"])
+    cells.latent.add(undated)
+    for i, r in enumerate(therapists.itertuples()):
+        n = cells.var(("n", "therapist", i), int(r.n), lo=1, count=True)
+        ruptured = cells.var(("ruptured", "therapist", i), round(float(r.share) * int(r.n)), per=n)
+        cells.unit(_therapist_key(i), [n, ruptured], 0, int(r.n) < MIN_CELL, size=int(r.n))
+        cells.relate({ruptured: 1.0, n: -1.0}, below=True)
+    cells.relate({**{("n", "therapist", i): 1.0 for i in range(len(therapists))}, everyone: -1.0})
+    month_totals = [_row_key("month", r) for r in rows["month"].itertuples() if r.is_total]
+    cells.relate({**{("ruptured", "therapist", i): 1.0 for i in range(len(therapists))},
+                  **{_var("ruptured", k): -1.0 for k in month_totals}, undated: -1.0})
+    return _Plan(rows, ratings, therapists, suppression.protect(cells))
 
 
-_MEMO: OrderedDict[str, set[Key]] = OrderedDict()
+_MEMO: OrderedDict[str, _Plan] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
 
 
-def _protect_memo(cells: Cells, frames: list[pd.DataFrame], head: dict[str, int]) -> set[Key]:
-    """`suppression.protect(cells)`, remembered for the last few inputs: the page and the PDF ask for both period
-    tables, which share one pattern; the cells are a pure function of these frames and totals."""
-    digest = hashlib.sha256(repr(sorted(head.items())).encode())
-    for frame in frames:
-        digest.update(frame.to_csv(index=False).encode())
+def _plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
+    """`_compute_plan`, remembered for the last few inputs: the page and the PDF ask for all three tables,
+    which share one plan. The key is a fingerprint of every session field the plan reads (and of the
+    pseudonym key, which names the therapists), so an import or an edit gives a new plan."""
+    where, params = scope.sql("therapist_id")
+    row = con.execute(
+        f"""SELECT count(*), sum(hash(therapist_id, session_date, treatment, rupture_segments > 0,
+                overall_resolution, therapist_contribution)) FROM v_session_metrics WHERE {where}""",
+        params).fetchone()
+    digest = hashlib.sha256(repr((row, where, params)).encode())
+    for part in pseudonym.params(con):
+        digest.update(part if isinstance(part, bytes) else repr(part).encode())
     key = digest.hexdigest()
     with _MEMO_LOCK:
         if key in _MEMO:
             _MEMO.move_to_end(key)
-            return set(_MEMO[key])
-    hidden = suppression.protect(cells)
+            return _MEMO[key]
+    plan = _compute_plan(con, scope)
     with _MEMO_LOCK:
-        _MEMO[key] = set(hidden)
+        _MEMO[key] = plan
         while len(_MEMO) > 8:
             _MEMO.popitem(last=False)
-    return hidden
+    return plan
 
 
 def _shown(value: object, hidden: bool) -> str:
@@ -205,7 +263,7 @@ def trends(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = 
     overall resolution. `rupture_share` is sessions with >= 1 rupture segment / sessions. `suppressed`
     marks rows hidden by the suppression rule (primary or complementary)."""
     kind = _period(period)
-    plan = _period_plan(con, scope)
+    plan = _plan(con, scope)
     raw = plan.rows[kind]
     hidden = [_row_key(kind, r) in plan.hidden for r in raw.itertuples()]
     out = raw[["period_start", "treatment", "is_total"]].copy()
@@ -224,31 +282,27 @@ def contribution_table(
     """Per period and treatment (plus 'All treatments'): how many sessions got each therapist
     contribution rating 1-5, and the mean, among sessions with a contribution rating."""
     kind = _period(period)
-    plan = _period_plan(con, scope)
+    plan = _plan(con, scope)
     raw = plan.ratings[kind]
     row_hidden = pd.Series([_row_key(kind, r) in plan.hidden for r in raw.itertuples()], index=raw.index,
                            dtype=bool)
     out = raw[["period_start", "treatment", "is_total"]].copy()
     out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n, row_hidden, strict=True)]
+    mean_hidden = pd.Series([_ratings_key(_row_key(kind, r)) in plan.hidden for r in raw.itertuples()],
+                            index=raw.index, dtype=bool)
     for k in RATINGS:
-        out[f"rating_{k}"] = [_shown(getattr(r, f"c{k}"), _rating_key(kind, r, k) in plan.hidden)
-                              for r in raw.itertuples()]
-    out["mean_contribution"] = raw.mean_tc.where(~row_hidden & (raw.n >= MIN_CELL))
+        out[f"rating_{k}"] = [_shown(getattr(r, f"c{k}"), h) for r, h in zip(raw.itertuples(), mean_hidden,
+                                                                              strict=True)]
+    out["mean_contribution"] = raw.mean_tc.where(~mean_hidden & (raw.n >= MIN_CELL))
     return out.reset_index(drop=True)
 
 
 # --- therapists ---------------------------------------------------------------------------------------
 
 
-def therapist_table(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC) -> pd.DataFrame:
-    """Per therapist pseudonym over all dated and undated sessions: sessions, share with ruptures,
-    mean resolution and mean contribution (each hidden below `MIN_CELL` sessions).
-
-    The sessions column sums to the clinic's session count in the page header, so a single hidden
-    therapist is protected by hiding the next smallest one too (their whole row).
-    """
+def _raw_therapists(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     where, params = scope.sql("therapist_id")
-    raw = con.execute(
+    return con.execute(
         f"""
         WITH {pseudonym.KEY_CTE},
         g AS (
@@ -263,15 +317,19 @@ def therapist_table(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC) -> pd
         """,
         [*pseudonym.params(con), *params],
     ).df()
-    cells = Cells()
-    everyone: Key = ("all sessions",)
-    cells.add(everyone, overview(con, scope)["n_sessions"], 9, False)
-    cells.fixed.add(everyone)
-    for i, n in enumerate(raw.n):
-        cells.add(("therapist", i), n, 0, n < MIN_CELL)
-    cells.relate({**{("therapist", i): 1.0 for i in range(len(raw))}, everyone: -1.0})
-    protected = suppression.protect(cells)
-    hidden = pd.Series([("therapist", i) in protected for i in range(len(raw))], index=raw.index, dtype=bool)
+
+
+def therapist_table(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC) -> pd.DataFrame:
+    """Per therapist pseudonym over all dated and undated sessions: sessions, share with ruptures,
+    mean resolution and mean contribution (each hidden below `MIN_CELL` sessions).
+
+    The sessions column sums to the clinic's session count in the page header and the ruptured sessions
+    to the trends' totals, so the table is protected together with the period tables (`_plan`).
+    """
+    plan = _plan(con, scope)
+    raw = plan.therapists
+    hidden = pd.Series([_therapist_key(i) in plan.hidden for i in range(len(raw))], index=raw.index,
+                       dtype=bool)
     out = raw[["therapist"]].copy()
     out["sessions"] = [_shown(n, h) for n, h in zip(raw.n, hidden, strict=True)]
     out["rupture_share"] = raw.share.where(~hidden)

@@ -1,0 +1,380 @@
+"""Issue 14, "QI suppression can be undone": an attacker solves the Clinic page's published tables.
+
+The attacker here is written independently of `rrrs_core.suppression`: it reads only what the Clinic page
+and its PDF publish (both period views of the trends and contribution tables, the therapist table and the
+header figures), turns every shown figure and every relation between figures into an integer programme
+(SciPy's `milp`), and for each hidden value asks for its smallest and largest possible value.
+
+Relations it uses: each period's treatments sum to 'All treatments' and a quarter's months to the quarter
+(sessions, rated sessions, sessions with ruptures = share x sessions, resolution sum = mean x rated, and
+each contribution count and contribution sum); the period totals sum to the header's dated sessions and the
+therapists to its coded sessions; the therapists' ruptured sessions sum to the months' (plus at most the
+undated sessions); a listed row has at least one session (a listed contribution row at least one rating);
+a part never exceeds its whole; ratings run 1-5.
+
+"Pinned below 5", the criterion asserted:
+- a hidden count (sessions, rated sessions, contribution-rated sessions, a rating count) whose whole
+  feasible range lies in 1..4: the attacker knows a small group exists and its size up to 4 (this includes
+  knowing it exactly);
+- a hidden measure (sessions with ruptures, resolution sum, contribution sum) of a group that truly has
+  1..4 sessions, when the attacker pins either the measure or its share / mean (the measure minus
+  ratio x count is 0 in every solution: "the hidden rows have 0% ruptures", a quarter's 100%).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from rrrs_core import pseudonym
+from rrrs_core.queries import clinic as q
+from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+H = q.SUPPRESSED
+MIN = q.MIN_CELL
+MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum", *[f"c{i}" for i in q.RATINGS])
+PER = {"ruptured": "n", "res_sum": "rated", "tc_sum": "tc"}
+
+
+class Attacker:
+    """The reader's integer programme over one clinic's published tables."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.known: dict[tuple, float] = {}
+        self.lo: dict[tuple, float] = {}
+        self.hi: dict[tuple, float] = {}
+        self.equal: list[dict[tuple, float]] = []
+        self.below: list[dict[tuple, float]] = []
+        head = q.overview(con)
+        periods: dict[str, list] = {}
+        present: set[tuple] = set()
+        for kind in q.PERIODS:
+            tr, ct = q.trends(con, period=kind), q.contribution_table(con, period=kind)
+            periods[kind] = sorted(tr.period_start.unique())
+            rated = {(r.period_start, r.treatment): r for r in ct.itertuples()}
+            for r in tr.itertuples():
+                row = (kind, r.period_start, r.treatment)
+                present.add(row)
+                c = rated.get((r.period_start, r.treatment))
+                self._row(row, r, c)
+        for kind in q.PERIODS:
+            for p in periods[kind]:
+                rows = [x for x in present if x[:2] == (kind, p)]
+                total = (kind, p, q.ALL_TREATMENTS)
+                for m in MEASURES:
+                    self.equal.append({**{(m, *x): 1.0 for x in rows if x != total}, (m, *total): -1.0})
+            self.equal.append({**{("n", kind, p, q.ALL_TREATMENTS): 1.0 for p in periods[kind]},
+                               ("dated",): -1.0})
+        for qp in periods["quarter"]:
+            months = [p for p in periods["month"] if pd.Timestamp(p).to_period("Q").start_time == qp]
+            for t in {x[2] for x in present if x[:2] == ("quarter", qp)}:
+                for m in MEASURES:
+                    self.equal.append({**{(m, "month", p, t): 1.0 for p in months if ("month", p, t) in present},
+                                       (m, "quarter", qp, t): -1.0})
+        self.known[("dated",)] = head["n_sessions"] - head["n_undated"]
+        self.known[("all",)] = head["n_sessions"]
+        ther = q.therapist_table(con)
+        for i, r in enumerate(ther.itertuples()):
+            n, rup = ("tn", i), ("truptured", i)
+            self._count(n, r.sessions, lo=1)
+            self._product(rup, r.rupture_share, n)
+            self.below.append({rup: 1.0, n: -1.0})
+        self.equal.append({**{("tn", i): 1.0 for i in range(len(ther))}, ("all",): -1.0})
+        self._free(("undated ruptured",), 0, head["n_undated"])
+        self.equal.append({**{("truptured", i): 1.0 for i in range(len(ther))},
+                           **{("ruptured", "month", p, q.ALL_TREATMENTS): -1.0 for p in periods["month"]},
+                           ("undated ruptured",): -1.0})
+        self.unknown = sorted(self.lo, key=repr)
+
+    def _free(self, name: tuple, lo: float, hi: float = math.inf) -> None:
+        self.lo[name], self.hi[name] = lo, hi
+
+    def _count(self, name: tuple, shown: object, lo: float = 0) -> None:
+        if isinstance(shown, str) and shown == H or shown is None or pd.isna(shown):
+            self._free(name, lo)
+        else:
+            self.known[name] = float(shown)
+
+    def _product(self, name: tuple, rate: object, count: tuple) -> None:
+        """name = rate x count, known when both are shown; a share or mean is only shown with its count."""
+        if rate is None or pd.isna(rate):
+            self._free(name, 0)
+        else:
+            self.known[name] = round(float(rate) * self.known[count])
+
+    def _row(self, row: tuple, r: object, c: object | None) -> None:
+        v = {m: (m, *row) for m in MEASURES}
+        self._count(v["n"], r.sessions, lo=1)  # type: ignore[attr-defined]
+        self._count(v["rated"], r.rated_sessions)  # type: ignore[attr-defined]
+        self._product(v["ruptured"], r.rupture_share, v["n"])  # type: ignore[attr-defined]
+        if v["rated"] in self.known and self.known[v["rated"]] == 0:
+            self.known[v["res_sum"]] = 0
+        else:
+            self._product(v["res_sum"], r.mean_resolution, v["rated"])  # type: ignore[attr-defined]
+        if c is None:  # not listed in the contribution table: no contribution ratings
+            for m in ("tc", "tc_sum", *[f"c{i}" for i in q.RATINGS]):
+                self.known[v[m]] = 0
+        else:
+            self._count(v["tc"], c.rated_sessions, lo=1)  # type: ignore[attr-defined]
+            for i in q.RATINGS:
+                self._count(v[f"c{i}"], getattr(c, f"rating_{i}"))
+            self._product(v["tc_sum"], c.mean_contribution, v["tc"])  # type: ignore[attr-defined]
+        for part in ("ruptured", "rated", "tc"):
+            self.below.append({v[part]: 1.0, v["n"]: -1.0})
+        for count, total in (("rated", "res_sum"), ("tc", "tc_sum")):
+            self.below += [{v[count]: 1.0, v[total]: -1.0}, {v[total]: 1.0, v[count]: -5.0}]
+        self.equal.append({v["tc"]: -1.0, **{v[f"c{i}"]: 1.0 for i in q.RATINGS}})
+        self.equal.append({v["tc_sum"]: -1.0, **{v[f"c{i}"]: float(i) for i in q.RATINGS}})
+
+    def range(self, name: tuple) -> tuple[float, float]:
+        """Smallest and largest integer value of a hidden `name` consistent with everything published."""
+        lo, hi = self.extent({name: 1.0})
+        return lo, hi
+
+    def extent(self, objective: dict[tuple, float]) -> tuple[float, float]:
+        """Smallest and largest value of a linear function of hidden values, over all integer solutions."""
+        at = {k: i for i, k in enumerate(self.unknown)}
+        rows, lower, upper = [], [], []
+        for rels, is_eq in ((self.equal, True), (self.below, False)):
+            for rel in rels:
+                row = np.zeros(len(at))
+                const = 0.0
+                for k, coef in rel.items():
+                    if k in at:
+                        row[at[k]] += coef
+                    else:
+                        const += coef * self.known[k]
+                if row.any():
+                    rows.append(row)
+                    upper.append(-const)
+                    lower.append(-const if is_eq else -np.inf)
+        cons = [LinearConstraint(np.array(rows), lower, upper)]
+        bounds = Bounds([self.lo[k] for k in self.unknown], [self.hi[k] for k in self.unknown])
+        cost = np.zeros(len(at))
+        for k, coef in objective.items():
+            cost[at[k]] = coef
+        ends = []
+        for sign in (1.0, -1.0):
+            res = milp(sign * cost, constraints=cons, integrality=np.ones(len(at)), bounds=bounds)
+            assert res.status in (0, 3), res.message  # 3: unbounded
+            ends.append(sign * -math.inf if res.status == 3 else round(float(cost @ res.x), 6))
+        return ends[0], ends[1]
+
+
+def true_values(con: duckdb.DuckDBPyConnection) -> dict[tuple, float]:
+    """Each row's and therapist's true counts and measures, from the sessions rather than the tables."""
+    out: dict[tuple, float] = {}
+    for kind in q.PERIODS:
+        rows = con.execute(
+            f"""SELECT date_trunc('{kind}', session_date)::TIMESTAMP AS p, coalesce(treatment, ?) AS t,
+                count(*), count(*) FILTER (WHERE rupture_segments > 0), count(overall_resolution),
+                coalesce(sum(overall_resolution), 0), count(therapist_contribution),
+                coalesce(sum(therapist_contribution), 0),
+                {", ".join(f"count(*) FILTER (WHERE therapist_contribution = {i})" for i in q.RATINGS)}
+            FROM v_session_metrics WHERE session_date IS NOT NULL
+            GROUP BY GROUPING SETS ((p, t), (p))""", [q.UNSPECIFIED]).fetchall()
+        for p, t, *values in rows:
+            row = (kind, pd.Timestamp(p), t if t is not None else q.ALL_TREATMENTS)
+            out |= {(m, *row): v for m, v in zip(MEASURES, values, strict=True)}
+    ther = con.execute(  # the table's order (by pseudonym), with the true counts behind it
+        f"""WITH {pseudonym.KEY_CTE}
+        SELECT {pseudonym.sql('therapist_id')} AS name, count(*), count(*) FILTER (WHERE rupture_segments > 0)
+        FROM v_session_metrics CROSS JOIN pseudonym_key GROUP BY ALL ORDER BY name""",
+        pseudonym.params(con)).fetchall()
+    for i, (_, n, ruptured) in enumerate(ther):
+        out[("tn", i)], out[("truptured", i)] = n, ruptured
+    return out
+
+
+def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every hidden value the attacker pins below 5 (see the module docstring), with its range."""
+    attacker, truth = Attacker(con), true_values(con)
+    found = []
+    for name in attacker.unknown:
+        kind = name[0]
+        if kind == "undated ruptured":
+            continue
+        lo, hi = attacker.range(name)
+        if kind in PER or kind == "truptured":
+            count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1])
+            if not 1 <= truth[count] < MIN:
+                continue
+            if lo == hi:
+                found.append((name, lo, hi))
+            elif count in attacker.lo:  # the share or mean of a hidden small group, its size unknown
+                ratio = truth[name] / truth[count]
+                if attacker.extent({name: 1.0, count: -ratio}) == (0, 0):
+                    found.append((name, "ratio", ratio))
+        elif lo >= 1 and hi < MIN:
+            found.append((name, lo, hi))
+    return found
+
+
+# --- fixtures: the issue's attacks, each in its smallest form --------------------------------------------
+
+
+def dyad_sessions(con: duckdb.DuckDBPyConnection, dyad: str, therapist: str, treatment: str,
+                  dates: list[dt.date], ruptured: int = 0, tc: int = 1) -> None:
+    add_therapist(con, therapist)
+    add_dyad(con, dyad, therapist, f"PAT-{dyad}", treatment)
+    for i, day in enumerate(dates):
+        marks = [(1, "denial", "check")] if i < ruptured else []
+        add_session(con, dyad, i + 1, marks, globals_(r=3, tc=tc), session_date=day)
+
+
+def march(n: int, start: int = 1) -> list[dt.date]:
+    return [dt.date(2026, 3, start + i % 28) for i in range(n)]
+
+
+def month_differencing(con: duckdb.DuckDBPyConnection) -> None:
+    """The issue's month table: CBT=20, DBT=*, EMDR=*, All=22 (one session each in DBT and EMDR)."""
+    dyad_sessions(con, "D1", "A", "CBT", march(20), ruptured=18)
+    dyad_sessions(con, "D2", "B", "DBT", march(1))
+    dyad_sessions(con, "D3", "C", "EMDR", march(1))
+
+
+def therapist_differencing(con: duckdb.DuckDBPyConnection) -> None:
+    """The therapist table against the header's coded sessions: 20 + 1 + 1 = 22, all in one treatment,
+    over two months, so the period tables hold nothing small."""
+    dyad_sessions(con, "D1", "A", "CBT", march(20), ruptured=10)
+    dyad_sessions(con, "D2", "B", "CBT", [dt.date(2026, 3, 3)])
+    dyad_sessions(con, "D3", "C", "CBT", [dt.date(2026, 4, 3)])
+    dyad_sessions(con, "D4", "A", "CBT", [dt.date(2026, 4, d) for d in range(4, 14)])
+
+
+def share_differencing(con: duckdb.DuckDBPyConnection) -> None:
+    """Shares: CBT 20 sessions with 18 ruptures; DBT 3 and EMDR 6 without any. The total's share
+    (18 / 29) shows the hidden rows have 0% ruptures even when their sizes stay unknown."""
+    dyad_sessions(con, "D1", "A", "CBT", march(20), ruptured=18)
+    dyad_sessions(con, "D2", "B", "DBT", march(3))
+    dyad_sessions(con, "D3", "C", "EMDR", march(6))
+
+
+def month_against_quarter(con: duckdb.DuckDBPyConnection) -> None:
+    """Q1: X has 6, 2, 6 sessions (all with ruptures: quarter share 100%), Y 6, 7, 6 (none: 0%). February's
+    total share then gives February's X count."""
+    for month in (1, 2, 3):
+        x, y = (2, 7) if month == 2 else (6, 6)
+        dyad_sessions(con, f"X{month}", "A", "X", [dt.date(2026, month, 1 + d) for d in range(x)], ruptured=x)
+        dyad_sessions(con, f"Y{month}", "B", "Y", [dt.date(2026, month, 1 + d) for d in range(y)])
+
+
+def quarter_share_100(con: duckdb.DuckDBPyConnection) -> None:
+    """Q1: X has 6, 2, 6 sessions, all with ruptures; Y 6, 7, 6 with 3 ruptures a month; Z 10 a month. If Q1's X row
+    (100%) stays shown while February's X is hidden, February's X share is 100% whatever its size."""
+    for month in (1, 2, 3):
+        x, y = (2, 7) if month == 2 else (6, 6)
+        dyad_sessions(con, f"X{month}", "A", "X", [dt.date(2026, month, 1 + d) for d in range(x)], ruptured=x)
+        dyad_sessions(con, f"Y{month}", "B", "Y", [dt.date(2026, month, 1 + d) for d in range(y)], ruptured=3)
+        dyad_sessions(con, f"Z{month}", "C", "Z", [dt.date(2026, month, 1 + d) for d in range(10)], ruptured=5)
+
+
+ATTACKS = {
+    "month table: CBT=20, DBT=*, EMDR=*, All=22": month_differencing,
+    "therapist table against the header's coded sessions": therapist_differencing,
+    "shares: the total's rupture share gives the hidden rows' 0%": share_differencing,
+    "month against quarter: 100% / 0% quarter shares and the month totals": month_against_quarter,
+    "month against quarter: a quarter's 100% share pins a hidden month's share": quarter_share_100,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> None:
+    q._MEMO.clear()
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS), ids=list(ATTACKS))
+def test_attacker_pins_no_hidden_cell_below_5(con: duckdb.DuckDBPyConnection, attack: str) -> None:
+    """Each of the issue's reconstructions, solved by the attacker over both period views, both tables,
+    the therapist table and the header together, pins nothing."""
+    ATTACKS[attack](con)
+    trends = q.trends(con, period="month")
+    assert (trends.sessions == H).any() or (q.therapist_table(con).sessions == H).any(), "nothing to attack"
+    assert pinned_below_5(con) == []
+
+
+def test_the_issue_example_is_reconciled_by_hiding_more(con: duckdb.DuckDBPyConnection) -> None:
+    """CBT=20, DBT=1, EMDR=1: DBT and EMDR stay hidden, and so does CBT (the complement); the total stays."""
+    month_differencing(con)
+    rows = q.trends(con, period="month").set_index("treatment")
+    assert (rows.loc["DBT", "sessions"], rows.loc["EMDR", "sessions"]) == (H, H)
+    assert rows.loc["CBT", "sessions"] == H
+    assert rows.loc[q.ALL_TREATMENTS, "sessions"] == "22"
+    assert q.overview(con)["n_sessions"] == 22  # the header's clinic total is never hidden
+
+
+def test_the_attacker_finds_the_leak_without_protection(con: duckdb.DuckDBPyConnection,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With primary suppression only, the same attacker pins DBT and EMDR at exactly 1 session: the check
+    can fail."""
+    from rrrs_core import suppression
+
+    month_differencing(con)
+    monkeypatch.setattr(suppression, "protect", lambda cells: suppression.close(cells, cells.primary))
+    found = {name: (lo, hi) for name, lo, hi in pinned_below_5(con)}
+    feb = pd.Timestamp("2026-03-01")
+    assert found[("n", "month", feb, "DBT")] == (1, 1)
+    assert found[("n", "month", feb, "EMDR")] == (1, 1)
+
+
+def test_demo_clinic_pins_nothing(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The synthetic demo clinic (`rrrs demo`): several treatments over two years, small months at the ends."""
+    from rrrs_core import demo
+    from rrrs_core.importing import import_path
+
+    demo.write(tmp_path / "demo", n_dyads=12, seed=3)
+    import_path(con, tmp_path / "demo")
+    trends = q.trends(con, period="month")
+    assert (trends.sessions == H).any() and (trends.sessions != H).any()
+    assert pinned_below_5(con) == []
+
+
+def test_page_and_pdf_publish_the_same_cells(con: duckdb.DuckDBPyConnection) -> None:
+    """The PDF prints the query module's cells: a hidden count never appears in it as a number."""
+    import io
+
+    from pypdf import PdfReader
+
+    from rrrs_core import reports
+
+    month_differencing(con)
+    for period in q.PERIODS:
+        pdf = reports.clinic_report(con, generated_by="qi", period=period)
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        label = "Mar 2026" if period == "month" else "Q1 2026"
+        for treatment in ("CBT", "DBT", "EMDR"):  # the table's cells come out one per line
+            assert f"{label}\n{treatment}\n{H}\n" in text, (period, treatment)
+        assert f"{label}\n{q.ALL_TREATMENTS}\n22\n" in text
+        assert "suppressed (fewer than 5 sessions, or hidden to protect another cell)" in " ".join(text.split())
+
+
+def test_a_pinned_share_of_a_hidden_small_group_counts_as_disclosed() -> None:
+    """The protection's own reader sees a 100% share through sizes it cannot pin: A (3 sessions) and B (7)
+    are hidden, their total of 10 is shown with 10 ruptures. Neither size is pinned or provably small,
+    but A's share is 100% in every solution."""
+    from rrrs_core import suppression as s
+
+    cells = s.Cells(min_cell=MIN)
+    for name, n in (("A", 3), ("B", 7)):
+        count = cells.var(("n", name), n, lo=1, count=True)
+        ruptured = cells.var(("ruptured", name), n, per=count)
+        cells.unit((name,), [count, ruptured], 0, n < MIN, size=n)
+        cells.relate({ruptured: 1.0, count: -1.0}, below=True)
+    total = cells.var(("n", "total"), 10)
+    total_ruptured = cells.var(("ruptured", "total"), 10)
+    cells.unit(("total",), [total, total_ruptured], 9, False, size=10)
+    cells.fixed.add(("total",))
+    cells.relate({("n", "A"): 1.0, ("n", "B"): 1.0, total: -1.0})
+    cells.relate({("ruptured", "A"): 1.0, ("ruptured", "B"): 1.0, total_ruptured: -1.0})
+    hidden = {("A",), ("B",)}
+    unknown = s.hidden_vars(cells, hidden)
+    assert s.bounds(cells, unknown, ("n", "A")) == (1, 9)  # the size is safe ...
+    assert s.bounds(cells, unknown, ("ruptured", "A")) == (1, 9)  # ... and so is the rupture count ...
+    assert s.violations(cells, hidden) == [("ruptured", "A")]  # ... but the share is 100%
