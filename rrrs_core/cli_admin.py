@@ -29,6 +29,8 @@ def _users(args: argparse.Namespace) -> int:
         print(f"{subject} can no longer sign in (takes effect on their next click).")
     elif args.action == "assign":
         access.assign(con, args.coder, args.dyad, args.session)
+        audit.record_cli(con, args.by, "manage users", f"{args.dyad}/{args.session}",
+                         f"assigned to coder {args.coder}")
         print(f"Coder {args.coder} assigned dyad {args.dyad} session {args.session}.")
     return 0
 
@@ -104,8 +106,8 @@ def add_admin_parsers(sub: argparse._SubParsersAction, with_db) -> None:  # type
     p = with_db(users.add_parser("revoke", help="stop a user signing in"))
     p.add_argument("subject")
     p = with_db(users.add_parser("assign", help="assign a session to a coder"))
-    p.add_argument("--coder", required=True)
-    p.add_argument("--dyad", required=True)
+    p.add_argument("--coder", required=True, type=_plain(idrules.MAX_ID))
+    p.add_argument("--dyad", required=True, type=_plain(idrules.MAX_ID))
     p.add_argument("--session", required=True, type=int)
     for name in ("list", "add", "revoke", "assign"):
         users.choices[name].set_defaults(func=_users)

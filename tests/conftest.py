@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,10 @@ import pytest
 
 from rrrs_core import store
 from tests.builders import small_clinic, small_clinic_db
+
+# A sign-in cookie secret made for this test run: a secret written into the repository is a published one
+# (rrrs_core.auth_setup refuses it).
+TEST_SECRET = secrets.token_urlsafe(48)
 
 
 @pytest.fixture

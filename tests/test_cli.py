@@ -119,4 +119,5 @@ def test_users_and_audit_commands(tmp_path):
     assert run("audit", "verify", "--db", str(db)).stdout.splitlines()[0] == "The audit trail is intact."
     out = tmp_path / "audit.csv"
     assert run("audit", "export", "--out", str(out), "--db", str(db)).returncode == 0
-    assert out.read_text().count("manage users") == 2
+    assert out.read_text().count("manage users") == 3  # add, assign (which grants a coder a session), revoke
+    assert "assigned to coder C1" in out.read_text()

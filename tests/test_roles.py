@@ -9,8 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from rrrs_core import access, store
 from tests.apptest import APP, all_text, open_page
+from tests.conftest import TEST_SECRET
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c",
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": TEST_SECRET,
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 

@@ -26,11 +26,30 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "ratings": ("dyad_id", "coder_id", "item"),
 }
 LONG = frozenset({"dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id", "treatment"})
-# C0 and C1 controls, zero-width characters, bidi embeddings/overrides/isolates, the BOM (RE2 syntax).
-INVISIBLE = r"[\x00-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2069}\x{feff}]"
-_INVISIBLE_CHARS = {*range(0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010), *range(0x202A, 0x202F),
-                    *range(0x2060, 0x206A), 0xFEFF}
+# Characters that show as nothing (or move other text): controls (Cc), format characters (Cf: soft hyphen,
+# zero-width, bidi controls, tags, the BOM), line and paragraph separators (Zl, Zp), private use (Co), and
+# the default-ignorable marks and fillers outside those categories (combining grapheme joiner, variation
+# selectors, Hangul fillers, Khmer inherent vowels, Mongolian free variation selectors). RE2 syntax for SQL;
+# `invisible` below is the same set for one value in Python.
+_IGNORABLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+              (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
+_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Co")
+INVISIBLE = "[" + "".join(rf"\p{{{c}}}" for c in _CATEGORIES) + "".join(
+    rf"\x{{{a:x}}}" if a == b else rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in _IGNORABLE) + "]"
+
+
+def invisible(c: str) -> bool:
+    """Is this character one that INVISIBLE refuses?"""
+    n = ord(c)
+    return unicodedata.category(c) in _CATEGORIES or any(a <= n <= b for a, b in _IGNORABLE)
+
+
 SHOWN_MAX = 80
+
+
+def _escaped(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n <= 0xFFFF else f"\\U{n:08x}"
 
 
 def shown(value: str | None) -> str | None:
@@ -39,8 +58,7 @@ def shown(value: str | None) -> str | None:
     if value is None:
         return None
     cut = value[:SHOWN_MAX]
-    out = "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 and ord(c) in _INVISIBLE_CHARS
-                  else f"\\u{ord(c):04x}" if ord(c) in _INVISIBLE_CHARS else c for c in cut)
+    out = "".join(_escaped(c) if invisible(c) else c for c in cut)
     return out + (f"… ({len(value):,} characters)" if len(value) > SHOWN_MAX else "")
 
 
@@ -51,7 +69,7 @@ MAX_NAME = 128  # a display name
 def id_problem(value: str, max_len: int = MAX_ID) -> str | None:
     """Why `value` cannot be an id typed by hand (the CLI's `rrrs users add`), or None; the same rules as the
     import's SQL rules, for one value."""
-    if any(ord(c) in _INVISIBLE_CHARS for c in value):
+    if any(invisible(c) for c in value):
         return f"'{shown(value)}' contains a control or invisible character; ids must be plain visible text"
     if len(value) > max_len:
         return f"'{shown(value)}' is longer than {max_len} characters"

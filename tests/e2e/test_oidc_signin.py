@@ -66,7 +66,7 @@ def oidc_app(tmp_path: Path) -> Iterator[str]:
     secrets_file.write_text(
         "[auth]\n"
         f'redirect_uri = "{app}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_hex(16)}"\n'
+        f'cookie_secret = "{secrets.token_urlsafe(48)}"\n'
         'client_id = "rrrs"\n'
         'client_secret = "x"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')

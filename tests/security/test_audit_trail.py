@@ -19,10 +19,11 @@ from rrrs_core import access, audit, store
 from rrrs_core.errors import RrrsError
 from rrrs_core.migrations import MIGRATIONS
 from tests.apptest import all_text, open_page
+from tests.conftest import TEST_SECRET
 from tests.tables import write_folder
 from tests.test_cli import run
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c",
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": TEST_SECRET,
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 OS_USER = pwd.getpwuid(os.getuid()).pw_name
@@ -317,6 +318,17 @@ def test_cli_import_export_reports_and_audit_export_are_audited_with_the_os_user
 
 
 # --- 3. --by is taken on trust --------------------------------------------------------------------------
+
+def test_users_assign_is_audited_and_refuses_invisible_ids(clinic_db):
+    """Assigning a session grants a coder access to it: audited like any user change (the sweep found it was
+    not), and its ids follow the import's rules (a bidi override in a coder id was stored)."""
+    res = run("users", "assign", "--coder", "C9", "--dyad", "D1", "--session", "1", "--by", "lead",
+              "--db", str(clinic_db))
+    assert res.returncode == 0, res.stderr
+    assert ("lead", "cli", "manage users", "D1/1", "assigned to coder C9", OS_USER) in _rows(clinic_db)
+    res = run("users", "assign", "--coder", "C\u202e1", "--dyad", "D1", "--session", "1", "--db", str(clinic_db))
+    assert res.returncode == 2 and "invisible character" in res.stderr
+
 
 def test_users_add_by_someone_else_records_the_os_account_too(clinic_db):
     res = run("users", "add", "x@clinic", "--role", "qi", "--by", "somebody-else", "--db", str(clinic_db))

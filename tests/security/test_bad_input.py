@@ -245,6 +245,24 @@ def test_control_characters_in_ids_are_refused(con, tmp_path, table, column, bad
     assert con.execute("SELECT count(*) FROM dyad").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize(("bad", "escaped"), [
+    ("\u00ad", "\\xad"), ("\u2028", "\\u2028"), ("\U000e0041", "\\U000e0041"), ("\ufe0f", "\\ufe0f"),
+    ("\u034f", "\\u034f"), ("\u180e", "\\u180e")])
+def test_every_invisible_character_is_refused_in_ids(con, tmp_path, bad, escaped):
+    """The sweep after the fix stored soft hyphens, line separators, tag characters, variation selectors, the
+    combining grapheme joiner and the Mongolian vowel separator in a dyad id ("D\u00ad1" shows as "D1"):
+    every format, separator, private-use and default-ignorable character is refused, not a hand-made list."""
+    problems = refused(con, with_value(tmp_path, "sessions", 0, "dyad_id", "D" + bad + "1"))
+    hits = [p for p in problems if p.column == "dyad_id" and "control or invisible character" in p.message]
+    assert hits and hits[0].value == "D" + escaped + "1", "\n".join(map(str, problems))
+    assert con.execute("SELECT count(*) FROM dyad").fetchall() == [(0,)]
+
+
+def test_accented_and_other_scripts_ids_still_import(con, tmp_path):
+    import_path(con, with_value(tmp_path, "sessions", 0, "patient_id", "José-Ωμέγα-Тест"))
+    assert con.execute("SELECT patient_id FROM dyad WHERE patient_id LIKE 'Jos%'").fetchall() == [("José-Ωμέγα-Тест",)]
+
+
 @pytest.mark.parametrize("column", ["dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id",
                                     "treatment"])
 def test_overlong_ids_are_refused_and_not_echoed_whole(con, tmp_path, column):

@@ -20,9 +20,10 @@ from rrrs_core import access, store
 from rrrs_core.cli import main as cli
 from rrrs_core.errors import RrrsError
 from tests.apptest import all_text, open_page
+from tests.conftest import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
-STRONG = "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c"
+STRONG = TEST_SECRET
 PAGE_TITLES = ("Caseload", "Dyad trajectory", "Session detail", "Therapist contribution", "Clinic", "Data",
                "Scoresheet", "Audit trail", "Users")
 
@@ -50,7 +51,11 @@ def registered_titles(at) -> set[str]:
 # 1. The README's example cookie_secret signs in anyone who knows it.
 
 @pytest.mark.parametrize("secret", ["a long random string", "test-secret", "Zx9-short",
-                                    "abababababababababababababababababab"])
+                                    "abababababababababababababababababab",
+                                    # patterned secrets the sweep after the fix found accepted:
+                                    "abcdefgh" * 4, "0123456789abcdefghijklmnopqrstuv",
+                                    "qwertyuiopasdfghjklzxcvbnm123456", "a long random string a long random string",
+                                    "k3Y9-tests-only-Qz7wX2pL8vR4nB6mJ1hT5c"])
 def test_1_example_or_weak_cookie_secret_refuses_to_start(monkeypatch, db, secret):
     """A forged cookie for 'boss' (what st.user holds after Streamlit accepted a cookie signed with the
     example secret) gave "Signed in as boss (admin)". rrrs now refuses to run with such a secret."""
@@ -61,6 +66,16 @@ def test_1_example_or_weak_cookie_secret_refuses_to_start(monkeypatch, db, secre
     assert "will not start" in text and "rrrs setup-auth" in text
     assert secret not in text, "the refusal never echoes the secret"
     assert not registered_titles(at) & set(PAGE_TITLES)
+
+
+def test_1_random_secrets_pass_the_pattern_checks():
+    """The pattern checks refuse typed-in sequences and repeats, not what a generator makes."""
+    import secrets
+
+    from rrrs_core.auth_setup import secret_problem
+
+    for make in (lambda: secrets.token_urlsafe(48), lambda: secrets.token_urlsafe(24)):
+        assert [s for s in (make() for _ in range(2000)) if secret_problem(s)] == []
 
 
 def test_1_strong_secret_signs_in(monkeypatch, db):
