@@ -33,7 +33,7 @@ with widgets.guard():
     widgets.set_param("period", None if period == "month" else period)
 
     pdf_download("Download clinic report (PDF)", f"rrrs-clinic-{period}.pdf",
-                 lambda con, who: reports.clinic_report(con, generated_by=who.name, period=period),
+                 lambda con, who, _scope: reports.clinic_report(con, generated_by=who.name, period=period),
                  target=f"clinic/{period}")
     totals = query(clinic.overview, CLINIC)
     cols = st.columns(3)

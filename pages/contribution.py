@@ -46,8 +46,9 @@ with widgets.guard():
                                 help="Caseload, contribution over time and the sessions to review first.")
         with right:
             pdf_download("Download therapist report (PDF)", f"rrrs-therapist-{chosen}.pdf",
-                         lambda con, who: reports.therapist_report(con, chosen, generated_by=who.name, scope=scope,
-                                                                   threshold=threshold), target=chosen)
+                         lambda con, who, now: reports.therapist_report(
+                             con, chosen, generated_by=who.name, scope=now, threshold=threshold),
+                         target=chosen, scope=scope)
 
     sessions = query(contribution.high_contribution_sessions, scope, threshold, relative)
     if sessions.empty:

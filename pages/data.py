@@ -10,6 +10,7 @@ from rrrs_core.access import Principal
 from rrrs_core.errors import ValidationError
 from rrrs_core.importing import templates
 from rrrs_core.importing.uploads import import_uploads
+from rrrs_core.scope import Scope
 from rrrs_ui import auth, downloads, glue, import_flow, tables, widgets
 from rrrs_ui.text import md
 
@@ -81,9 +82,10 @@ with widgets.guard():
     size = glue.query(export.summary_size, scope)
     st.markdown(f"One row per coding ({size} codings) with every 3RS metric.")
 
-    def summary_csv(cur: DuckDBPyConnection, who: Principal) -> bytes:  # built on click: takes about a second
-        audit.record(cur, who.subject, who.role, "export csv", "summary", f"{size} codings")
-        return export.to_csv(export.summary(cur, scope))
+    def summary_csv(cur: DuckDBPyConnection, who: Principal, now: Scope) -> bytes:  # on click: about a second
+        rows = export.summary(cur, now)  # the scope as of the click: a case moved out since is left out
+        audit.record(cur, who.subject, who.role, "export csv", "summary", f"{len(rows)} codings")
+        return export.to_csv(rows)
 
-    st.download_button("Summary CSV", downloads.guarded(summary_csv), "rrrs-summary.csv", "text/csv",
+    st.download_button("Summary CSV", downloads.scoped(summary_csv, scope), "rrrs-summary.csv", "text/csv",
                        on_click="ignore")

@@ -140,8 +140,8 @@ def main() -> None:
     auth.record("view dyad", dyad_id)
     show_header(info)
     pdf_download("Download dyad report (PDF)", f"rrrs-dyad-{dyad_id}.pdf",
-                 lambda con, who: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=scope,
-                                                      threshold=tc), target=dyad_id)
+                 lambda con, who, now: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=now,
+                                                           threshold=tc), target=dyad_id, scope=scope)
     traj = query(q.trajectory, scope, dyad_id, tc)
     if traj.empty:
         st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "

@@ -223,8 +223,10 @@ with widgets.guard():
         history_section(target, user, permit)
     with st.expander("Excel scoresheet", expanded=False):
         excel_section(target, user)
-    with st.expander("Supervision notes on this session"):
-        if "n_segments" not in ce.header(glue.connection(), target.dyad_id, target.session_number, permit=permit):
-            st.caption("Save the coding first: notes attach to a stored session.")
-        else:
-            notes_panel(target.dyad_id, target.session_number, author=user or "demo user")
+    if permit.may_use_notes:  # coders code blind: no notes panel (the core refuses their notes too)
+        with st.expander("Supervision notes on this session"):
+            if "n_segments" not in ce.header(glue.connection(), target.dyad_id, target.session_number,
+                                             permit=permit):
+                st.caption("Save the coding first: notes attach to a stored session.")
+            else:
+                notes_panel(target.dyad_id, target.session_number, author=user or "demo user")

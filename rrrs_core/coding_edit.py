@@ -236,7 +236,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, coding_id: int, d: CodingDraft) -
 
 def require_save(con: duckdb.DuckDBPyConnection, permit: Permit, d: CodingDraft) -> None:
     """May the permit save this coding, creating its dyad, therapist and session if new?"""
-    permits.require_coding(con, permit, *d.key)
+    permits.require_coding_write(con, permit, *d.key)
     if not scalar(con, "SELECT count(*) FROM dyad WHERE dyad_id = ?", [d.dyad_id]):
         permits.require_new_dyad(con, permit, d.dyad_id, d.therapist_id, d.supervisor_id)
 

@@ -26,6 +26,9 @@ DEMO_NO_CREATE = ("Demo mode takes no new dyads, therapists, sessions or patient
                   "(see README) to enter real data.")
 CODER_NO_CREATE = "Coders code the sessions assigned to them; ask a supervisor to add a dyad or session."
 ROLE_NO_CREATE = "Your role does not add dyads, therapists or sessions."
+NO_CODING = "Your role reads codings within your scope; it does not save, restore or import them."
+CODER_NO_NOTES = ("Coders code blind: supervision notes are neither shown to coders nor added by them. Ask "
+                  "your supervisor to add the note.")
 
 
 @dataclass(frozen=True)
@@ -35,20 +38,27 @@ class Permit:
     `coder_id` set: a coder, who opens and saves only the sessions assigned to them, under their own coder id
     (their `scope` is not used). `supervisor_id` set: a new therapist must be supervised by this therapist, so
     that it lands inside the creator's scope. `no_create` says why this principal may not create a dyad,
-    therapist or session (None: they may, within their scope)."""
+    therapist or session (None: they may, within their scope). `codes` False: the principal reads codings in
+    scope but never writes one (a therapist: README, "Who may read and write what")."""
 
     scope: Scope = CLINIC
     coder_id: str | None = None
     supervisor_id: str | None = None
     no_create: str | None = None
+    codes: bool = True
 
     @property
     def may_create(self) -> bool:
         return self.no_create is None
 
+    @property
+    def may_use_notes(self) -> bool:
+        """Coders code blind: they neither read nor add supervision notes."""
+        return self.coder_id is None
+
 
 OPEN = Permit()  # the whole clinic, may create: the CLI, imports and tests; the app passes the principal's
-NOTHING = Permit(NOBODY, no_create=ROLE_NO_CREATE)
+NOTHING = Permit(NOBODY, no_create=ROLE_NO_CREATE, codes=False)
 
 
 def for_principal(con: duckdb.DuckDBPyConnection, who: Principal, *, synthetic_only: bool = False) -> Permit:
@@ -61,7 +71,7 @@ def for_principal(con: duckdb.DuckDBPyConnection, who: Principal, *, synthetic_o
     if who.role == "supervisor" and who.therapist_id:
         return Permit(scope_for(con, who), supervisor_id=who.therapist_id, no_create=demo)
     if who.role == "therapist" and who.therapist_id:
-        return Permit(scope_for(con, who), no_create=ROLE_NO_CREATE)
+        return Permit(scope_for(con, who), no_create=ROLE_NO_CREATE, codes=False)
     return NOTHING
 
 
@@ -127,6 +137,23 @@ def require_coding(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, sess
     if p.coder_id is None and not _session_exists(con, dyad_id, session_number):
         _require_create(p, dyad_id, session_number)
         return
+    require(con, p, dyad_id, session_number)
+
+
+def require_coding_write(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int,
+                         coder_id: str) -> None:
+    """Saving or restoring a coding: `require_coding`, and the permit must write codings at all (a therapist's
+    and a qi user's do not). Refused before anything about the dyad is looked up."""
+    if not p.codes:
+        raise PermissionDeniedError(NO_CODING)
+    require_coding(con, p, dyad_id, session_number, coder_id)
+
+
+def require_notes(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str,
+                  session_number: int | None = None) -> None:
+    """Reading or adding supervision notes: never a coder's permit, otherwise a dyad (and session) in scope."""
+    if not p.may_use_notes:
+        raise PermissionDeniedError(CODER_NO_NOTES)
     require(con, p, dyad_id, session_number)
 
 

@@ -37,5 +37,13 @@ class Scope:
     def allows(self, therapist_id: str) -> bool:
         return self.therapist_ids is None or therapist_id in self.therapist_ids
 
+    def within(self, other: Scope) -> Scope:
+        """This scope cut down to `other` (keeping this label): a choice made earlier, narrowed to what the
+        user may read now."""
+        if other.therapist_ids is None:
+            return self
+        ids = other.therapist_ids if self.therapist_ids is None else self.therapist_ids & other.therapist_ids
+        return Scope(frozenset(ids), self.label)
+
 
 CLINIC = Scope.clinic()

@@ -5,9 +5,13 @@ An administrator (and the CLI, which runs with the database file in hand) may im
 
 - may not change a stored therapist's supervisor or a stored patient id (administrator actions; a dyad's
   therapist can never change through an import, see `rules`), so nobody can pull a case into their scope;
-- a supervisor (or therapist) writes only codings of dyads whose therapist is in their scope, and a new
-  therapist must name that supervisor as supervisor_id, so whatever they create lands inside their scope;
-- a coder stores only codings of sessions assigned to them (`coding_assignment`), under their own coder id.
+- a supervisor writes only codings of dyads whose therapist is in their scope, and a new therapist must name
+  that supervisor as supervisor_id, so whatever they create lands inside their scope; within it they may set a
+  dyad's treatment, fill an empty patient id and a therapist's trainee flag;
+- a coder stores only codings of sessions assigned to them (`coding_assignment`), under their own coder id,
+  and changes nothing else: a row whose trainee, patient_id, treatment or session_date differs from the stored
+  one is refused (an empty cell is "as stored"); therapist_id and n_segments are checked for everyone (`rules`);
+- a therapist or qi user imports nothing: every row is refused.
 
 Every finding names file, row, column and value; no row is looped over in Python.
 """
@@ -58,12 +62,36 @@ CODER: list[tuple[str, str, str]] = [
      "to assign it'"),
 ]
 
+CODER_ONLY = "; a coder stores codings only: leave the cell empty or as stored, and ask a supervisor to change it'"
+STORED_DYAD = "(SELECT d.{col} FROM dyad d WHERE d.dyad_id = s.dyad_id)"
+STORED_SESSION = ("EXISTS (SELECT 1 FROM session x WHERE x.dyad_id = s.dyad_id AND x.session_number = "
+                  "s.session_number AND x.session_date IS DISTINCT FROM s.session_date)")
+CODER += [  # what load.write would otherwise update from a coder's row (the stored values are not echoed)
+    ("trainee", "s.trainee IS NOT NULL AND s.trainee IS DISTINCT FROM (SELECT t.trainee FROM therapist t WHERE "
+                "t.therapist_id = s.therapist_id)",
+     f"'changes the trainee flag of therapist ' || s.therapist_id || '{CODER_ONLY}"),
+    ("patient_id", f"s.patient_id IS NOT NULL AND {STORED_DYAD.format(col='patient_id')} IS NULL",  # else ANYONE's
+     f"'sets the patient id of dyad ' || s.dyad_id || '{CODER_ONLY}"),
+    ("treatment", f"s.treatment IS NOT NULL AND s.treatment IS DISTINCT FROM {STORED_DYAD.format(col='treatment')}",
+     f"'changes the treatment of dyad ' || s.dyad_id || '{CODER_ONLY}"),
+    ("session_date", f"s.session_date IS NOT NULL AND {STORED_SESSION}",
+     f"'changes the date of dyad ' || s.dyad_id || ' session ' || s.session_number || '{CODER_ONLY}"),
+]
+NO_CODINGS: list[tuple[str, str, str]] = [
+    ("coder_id", "true", "'your role does not store codings: only coders, supervisors and administrators import'"),
+]
+
 
 def checks_for(writer: Principal) -> list[tuple[str, str, str]]:
-    """The rules that bind this writer (none for an administrator)."""
+    """The rules that bind this writer (none for an administrator; every row refused for a role that does
+    not write codings)."""
     if writer.role == "admin":
         return []
-    return ANYONE + (CODER if writer.role == "coder" else SCOPED)
+    if writer.role == "coder":
+        return ANYONE + CODER
+    if writer.role == "supervisor":
+        return ANYONE + SCOPED
+    return NO_CODINGS
 
 
 def run(con: duckdb.DuckDBPyConnection, writer: Principal | None, source: str) -> list[Problem]:

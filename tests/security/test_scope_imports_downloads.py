@@ -188,6 +188,70 @@ def test_3_scoresheet_page_passes_the_signed_in_coder(monkeypatch, clinic_db):
         con.close()
 
 
+def d2_session2(con: duckdb.DuckDBPyConnection) -> str:
+    """C5's row for the assigned D2/2, as stored (n_segments and date), without header columns."""
+    n, date = con.execute("SELECT n_segments, session_date FROM session WHERE dyad_id = 'D2' AND "
+                          "session_number = 2").fetchall()[0]
+    return f"D2,T2,2,C5,{n},{date},S2"
+
+
+CODER_ONLY = "a coder stores codings only: leave the cell empty or as stored, and ask a supervisor to change it"
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("treatment", "CBT", "changes the treatment of dyad D2"),  # sweep B08
+    ("trainee", "false", "changes the trainee flag of therapist T2"),  # sweep B09
+    ("patient_id", "John Real Name", "sets the patient id of dyad D2"),  # sweep B10 (stored patient id empty)
+])
+def test_3_coder_upload_changes_no_dyad_or_therapist_field(clinic_con, column, value, message):
+    """A coder assigned D2/2 stores a coding of it, and nothing else: a differing header field is refused
+    with file, row, column and value (it used to rewrite D2's treatment, T2's trainee flag, D2's patient id)."""
+    access.assign(clinic_con, "C5", "D2", 2)
+    clinic_con.execute("UPDATE dyad SET patient_id = NULL WHERE dyad_id = 'D2'")
+    problems = refused(clinic_con, upload(f"{d2_session2(clinic_con)},{value}", head=f"{HEAD},{column}"), CODER)
+    assert problems == [f"ERROR: sessions.csv, row 2, column '{column}' (value '{value}'): {message}; {CODER_ONLY}"]
+
+
+def test_3_coder_upload_with_the_stored_header_or_empty_cells_stores_the_coding(clinic_con):
+    """Not over-blocking: the stored values (or empty cells) are "as stored", and the coding is written."""
+    access.assign(clinic_con, "C5", "D2", 2)
+    head = f"{HEAD},treatment,trainee,patient_id"
+    report = import_uploads(clinic_con, upload(f"{d2_session2(clinic_con)},Psychodynamic,true,P-BRAVO", head=head),
+                            writer=CODER)
+    assert report.counts.codings_new == 1
+    clinic_con.execute("DELETE FROM coding WHERE coder_id = 'C5'")
+    assert import_uploads(clinic_con, upload(f"{d2_session2(clinic_con)},,,", head=head),
+                          writer=CODER).counts.codings_new == 1
+
+
+def test_3_coder_upload_changes_no_session_date(clinic_con):
+    access.assign(clinic_con, "C5", "D2", 2)
+    row = d2_session2(clinic_con).split(",")
+    row[5] = "2031-01-01"
+    problems = refused(clinic_con, upload(",".join(row)), CODER)
+    assert problems == ["ERROR: sessions.csv, row 2, column 'session_date' (value '2031-01-01'): changes the date "
+                        f"of dyad D2 session 2; {CODER_ONLY}"]
+
+
+def test_3_coder_scoresheet_changing_the_treatment_is_refused(clinic_con):
+    """Sweep B19: the same through the Excel scoresheet of the assigned session."""
+    access.assign(clinic_con, "C5", "D2", 2)
+    problems = refused(clinic_con, [("d2.xlsx", sheet_of(clinic_con, "D2", 2, "C1", Coder="C5", Treatment="CBT"))],
+                       CODER)
+    assert [p.split(": ", 2)[2] for p in problems] == [f"Treatment: changes the treatment of dyad D2; {CODER_ONLY}"]
+    assert clinic_con.execute("SELECT treatment FROM dyad WHERE dyad_id = 'D2'").fetchall() == [("Psychodynamic",)]
+
+
+@pytest.mark.parametrize("writer", [access.Principal("t2", "therapist", therapist_id="T2"),
+                                    access.Principal("qi", "qi")], ids=["therapist", "qi"])
+def test_2_therapist_and_qi_import_no_coding(clinic_con, writer):
+    """Sweep B15: a therapist writes supervision notes only; an import of a coding of their own dyad (D2) is
+    refused row by row, like everything a qi user uploads."""
+    problems = refused(clinic_con, upload("D2,T2,5,C7,10,2026-03-12,", "D9,T2,1,C7,10,2026-03-12,"), writer)
+    assert problems == [f"ERROR: sessions.csv, row {r}, column 'coder_id' (value 'C7'): your role does not store "
+                        "codings: only coders, supervisors and administrators import" for r in (2, 3)]
+
+
 # ---------------------------------------------------------------- 4. stale downloads after revocation
 
 
@@ -246,6 +310,46 @@ def test_4_guard_lets_the_same_principal_through_and_demo_mode(clinic_con):
     assert downloads.fresh_principal(clinic_con, access.DEMO) is access.DEMO
     with pytest.raises(PermissionDeniedError):
         downloads.fresh_principal(clinic_con, access.Principal("sup1", "supervisor", therapist_id="S2"))
+
+
+def _move_t1_to_s2(db: Path) -> None:
+    """An administrator hands T1 (and so D1) to supervisor S2."""
+    con = store.connect(db)
+    con.execute("UPDATE therapist SET supervisor_id = 'S2' WHERE therapist_id = 'T1'")
+    con.close()
+
+
+@pytest.mark.parametrize(("page", "params", "file_name"), [
+    ("dyad", {"dyad": "D1"}, "rrrs-dyad-D1.pdf"),  # sweep C14
+    ("contribution", {}, "rrrs-therapist-T1.pdf"),
+])
+def test_4_report_on_screen_delivers_nothing_after_the_case_left_the_scope(monkeypatch, clinic_db, deferred, page,
+                                                                           params, file_name):
+    """The click computes the scope afresh: D1 (T1) moved to S2 after S1's page was drawn is not found."""
+    from rrrs_core.errors import NotFoundError
+
+    _principals(clinic_db)
+    at = open_page(monkeypatch, clinic_db, page, params, secrets=AUTH, user={"is_logged_in": True, "sub": "sup1"})
+    if page == "contribution":
+        next(b for b in at.selectbox if b.label == "Therapist report for supervision").set_value("T1").run()
+    assert not at.exception and file_name in deferred, list(deferred)
+    click = deferred[file_name]
+    assert click().startswith(b"%PDF"), "before the move the button delivers"
+    _move_t1_to_s2(clinic_db)
+    with pytest.raises(NotFoundError, match="not found or not permitted"):
+        click()
+
+
+def test_4_summary_csv_on_screen_leaves_out_a_case_that_left_the_scope(monkeypatch, clinic_db, deferred):
+    """Sweep C15: S1's Summary CSV, drawn while D1 was in scope, exports only S1's own D3 after the move."""
+    _principals(clinic_db)
+    at = open_page(monkeypatch, clinic_db, "data", {}, secrets=AUTH, user={"is_logged_in": True, "sub": "sup1"})
+    assert not at.exception
+    click = deferred["rrrs-summary.csv"]
+    assert b"D1" in click() and b"D3" in click()
+    _move_t1_to_s2(clinic_db)
+    after = click()
+    assert b"D1" not in after and b"D3" in after
 
 
 # ---------------------------------------------------------------- 5. grid export

@@ -248,6 +248,73 @@ def test_1_coder_cannot_open_an_unassigned_session(monkeypatch, db):
         con.close()
 
 
+# ---------------------------------------------------------------- item 1, by role (the independent sweep)
+
+
+def codings(con) -> list[tuple]:
+    return con.execute("SELECT * FROM coding ORDER BY ALL").fetchall()
+
+
+def test_1_therapist_permit_saves_and_restores_no_coding_even_on_own_dyad(db):
+    """Sweep A03, A04: "therapist: supervision notes on their own dyads", nothing else. T2 reads D2's coding
+    (own dyad) but saving, saving a new session and restoring a version are refused at the core."""
+    con = store.connect(db)
+    try:
+        draft, version = ce.load_coding(con, "D2", 2, "C1")
+        draft.marks[(9, "denial")] = "check"
+        ce.save_coding(con, draft, user="boss", expected_version=version, status="final")  # version 2
+        before = codings(con)
+        therapist = permit_of(con, "t2")
+        assert ce.load_coding(con, "D2", 2, "C1", permit=therapist)[1] == 2, "reading in scope still works"
+        own, _ = ce.load_coding(con, "D2", 1, "C1", permit=therapist)
+        own.marks[(9, "denial")] = "check"
+        for attempt in (
+                lambda: ce.save_coding(con, own, user="t2", expected_version=1, status="final", permit=therapist),
+                lambda: ce.save_coding(con, ce.CodingDraft("D2", 9, "C1", "T2"), user="t2", expected_version=None,
+                                       permit=therapist),
+                lambda: ch.restore(con, "D2", 2, "C1", 1, user="t2", expected_version=2, permit=therapist)):
+            with pytest.raises(PermissionDeniedError, match="does not save, restore or import"):
+                attempt()
+        assert codings(con) == before
+        with pytest.raises(PermissionDeniedError):  # qi (and any unlinked role): nothing either
+            ce.save_coding(con, own, user="qi", expected_version=1, permit=permits.NOTHING)
+    finally:
+        con.close()
+
+
+def test_1_coder_neither_reads_nor_adds_supervision_notes(db):
+    """Sweep A10, A11: coders code blind. C1 (assigned D2/2) may not add a note to D2/2 nor read D2's notes,
+    dyad-wide (which included the unassigned session 1) or on the assigned session."""
+    con = store.connect(db)
+    try:
+        notes.add(con, "D2", "sup2", "note on session 1 (not assigned)", session_number=1)
+        notes.add(con, "D2", "sup2", "note on session 2", session_number=2)
+        before = con.execute("SELECT * FROM note ORDER BY ALL").fetchall()
+        coder = permit_of(con, "c1")
+        for attempt in (lambda: notes.add(con, "D2", "c1", "coder note", session_number=2, permit=coder),
+                        lambda: notes.for_dyad(con, "D2", permit=coder),
+                        lambda: notes.for_dyad(con, "D2", 2, permit=coder)):
+            with pytest.raises(PermissionDeniedError, match="Coders code blind"):
+                attempt()
+        assert con.execute("SELECT * FROM note ORDER BY ALL").fetchall() == before
+        assert len(notes.for_dyad(con, "D2", permit=permit_of(con, "t2"))) == 2, "the therapist still reads them"
+    finally:
+        con.close()
+
+
+def test_1_scoresheet_page_shows_coders_no_notes_panel(monkeypatch, db):
+    """The coder's scoresheet has no 'Supervision notes' panel (and so no note of the session on screen)."""
+    con = store.connect(db)
+    notes.add(con, "D2", "sup2", "Supervisor's remark on session 2", session_number=2)
+    con.close()
+    at = run_as(monkeypatch, db, {"sub": "c1"}, "scoresheet", {"dyad": "D2", "session": "2", "coder": "C1"})
+    assert not at.exception
+    assert "Opened version" in all_text(at), "the assigned coding opens"
+    assert "Supervision notes on this session" not in [e.label for e in at.expander]
+    assert "Add note" not in labels(at)
+    assert "Supervisor's remark" not in all_text(at)
+
+
 # ---------------------------------------------------------------- demo mode (Defaults and secrets, item 4)
 
 
