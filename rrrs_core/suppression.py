@@ -4,9 +4,12 @@ A reader of the clinic page and its PDF knows every shown figure and how the fig
 totals and months to quarters; a shown share times its count is a number of sessions with ruptures and a
 shown mean times its count a sum of ratings; a listed row has at least one session; a part never exceeds
 its whole (ruptured <= sessions, rated <= sessions, a rating sum between 1 and 5 times the rated
-sessions). `Reader` is that reader: for one hidden value, the smallest and the largest value that every
-published figure and relation allows, by linear programming (HiGHS) over the hidden values linked to it,
-each end rounded inwards to a whole number.
+sessions). `Reader` is that reader, and it reasons over whole numbers, since every hidden value is a count
+or a sum of whole ratings: `r1 + r3 + r4 = 5` and `r1 + 3 r3 + 4 r4 = 10` leave r3 anywhere in 0..2.5 over
+real numbers but only r3 = 1 over whole ones. For a hidden value it looks for a whole-number solution of
+every published figure and relation (over the hidden values linked to it) that shows the value could be
+otherwise: the linear programme (HiGHS) first, whose answer settles it when it has no solution or a whole
+one, else HiGHS's branch and bound on the same model.
 
 A hidden value is *disclosed* when the reader can
 
@@ -21,10 +24,10 @@ undoes the disclosure, else the lowest-ranked, largest one) until nothing is dis
 decides what the page and the PDF may print. Hiding more only ever widens the reader's ranges, so a value
 once found safe stays safe.
 
-Limits: the reader is the LP relaxation (an integer solver can, rarely, narrow a range further; the
-security tests run one); it knows only what is published with the tables (not, e.g., how many sessions a
-dyad has); a value the header alone gives away (a clinic with fewer than `min_cell` sessions) is not
-protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
+Limits: a branch and bound that reaches `MIP_NODES` nodes without a solution counts the value as
+disclosed (more hiding, never less); the reader knows only what is published with the tables (not, e.g.,
+how many sessions a dyad has); a value the header alone gives away (a clinic with fewer than `min_cell`
+sessions) is not protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
 """
 
 from __future__ import annotations

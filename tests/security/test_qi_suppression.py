@@ -93,6 +93,7 @@ class Attacker:
                            **{("ruptured", "month", p, q.ALL_TREATMENTS): -1.0 for p in periods["month"]},
                            ("undated ruptured",): -1.0})
         self.unknown = sorted(self.lo, key=repr)
+        self.solutions: list[np.ndarray] = []
 
     def _free(self, name: tuple, lo: float, hi: float = math.inf) -> None:
         self.lo[name], self.hi[name] = lo, hi
@@ -139,7 +140,14 @@ class Attacker:
         lo, hi = self.extent({name: 1.0})
         return lo, hi
 
-    def _model(self) -> tuple[list[LinearConstraint], Bounds]:
+    def seen(self, objective: dict[tuple, float], outside: tuple[float, float]) -> bool:
+        """Whether an integer solution found so far puts the function outside `outside` (a shortcut: any
+        solution of the programme is one the reader cannot rule out)."""
+        at = self._model()[2]
+        return any(not outside[0] - 1e-6 <= sum(c * x[at[k]] for k, c in objective.items()) <= outside[1] + 1e-6
+                   for x in self.solutions)
+
+    def _model(self) -> tuple[list[LinearConstraint], Bounds, dict[tuple, int]]:
         """Every relation with the shown values moved to the right-hand side (built once per attacker)."""
         if getattr(self, "_built", None) is None:
             at = {k: i for i, k in enumerate(self.unknown)}
@@ -175,6 +183,8 @@ class Attacker:
         for sign in (1.0, -1.0):
             res = milp(sign * cost, constraints=cons, integrality=np.ones(len(at)), bounds=bounds)
             assert res.status in (0, 3), res.message  # 3: unbounded
+            if res.status == 0:
+                self.solutions.append(np.round(res.x))
             ends.append(sign * -math.inf if res.status == 3 else round(float(cost @ res.x), 6))
         return ends[0], ends[1]
 
@@ -215,15 +225,22 @@ def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1]) if kind == "truptured" else name
         if not 1 <= truth[count] < MIN:
             continue  # the truth is a solution: a range holding 0 or 5+ is not inside 1..4
-        lo, hi = attacker.range(name)
         if count != name:
-            if lo == hi:
-                found.append((name, lo, hi))
-            elif count in attacker.lo:  # the share or mean of a hidden small group, its size unknown
-                ratio = truth[name] / truth[count]
-                if attacker.extent({name: 1.0, count: -ratio}) == (0, 0):
-                    found.append((name, "ratio", ratio))
-        elif lo >= 1 and hi < MIN:
+            ratio = truth[name] / truth[count]
+            if not attacker.seen({name: 1.0}, (truth[name], truth[name])):
+                lo, hi = attacker.range(name)
+                if lo == hi:
+                    found.append((name, lo, hi))
+                    continue
+            # the share or mean of a hidden small group, its size unknown
+            if (count in attacker.lo and not attacker.seen({name: 1.0, count: -ratio}, (0, 0))
+                    and attacker.extent({name: 1.0, count: -ratio}) == (0, 0)):
+                found.append((name, "ratio", ratio))
+            continue
+        if attacker.seen({name: 1.0}, (1, MIN - 1)):
+            continue
+        lo, hi = attacker.range(name)
+        if lo >= 1 and hi < MIN:
             found.append((name, lo, hi))
     return found
 
@@ -412,17 +429,36 @@ def test_the_protections_reader_reasons_over_whole_numbers() -> None:
     assert s.violations(cells, hidden) == [("c", 1), ("c", 3), ("c", 4)]
 
 
-@pytest.fixture(scope="module")
-def demo40(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    """`rrrs demo --dyads 40` (seed 7, the default): the clinic the sweep attacked."""
+def _demo(root: Path, n_dyads: int, seed: int) -> duckdb.DuckDBPyConnection:
     from rrrs_core import demo, store
     from rrrs_core.importing import import_path
 
-    root = tmp_path_factory.mktemp("demo40")
-    demo.write(root / "demo", n_dyads=40, seed=7)
+    demo.write(root / "demo", n_dyads=n_dyads, seed=seed)
     con = store.connect(root / "demo.duckdb")
     import_path(con, root / "demo")
+    return con
+
+
+@pytest.fixture(scope="module")
+def demo40(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """`rrrs demo --dyads 40` (seed 7, the default): the clinic the sweep attacked."""
+    con = _demo(tmp_path_factory.mktemp("demo40"), 40, 7)
     yield con
+    con.close()
+
+
+def test_demo_clinic_40_dyads_pins_nothing(demo40: duckdb.DuckDBPyConnection) -> None:
+    """The sweep's clinic: the attacker, with mean x rated and whole numbers, over month and quarter views,
+    both tables, the therapist table and the header together, pins nothing."""
+    assert (q.contribution_table(demo40, period="quarter").rating_1 == H).any()
+    assert pinned_below_5(demo40) == []
+
+
+def test_demo_clinic_another_seed_pins_nothing(tmp_path: Path) -> None:
+    """Another demo clinic of the same size (seed 11)."""
+    con = _demo(tmp_path, 40, 11)
+    assert (q.trends(con, period="month").sessions == H).any()
+    assert pinned_below_5(con) == []
     con.close()
 
 
