@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -92,8 +93,35 @@ class Attacker:
         self.equal.append({**{("truptured", i): 1.0 for i in range(len(ther))},
                            **{("ruptured", "month", p, q.ALL_TREATMENTS): -1.0 for p in periods["month"]},
                            ("undated ruptured",): -1.0})
+        for mean, count, total in (("mean_resolution", "rated", "res_sum"), ("mean_contribution", "tc", "tc_sum")):
+            self._therapist_means(ther, mean, count, total, periods["month"], head["n_undated"])
         self.unknown = sorted(self.lo, key=repr)
         self.solutions: list[np.ndarray] = []
+
+    def _therapist_means(self, ther: pd.DataFrame, mean: str, count: str, total: str, months: list,
+                         n_undated: int) -> None:
+        """The therapist table's means, shown without their counts: a shown mean is of 5 or more sessions
+        and a fraction p / q (q at most the therapist's sessions), so q x rating sum = p x rated; a blank
+        mean beside shown sessions is of 0-4 rated sessions. The therapists' rated sessions and rating sums
+        add up to the months' totals plus the undated sessions'."""
+        for i, r in enumerate(ther.itertuples()):
+            n, m = self.known.get(("tn", i)), getattr(r, mean)
+            cnt, tot = (f"t{count}", i), (f"t{total}", i)
+            self._free(cnt, 0, n if n is not None else math.inf)
+            self._free(tot, 0)
+            self.below += [{cnt: 1.0, tot: -1.0}, {tot: 1.0, cnt: -5.0}, {cnt: 1.0, ("tn", i): -1.0}]
+            if m is not None and not pd.isna(m):
+                frac = Fraction(float(m)).limit_denominator(int(n))
+                self.lo[cnt] = MIN
+                self.equal.append({tot: float(frac.denominator), cnt: -float(frac.numerator)})
+            elif n is not None:
+                self.hi[cnt] = MIN - 1
+        extra_n, extra_sum = (f"undated {count}",), (f"undated {total}",)
+        self._free(extra_n, 0, n_undated)
+        self._free(extra_sum, 0, 5 * n_undated)
+        for part, whole, extra in ((f"t{count}", count, extra_n), (f"t{total}", total, extra_sum)):
+            self.equal.append({**{(part, i): 1.0 for i in range(len(ther))}, extra: -1.0,
+                               **{(whole, "month", p, q.ALL_TREATMENTS): -1.0 for p in months}})
 
     def _free(self, name: tuple, lo: float, hi: float = math.inf) -> None:
         self.lo[name], self.hi[name] = lo, hi
@@ -220,7 +248,7 @@ def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     found = []
     for name in attacker.unknown:
         kind = name[0]
-        if kind == "undated ruptured":
+        if kind.startswith("undated") or kind in ("trated", "tres_sum", "ttc", "ttc_sum"):
             continue
         count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1]) if kind == "truptured" else name
         if not 1 <= truth[count] < MIN:
