@@ -9,7 +9,8 @@ patient:
 2. Secondary (complementary) suppression against a reader who solves everything the page and its PDF
    publish together: both period views, both tables, the therapist table and the header. `_plan` writes
    those figures and their relations down (sums, months against quarters, share x sessions = ruptured
-   sessions, mean x rated = rating sum, listed rows >= 1, parts <= wholes) and `rrrs_core.suppression`
+   sessions, mean x rated = rating sum, the therapist table's means over counts it never shows, listed
+   rows >= 1, parts <= wholes, all in whole numbers) and `rrrs_core.suppression`
    hides further units until no hidden count can be shown to lie between 1 and `MIN_CELL - 1` and no
    hidden small group's ruptured sessions or rating sums can be pinned (module docstring there).
 
