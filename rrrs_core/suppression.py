@@ -4,9 +4,12 @@ A reader of the clinic page and its PDF knows every shown figure and how the fig
 totals and months to quarters; a shown share times its count is a number of sessions with ruptures and a
 shown mean times its count a sum of ratings; a listed row has at least one session; a part never exceeds
 its whole (ruptured <= sessions, rated <= sessions, a rating sum between 1 and 5 times the rated
-sessions). `Reader` is that reader: for one hidden value, the smallest and the largest value that every
-published figure and relation allows, by linear programming (HiGHS) over the hidden values linked to it,
-each end rounded inwards to a whole number.
+sessions). `Reader` is that reader, and it reasons over whole numbers, since every hidden value is a count
+or a sum of whole ratings: `r1 + r3 + r4 = 5` and `r1 + 3 r3 + 4 r4 = 10` leave r3 anywhere in 0..2.5 over
+real numbers but only r3 = 1 over whole ones. For a hidden value it looks for a whole-number solution of
+every published figure and relation (over the hidden values linked to it) that shows the value could be
+otherwise: the linear programme (HiGHS) first, whose answer settles it when it has no solution or a whole
+one, else HiGHS's branch and bound on the same model.
 
 A hidden value is *disclosed* when the reader can
 
@@ -21,10 +24,10 @@ undoes the disclosure, else the lowest-ranked, largest one) until nothing is dis
 decides what the page and the PDF may print. Hiding more only ever widens the reader's ranges, so a value
 once found safe stays safe.
 
-Limits: the reader is the LP relaxation (an integer solver can, rarely, narrow a range further; the
-security tests run one); it knows only what is published with the tables (not, e.g., how many sessions a
-dyad has); a value the header alone gives away (a clinic with fewer than `min_cell` sessions) is not
-protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
+Limits: a branch and bound that reaches `MIP_NODES` nodes without a solution counts the value as
+disclosed (more hiding, never less); the reader knows only what is published with the tables (not, e.g.,
+how many sessions a dyad has); a value the header alone gives away (a clinic with fewer than `min_cell`
+sessions) is not protected. Generic over keys; `rrrs_core.queries.clinic` builds the clinic's units, values and relations.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from scipy import sparse
 
 Key = tuple[Hashable, ...]
 Terms = dict[Key, float]
+MIP_NODES = 2000  # branch-and-bound nodes per whole-number check; beyond it the value counts as disclosed
 TRIES = 8  # candidates tried for the complement that actually undoes a disclosure, before taking the best
 
 
@@ -73,6 +77,10 @@ class Cells:
     touching: dict[Key, list[int]] = field(default_factory=dict)
     every: list[Terms] = field(default_factory=list)
     per: dict[Key, Key] = field(default_factory=dict)  # measure -> the count it is a measure of
+    # Whole-number solutions found so far, as the variables where they differ from the true values: one
+    # stays a solution for every reader to whom those variables are hidden (hiding only removes knowledge).
+    solutions: list[dict[Key, float]] = field(default_factory=list)
+    moving: dict[Key, list[int]] = field(default_factory=dict)  # variable -> solutions that move it
 
     def var(self, key: Key, value: float, lo: float = 0.0, hi: float = math.inf, count: bool = False,
             per: Key | None = None) -> Key:
@@ -177,6 +185,8 @@ class Reader:
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("mip_max_nodes", MIP_NODES)
+        self.highs.setOptionValue("threads", 1)
         self.highs.passModel(lp)
 
     def end(self, key: Key, sign: float) -> float:
@@ -196,34 +206,78 @@ class Reader:
 
     def disclosed(self, key: Key) -> bool:
         """Whether the reader can prove `key` a small count or pin a small group's measure (see the module
-        docstring). The true value is always feasible, so only the end that could matter is solved first."""
+        docstring), reasoning over whole numbers: the value is safe only if a whole-number solution of
+        every published relation shows it could be otherwise (0 or `min_cell` or more for a count; another
+        value, and another share or mean, for a measure)."""
         cells = self.cells
         if not checked(cells, key):
             return False
         v = cells.value[key]
-        hi = self.end(key, 1.0)
         if key in cells.counts:
-            return hi < cells.min_cell and self.end(key, -1.0) >= 1
-        return (hi == v and self.end(key, -1.0) == v) or self.ratio_pinned(key)
-
-    def ratio_pinned(self, key: Key) -> bool:
-        """Whether the reader knows the share or mean `key / count` though neither is pinned: exactly when
-        `key - ratio * count`, 0 at the true values, is 0 in every solution (e.g. a quarter's 100%)."""
-        count = self.cells.per[key]
+            return not (self.witness({key: 1.0}, cells.min_cell, math.inf)
+                        or self.witness({key: 1.0}, -math.inf, 0.0))
+        if not (self.witness({key: 1.0}, v + 1, math.inf) or self.witness({key: 1.0}, -math.inf, v - 1)):
+            return True
+        count = cells.per[key]
         if count not in self.at:
             return False  # the count is shown: then `key` pinned is the ratio pinned, checked above
-        ratio = self.cells.value[key] / self.cells.value[count]
-        ends = []
-        for sign in (1.0, -1.0):
-            self.highs.changeColCost(self.at[key], sign)
-            self.highs.changeColCost(self.at[count], -sign * ratio)
-            self.highs.run()
-            status = self.highs.getModelStatus()
-            ends.append(self.highs.getInfo().objective_function_value
-                        if status == highspy.HighsModelStatus.kOptimal else math.inf)
-            self.highs.changeColCost(self.at[key], 0.0)
-            self.highs.changeColCost(self.at[count], 0.0)
-        return max(ends) < 1e-6 * max(1.0, self.cells.value[key])
+        # The share or mean `key / count` is pinned unless `key * n - v * count` (n the true count, 0 at
+        # the true values, a whole number) can be 1 or more, or -1 or less.
+        n = cells.value[count]
+        return not (self.witness({key: n, count: -v}, 1.0, math.inf)
+                    or self.witness({key: n, count: -v}, -math.inf, -1.0))
+
+    def witness(self, terms: Terms, lower: float, upper: float) -> bool:
+        """Whether some whole-number solution has `sum(coef * var)` between `lower` and `upper`.
+
+        The linear programme answers first: no real solution means no whole one, and a whole-number vertex
+        is a witness. Otherwise the same model, with every variable integral, goes to HiGHS's branch and
+        bound, limited in nodes (deterministic, unlike a time limit); a search that ends without a solution
+        counts as none, which can only hide more."""
+        cells = self.cells
+        # The true values never qualify, so only a solution that moves one of `terms`' variables can.
+        near = sorted({i for k in terms for i in cells.moving.get(k, ())})
+        for sol in (cells.solutions[i] for i in near):
+            if all(k in self.at for k in sol):
+                x = sum(c * sol.get(k, cells.value[k]) for k, c in terms.items())
+                if lower - 1e-9 <= x <= upper + 1e-9:
+                    return True
+        h = self.highs
+        idx = np.array([self.at[k] for k in terms], dtype=np.int32)
+        h.addRow(lower, upper, len(idx), idx, np.array(list(terms.values()), dtype=np.float64))
+        row = h.getNumRow() - 1
+        try:
+            h.run()
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return False
+            if status == highspy.HighsModelStatus.kOptimal:
+                x = np.asarray(h.getSolution().col_value)
+                if np.all(np.abs(x - np.round(x)) <= 1e-7 * np.maximum(1.0, np.abs(x))):
+                    return self._keep(x)
+            n = len(self.cols)
+            every = np.arange(n, dtype=np.int32)
+            h.changeColsIntegrality(n, every, np.full(n, highspy.HighsVarType.kInteger.value, dtype=np.uint8))
+            try:
+                h.run()
+                found = h.getInfo().primal_solution_status == 2  # a feasible whole-number solution
+                if found:
+                    self._keep(np.asarray(h.getSolution().col_value))
+            finally:
+                h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
+            return bool(found)
+        finally:
+            h.deleteRows(1, np.array([row], dtype=np.int32))
+
+    def _keep(self, x: np.ndarray) -> bool:
+        """Remember a whole-number solution for later checks (see `Cells.solutions`)."""
+        value = self.cells.value
+        diff = {k: float(round(x[j])) for k, j in self.at.items() if round(x[j]) != value[k]}
+        if diff:
+            for k in diff:
+                self.cells.moving.setdefault(k, []).append(len(self.cells.solutions))
+            self.cells.solutions.append(diff)
+        return True
 
 
 def bounds(cells: Cells, unknown: set[Key], target: Key) -> tuple[float, float]:

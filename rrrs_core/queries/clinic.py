@@ -9,7 +9,8 @@ patient:
 2. Secondary (complementary) suppression against a reader who solves everything the page and its PDF
    publish together: both period views, both tables, the therapist table and the header. `_plan` writes
    those figures and their relations down (sums, months against quarters, share x sessions = ruptured
-   sessions, mean x rated = rating sum, listed rows >= 1, parts <= wholes) and `rrrs_core.suppression`
+   sessions, mean x rated = rating sum, the therapist table's means over counts it never shows, listed
+   rows >= 1, parts <= wholes, all in whole numbers) and `rrrs_core.suppression`
    hides further units until no hidden count can be shown to lie between 1 and `MIN_CELL - 1` and no
    hidden small group's ruptured sessions or rating sums can be pinned (module docstring there).
 
@@ -172,6 +173,57 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
     cells.relate({v["tc_sum"]: -1.0, **{v[("c", k)]: float(k) for k in RATINGS}})
 
 
+def _undated_value(cells: Cells, part: str, n_therapists: int, month_totals: list[Key]) -> None:
+    """The true value of the undated sessions' `part`: the therapists' minus the months' (the reader's
+    solutions are kept as changes from the true values, so a latent variable needs its true one too)."""
+    cells.value[(part, "undated")] = float(sum(cells.value[(part, "therapist", i)] for i in range(n_therapists))
+                                           - sum(cells.value[_var(part, k)] for k in month_totals))
+
+
+def _therapist_means(cells: Cells, therapists: pd.DataFrame, month_totals: list[Key], n_undated: int) -> None:
+    """The therapist table's mean resolution and mean contribution, shown without their counts.
+
+    A shown mean p / q (in lowest terms) is of 5 or more rated sessions and says q x rating sum = p x rated
+    sessions, a whole-number tie; a blank mean beside shown sessions says 0-4 rated sessions. The rated
+    sessions and rating sums themselves are never shown (latent); they add up, over therapists, to the
+    months' totals plus the undated sessions'. What the reader learns from a row is carried by variables of
+    the row's unit whose true value is 0, so it holds only while the row is shown: `gap` (q x sum - p x
+    count - gap = 0), `over` (5 - count + over <= 0) and `under` (count - 4 - under <= 0).
+    """
+    one = cells.var(("one",), 1.0, lo=1.0, hi=1.0)
+    for count, total, n_col, mean_col in (("rated", "res_sum", "n_res", "mean_res"),
+                                          ("tc", "tc_sum", "n_tc", "mean_tc")):
+        for i, r in enumerate(therapists.itertuples()):
+            n = int(getattr(r, n_col))
+            rating_sum = round(float(getattr(r, mean_col)) * n) if n else 0
+            c = cells.var((count, "therapist", i), n)
+            t = cells.var((total, "therapist", i), rating_sum)
+            cells.latent |= {c, t}
+            cells.relate({c: 1.0, ("n", "therapist", i): -1.0}, below=True)
+            cells.relate({c: 1.0, t: -1.0}, below=True)
+            cells.relate({t: 1.0, c: -float(_SCALE)}, below=True)
+            if n >= MIN_CELL:
+                p, q = (rating_sum // math.gcd(rating_sum, n), n // math.gcd(rating_sum, n))
+                gap = cells.var(("gap", count, "therapist", i), 0.0, lo=-math.inf)
+                over = cells.var(("over", count, "therapist", i), 0.0)
+                cells.relate({t: float(q), c: -float(p), gap: -1.0})
+                cells.relate({one: float(MIN_CELL), c: -1.0, over: 1.0}, below=True)
+                extra = [gap, over]
+            else:
+                under = cells.var(("under", count, "therapist", i), 0.0)
+                cells.relate({c: 1.0, one: -float(MIN_CELL - 1), under: -1.0}, below=True)
+                extra = [under]
+            cells.members[_therapist_key(i)] += extra
+            cells.owner.update(dict.fromkeys(extra, _therapist_key(i)))
+        c_undated = cells.var((count, "undated"), 0, hi=n_undated)
+        t_undated = cells.var((total, "undated"), 0, hi=_SCALE * n_undated)
+        cells.latent |= {c_undated, t_undated}
+        for part, extra in ((count, c_undated), (total, t_undated)):
+            _undated_value(cells, part, len(therapists), month_totals)
+            cells.relate({**{(part, "therapist", i): 1.0 for i in range(len(therapists))},
+                          **{_var(part, k): -1.0 for k in month_totals}, extra: -1.0})
+
+
 def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     """Everything the Clinic page and its PDF publish, with one suppression pattern for all of it.
 
@@ -220,8 +272,10 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
         cells.relate({ruptured: 1.0, n: -1.0}, below=True)
     cells.relate({**{("n", "therapist", i): 1.0 for i in range(len(therapists))}, everyone: -1.0})
     month_totals = [_row_key("month", r) for r in rows["month"].itertuples() if r.is_total]
+    _undated_value(cells, "ruptured", len(therapists), month_totals)
     cells.relate({**{("ruptured", "therapist", i): 1.0 for i in range(len(therapists))},
                   **{_var("ruptured", k): -1.0 for k in month_totals}, undated: -1.0})
+    _therapist_means(cells, therapists, month_totals, head["n_undated"])
     return _Plan(rows, ratings, therapists, suppression.protect(cells))
 
 

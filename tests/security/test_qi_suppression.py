@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from rrrs_core import pseudonym
@@ -91,7 +93,35 @@ class Attacker:
         self.equal.append({**{("truptured", i): 1.0 for i in range(len(ther))},
                            **{("ruptured", "month", p, q.ALL_TREATMENTS): -1.0 for p in periods["month"]},
                            ("undated ruptured",): -1.0})
+        for mean, count, total in (("mean_resolution", "rated", "res_sum"), ("mean_contribution", "tc", "tc_sum")):
+            self._therapist_means(ther, mean, count, total, periods["month"], head["n_undated"])
         self.unknown = sorted(self.lo, key=repr)
+        self.solutions: list[np.ndarray] = []
+
+    def _therapist_means(self, ther: pd.DataFrame, mean: str, count: str, total: str, months: list,
+                         n_undated: int) -> None:
+        """The therapist table's means, shown without their counts: a shown mean is of 5 or more sessions
+        and a fraction p / q (q at most the therapist's sessions), so q x rating sum = p x rated; a blank
+        mean beside shown sessions is of 0-4 rated sessions. The therapists' rated sessions and rating sums
+        add up to the months' totals plus the undated sessions'."""
+        for i, r in enumerate(ther.itertuples()):
+            n, m = self.known.get(("tn", i)), getattr(r, mean)
+            cnt, tot = (f"t{count}", i), (f"t{total}", i)
+            self._free(cnt, 0, n if n is not None else math.inf)
+            self._free(tot, 0)
+            self.below += [{cnt: 1.0, tot: -1.0}, {tot: 1.0, cnt: -5.0}, {cnt: 1.0, ("tn", i): -1.0}]
+            if m is not None and not pd.isna(m):
+                frac = Fraction(float(m)).limit_denominator(int(n))
+                self.lo[cnt] = MIN
+                self.equal.append({tot: float(frac.denominator), cnt: -float(frac.numerator)})
+            elif n is not None:
+                self.hi[cnt] = MIN - 1
+        extra_n, extra_sum = (f"undated {count}",), (f"undated {total}",)
+        self._free(extra_n, 0, n_undated)
+        self._free(extra_sum, 0, 5 * n_undated)
+        for part, whole, extra in ((f"t{count}", count, extra_n), (f"t{total}", total, extra_sum)):
+            self.equal.append({**{(part, i): 1.0 for i in range(len(ther))}, extra: -1.0,
+                               **{(whole, "month", p, q.ALL_TREATMENTS): -1.0 for p in months}})
 
     def _free(self, name: tuple, lo: float, hi: float = math.inf) -> None:
         self.lo[name], self.hi[name] = lo, hi
@@ -138,25 +168,42 @@ class Attacker:
         lo, hi = self.extent({name: 1.0})
         return lo, hi
 
+    def seen(self, objective: dict[tuple, float], outside: tuple[float, float]) -> bool:
+        """Whether an integer solution found so far puts the function outside `outside` (a shortcut: any
+        solution of the programme is one the reader cannot rule out)."""
+        at = self._model()[2]
+        return any(not outside[0] - 1e-6 <= sum(c * x[at[k]] for k, c in objective.items()) <= outside[1] + 1e-6
+                   for x in self.solutions)
+
+    def _model(self) -> tuple[list[LinearConstraint], Bounds, dict[tuple, int]]:
+        """Every relation with the shown values moved to the right-hand side (built once per attacker)."""
+        if getattr(self, "_built", None) is None:
+            at = {k: i for i, k in enumerate(self.unknown)}
+            data, row_of, col_of, lower, upper = [], [], [], [], []
+            for rels, is_eq in ((self.equal, True), (self.below, False)):
+                for rel in rels:
+                    const, terms = 0.0, {}
+                    for k, coef in rel.items():
+                        if k in at:
+                            terms[at[k]] = terms.get(at[k], 0.0) + coef
+                        else:
+                            const += coef * self.known[k]
+                    terms = {j: c for j, c in terms.items() if c}
+                    if terms:
+                        for j, c in terms.items():
+                            data.append(c)
+                            row_of.append(len(upper))
+                            col_of.append(j)
+                        upper.append(-const)
+                        lower.append(-const if is_eq else -np.inf)
+            matrix = sparse.csr_array((data, (row_of, col_of)), shape=(len(upper), len(at)))
+            bounds = Bounds([self.lo[k] for k in self.unknown], [self.hi[k] for k in self.unknown])
+            self._built = ([LinearConstraint(matrix, lower, upper)], bounds, at)
+        return self._built
+
     def extent(self, objective: dict[tuple, float]) -> tuple[float, float]:
         """Smallest and largest value of a linear function of hidden values, over all integer solutions."""
-        at = {k: i for i, k in enumerate(self.unknown)}
-        rows, lower, upper = [], [], []
-        for rels, is_eq in ((self.equal, True), (self.below, False)):
-            for rel in rels:
-                row = np.zeros(len(at))
-                const = 0.0
-                for k, coef in rel.items():
-                    if k in at:
-                        row[at[k]] += coef
-                    else:
-                        const += coef * self.known[k]
-                if row.any():
-                    rows.append(row)
-                    upper.append(-const)
-                    lower.append(-const if is_eq else -np.inf)
-        cons = [LinearConstraint(np.array(rows), lower, upper)]
-        bounds = Bounds([self.lo[k] for k in self.unknown], [self.hi[k] for k in self.unknown])
+        cons, bounds, at = self._model()
         cost = np.zeros(len(at))
         for k, coef in objective.items():
             cost[at[k]] = coef
@@ -164,6 +211,8 @@ class Attacker:
         for sign in (1.0, -1.0):
             res = milp(sign * cost, constraints=cons, integrality=np.ones(len(at)), bounds=bounds)
             assert res.status in (0, 3), res.message  # 3: unbounded
+            if res.status == 0:
+                self.solutions.append(np.round(res.x))
             ends.append(sign * -math.inf if res.status == 3 else round(float(cost @ res.x), 6))
         return ends[0], ends[1]
 
@@ -199,20 +248,27 @@ def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     found = []
     for name in attacker.unknown:
         kind = name[0]
-        if kind == "undated ruptured":
+        if kind.startswith("undated") or kind in ("trated", "tres_sum", "ttc", "ttc_sum"):
+            continue
+        count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1]) if kind == "truptured" else name
+        if not 1 <= truth[count] < MIN:
+            continue  # the truth is a solution: a range holding 0 or 5+ is not inside 1..4
+        if count != name:
+            ratio = truth[name] / truth[count]
+            if not attacker.seen({name: 1.0}, (truth[name], truth[name])):
+                lo, hi = attacker.range(name)
+                if lo == hi:
+                    found.append((name, lo, hi))
+                    continue
+            # the share or mean of a hidden small group, its size unknown
+            if (count in attacker.lo and not attacker.seen({name: 1.0, count: -ratio}, (0, 0))
+                    and attacker.extent({name: 1.0, count: -ratio}) == (0, 0)):
+                found.append((name, "ratio", ratio))
+            continue
+        if attacker.seen({name: 1.0}, (1, MIN - 1)):
             continue
         lo, hi = attacker.range(name)
-        if kind in PER or kind == "truptured":
-            count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1])
-            if not 1 <= truth[count] < MIN:
-                continue
-            if lo == hi:
-                found.append((name, lo, hi))
-            elif count in attacker.lo:  # the share or mean of a hidden small group, its size unknown
-                ratio = truth[name] / truth[count]
-                if attacker.extent({name: 1.0, count: -ratio}) == (0, 0):
-                    found.append((name, "ratio", ratio))
-        elif lo >= 1 and hi < MIN:
+        if lo >= 1 and hi < MIN:
             found.append((name, lo, hi))
     return found
 
@@ -378,3 +434,91 @@ def test_a_pinned_share_of_a_hidden_small_group_counts_as_disclosed() -> None:
     assert s.bounds(cells, unknown, ("n", "A")) == (1, 9)  # the size is safe ...
     assert s.bounds(cells, unknown, ("ruptured", "A")) == (1, 9)  # ... and so is the rupture count ...
     assert s.violations(cells, hidden) == [("ruptured", "A")]  # ... but the share is 100%
+
+
+def test_the_protections_reader_reasons_over_whole_numbers() -> None:
+    """The sweep's case (issue 14 re-run, H04): rated 5, mean 2.0, ratings 2 and 5 shown as 0, ratings 1, 3
+    and 4 hidden. Over real numbers ratings 3 and 4 could each be 0; over whole numbers
+    r1 + r3 + r4 = 5 and r1 + 3 r3 + 4 r4 = 10 leave only r1 = 3, r3 = 1, r4 = 1."""
+    from rrrs_core import suppression as s
+
+    cells = s.Cells(min_cell=MIN)
+    counts = {k: cells.var(("c", k), v, count=True) for k, v in ((1, 3), (3, 1), (4, 1))}
+    for k, c in counts.items():
+        cells.unit((k,), [c], 0, True, size=cells.value[c])
+    rated, rating_sum = cells.var(("tc",), 5), cells.var(("tc_sum",), 10)
+    cells.unit(("shown",), [rated, rating_sum], 9, False, size=5)
+    cells.fixed.add(("shown",))
+    cells.relate({**dict.fromkeys(counts.values(), 1.0), rated: -1.0})
+    cells.relate({**{c: float(k) for k, c in counts.items()}, rating_sum: -1.0})
+    hidden = {(1,), (3,), (4,)}
+    unknown = s.hidden_vars(cells, hidden)
+    assert s.bounds(cells, unknown, ("c", 3)) == (0, 2)  # the real-valued range: 0 .. 2.5
+    assert s.violations(cells, hidden) == [("c", 1), ("c", 3), ("c", 4)]
+
+
+def _demo(root: Path, n_dyads: int, seed: int) -> duckdb.DuckDBPyConnection:
+    from rrrs_core import demo, store
+    from rrrs_core.importing import import_path
+
+    demo.write(root / "demo", n_dyads=n_dyads, seed=seed)
+    con = store.connect(root / "demo.duckdb")
+    import_path(con, root / "demo")
+    return con
+
+
+@pytest.fixture(scope="module")
+def demo40(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """`rrrs demo --dyads 40` (seed 7, the default): the clinic the sweep attacked."""
+    con = _demo(tmp_path_factory.mktemp("demo40"), 40, 7)
+    yield con
+    con.close()
+
+
+def test_demo_clinic_40_dyads_pins_nothing(demo40: duckdb.DuckDBPyConnection) -> None:
+    """The sweep's clinic: the attacker, with mean x rated and whole numbers, over month and quarter views,
+    both tables, the therapist table and the header together, pins nothing."""
+    assert (q.contribution_table(demo40, period="quarter").rating_1 == H).any()
+    assert pinned_below_5(demo40) == []
+
+
+def test_demo_clinic_another_seed_pins_nothing(tmp_path: Path) -> None:
+    """Another demo clinic of the same size (seed 11)."""
+    con = _demo(tmp_path, 40, 11)
+    assert (q.trends(con, period="month").sessions == H).any()
+    assert pinned_below_5(con) == []
+    con.close()
+
+
+@pytest.mark.parametrize("period", q.PERIODS)
+def test_H04_contribution_table_mean_times_rated_pins_no_hidden_count(demo40: duckdb.DuckDBPyConnection,
+                                                                      period: str) -> None:
+    """Sweep H04: a row's rated sessions and mean contribution, shown beside hidden rating counts, give two
+    equations (the hidden counts sum to the rest of the rated sessions; their weighted sum to mean x rated
+    minus the shown ones) whose whole-number solutions must leave every hidden count open."""
+    from itertools import product
+
+    def num(v: object) -> int | None:
+        return None if v == H else int(v)  # type: ignore[call-overload]
+
+    found, checked_rows = [], 0
+    table = q.contribution_table(demo40, period=period)
+    assert (table.rating_1 == H).any() and (table.rating_1 != H).any(), "nothing to attack"
+    for r in table.itertuples():
+        n = num(r.rated_sessions)
+        known = {k: num(getattr(r, f"rating_{k}")) for k in q.RATINGS}
+        hid = [k for k, v in known.items() if v is None]
+        if n is None or pd.isna(r.mean_contribution) or not hid:
+            continue
+        checked_rows += 1
+        rest_n = n - sum(v for v in known.values() if v is not None)
+        rest_s = round(r.mean_contribution * n) - sum(k * v for k, v in known.items() if v is not None)
+        sols = [x for x in product(range(rest_n + 1), repeat=len(hid))
+                if sum(x) == rest_n and sum(k * c for k, c in zip(hid, x, strict=True)) == rest_s]
+        for i, k in enumerate(hid):
+            values = {x[i] for x in sols}
+            if len(values) == 1 and 0 < min(values) < MIN:
+                found.append((str(r.period_start)[:10], r.treatment, k, min(values)))
+    assert found == [], found[:10]
+    # The rule that makes it so: a mean is never shown beside a hidden rating count.
+    assert checked_rows == 0
