@@ -42,15 +42,14 @@ def entropy_bits_per_char(value: str) -> float:
 
 KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _KEY_NEIGHBOURS = {frozenset(row[i:i + 2]) for row in KEYBOARD_ROWS for i in range(len(row) - 1)}
-MAX_PATTERN_RUN = 7  # steps in a row that follow a pattern (repeat, alphabet or keyboard order): "abcdefgh"
+MAX_PATTERN_RUN = 8  # steps in a row that follow a pattern (repeat, alphabet or keyboard order): "abcdefghi"
 MIN_COMPRESSED = 0.8  # a random secret does not compress; a repeated phrase ("abcd" * 8, an example twice) does
 
 
 def _predictable(a: str, b: str) -> bool:
     """Does `b` follow `a` the way people type non-random text: the same, the next or previous character,
-    or a neighbouring key on the same keyboard row?"""
-    a, b = a.lower(), b.lower()
-    return a == b or abs(ord(a) - ord(b)) == 1 or frozenset((a, b)) in _KEY_NEIGHBOURS
+    or a neighbouring key on the same keyboard row (either case)?"""
+    return a == b or abs(ord(a) - ord(b)) == 1 or frozenset((a.lower(), b.lower())) in _KEY_NEIGHBOURS
 
 
 def _longest_pattern_run(value: str) -> int:
@@ -116,13 +115,21 @@ server_metadata_url = "https://{placeholder}.example/.well-known/openid-configur
 """
 
 
+def new_secret() -> str:
+    """A fresh cookie secret (64 URL-safe characters, 384 random bits) that `secret_problem` accepts: about 4
+    in 100,000 random strings happen to contain a pattern run, and are drawn again."""
+    while secret_problem(candidate := secrets.token_urlsafe(48)):
+        pass
+    return candidate
+
+
 def write_secrets(path: str | os.PathLike[str] = DEFAULT_SECRETS, *, force: bool = False) -> Path:
     """Write a secrets file with a fresh cookie secret (48 random bytes) and provider placeholders, 0600."""
     p = Path(path)
     if p.exists() and not force:
         raise FileExistsError(f"{p} exists; not overwriting it (use --force to replace it)")
     p.parent.mkdir(parents=True, exist_ok=True)
-    text = TEMPLATE.format(secret=secrets.token_urlsafe(48), placeholder=PLACEHOLDER)
+    text = TEMPLATE.format(secret=new_secret(), placeholder=PLACEHOLDER)
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

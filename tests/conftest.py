@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +10,12 @@ import duckdb
 import pytest
 
 from rrrs_core import store
+from rrrs_core.auth_setup import new_secret
 from tests.builders import small_clinic, small_clinic_db
 
 # A sign-in cookie secret made for this test run: a secret written into the repository is a published one
 # (rrrs_core.auth_setup refuses it).
-TEST_SECRET = secrets.token_urlsafe(48)
+TEST_SECRET = new_secret()
 
 
 @pytest.fixture

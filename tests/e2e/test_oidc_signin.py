@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from rrrs_core.auth_setup import new_secret
 from tests.e2e.conftest import (
     ACTION_TIMEOUT,
     ROOT,
@@ -66,7 +66,7 @@ def oidc_app(tmp_path: Path) -> Iterator[str]:
     secrets_file.write_text(
         "[auth]\n"
         f'redirect_uri = "{app}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_urlsafe(48)}"\n'
+        f'cookie_secret = "{new_secret()}"\n'
         'client_id = "rrrs"\n'
         'client_secret = "x"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')

@@ -69,13 +69,15 @@ def test_1_example_or_weak_cookie_secret_refuses_to_start(monkeypatch, db, secre
 
 
 def test_1_random_secrets_pass_the_pattern_checks():
-    """The pattern checks refuse typed-in sequences and repeats, not what a generator makes."""
+    """The pattern checks refuse typed-in sequences and repeats, not what a generator makes: setup-auth's
+    secrets always pass, and plain random strings are refused far less than once in a thousand."""
     import secrets
 
-    from rrrs_core.auth_setup import secret_problem
+    from rrrs_core.auth_setup import new_secret, secret_problem
 
+    assert [s for s in (new_secret() for _ in range(2000)) if secret_problem(s)] == []
     for make in (lambda: secrets.token_urlsafe(48), lambda: secrets.token_urlsafe(24)):
-        assert [s for s in (make() for _ in range(2000)) if secret_problem(s)] == []
+        assert sum(1 for _ in range(5000) if secret_problem(make())) <= 5
 
 
 def test_1_strong_secret_signs_in(monkeypatch, db):
