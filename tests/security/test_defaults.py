@@ -29,9 +29,10 @@ PAGE_TITLES = ("Caseload", "Dyad trajectory", "Session detail", "Therapist contr
 
 
 def auth(secret: str = STRONG) -> dict:
-    return {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": secret,
-                     "client_id": "rrrs", "client_secret": "x",
-                     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+    """The tests' sign-in configuration (tests.test_roles.AUTH) with another cookie secret."""
+    from tests.test_roles import AUTH
+
+    return {"auth": {**AUTH["auth"], "cookie_secret": secret}}
 
 
 @pytest.fixture
