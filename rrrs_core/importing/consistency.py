@@ -19,6 +19,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.format import StagedTable
 from rrrs_core.importing.summary import BITS, RATINGS_TYPED, RUPTURE_FAMILIES, families
+from rrrs_core.store import first_rows
 
 KEY = "dyad_id, session_number, coder_id"
 LIMIT = 200
@@ -121,12 +122,12 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
         for n, (table, sql) in enumerate(CHECKS):
             if n in PRECHECKS and not con.execute(PRECHECKS[n]).fetchall()[0][0]:
                 continue
-            rows = con.execute(f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1, 4 LIMIT {LIMIT}").fetchall()
+            rows, total = first_rows(con, sql, "1, 4", LIMIT)
             source = staged[table].source
             out += [Problem("warning", source, r[0], r[1], r[2], r[3]) for r in rows]
-            if rows and rows[0][4] > LIMIT:
+            if total > LIMIT:
                 out.append(Problem("warning", source, None, None, None,
-                                   f"... and {rows[0][4] - LIMIT} more like this"))
+                                   f"... and {total - LIMIT} more like this"))
     finally:
         con.execute("DROP VIEW IF EXISTS chk_codings")
         for t in ("chk_items", "chk_marks"):

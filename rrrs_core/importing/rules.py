@@ -15,7 +15,7 @@ from rrrs_core.errors import Problem
 from rrrs_core.importing import idrules
 from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
 from rrrs_core.importing.summary import SCREENS
-from rrrs_core.store import one, scalar
+from rrrs_core.store import first_rows, one, scalar
 
 LIMIT = 100
 INT = "({c} <> '' AND NOT ({c} GLOB '*[!0-9]*'))"  # digits only; GLOB is ~3x cheaper than a regexp
@@ -202,14 +202,13 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
     for rule in _offending(con, applicable):
         frm = rule.frm or f"stg_{rule.table} t"
         value = rule.value or f"t.{rule.column}"
-        rows = con.execute(
-            f"SELECT t._row, ({value})::VARCHAR, count(*) OVER () FROM {frm} "
-            f"WHERE {rule.where} ORDER BY t._row LIMIT {LIMIT}", list(rule.params)).fetchall()
+        rows, total = first_rows(con, f"SELECT t._row, ({value})::VARCHAR FROM {frm} WHERE {rule.where}",
+                                 "1", LIMIT, list(rule.params))
         source = staged[rule.table].source
         problems += [Problem("error", source, r[0], rule.column, idrules.shown(r[1]), rule.message) for r in rows]
-        if rows and rows[0][2] > LIMIT:
+        if total > LIMIT:
             problems.append(Problem("error", source, None, rule.column, None,
-                                    f"... and {rows[0][2] - LIMIT} more rows: {rule.message}"))
+                                    f"... and {total - LIMIT} more rows: {rule.message}"))
     if "sessions" in staged and staged["sessions"].rows == 0:
         problems.append(Problem("error", staged["sessions"].source, None, None, None,
                                 "no sessions: the sessions table has a header but no rows"))
