@@ -1,16 +1,19 @@
-"""Caseload: every dyad in scope, the ones needing attention first, each linking to its trajectory."""
+"""Caseload: every dyad in scope, the most concerning first, each linking to its trajectory."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from rrrs_core import palette
-from rrrs_core.queries import caseload
+from rrrs_core.queries import caseload, recency
 from rrrs_ui import auth, cells, links, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.text import md
 
 auth.require_page("caseload")
+
+ALL = "all"
+RELATION_FILTER = {ALL: "All therapists", "own": "Own dyads", "trainee": "Trainees' dyads", "staff": "Staff's dyads"}
 
 with widgets.guard():
     st.title("Caseload")
@@ -22,49 +25,75 @@ with widgets.guard():
     threshold = widgets.threshold_input()
     only_flagged = widgets.url_toggle("Only dyads with a concern flag", "flagged")
     inactive = widgets.url_toggle(  # on by default: dyads that stopped coming include the dropouts
-        "Include inactive dyads", "inactive", default=True,
-        help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the clinic's latest session.")
+        "Include ended dyads", "inactive", default=True,
+        help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the latest session date in the "
+             "data. They rank by their flags like any other dyad.")
 
     everything = query(caseload.caseload, scope, threshold)
     auth.record("view caseload", scope.label, f"{len(everything)} dyads listed")  # ids and flags: audited
-    table = everything if inactive else everything[everything.active]
-    n_hidden = len(everything) - len(table)
-    st.caption(f"{md(scope.label)}. Most concerning first: flags weighted "
-               + ", ".join(f"{f.label.lower()} {f.weight}" for f in caseload.FLAGS)
-               + "; then by high-contribution sessions."
-               + (f" {n_hidden} inactive dyad(s) hidden." if n_hidden else ""))
+    present = [r for r in caseload.RELATIONS if r in set(everything.relation)]
+    relation = ALL
+    if len(present) > 1:  # a supervisor's scope (own, trainees, staff) or the clinic (trainees, staff)
+        relation = widgets.url_choice(
+            "Therapists", "rel", {k: RELATION_FILTER[k] for k in (ALL, *present)},
+            help="Own: the scope's supervisor's own dyads; trainees: therapists recorded as trainees; "
+                 "staff: every other therapist in the scope.")
+    shown = caseload.filter_rows(everything, include_inactive=inactive, only_flagged=only_flagged,
+                                 relation=None if relation == ALL else relation)
+    n_ended_hidden = 0 if inactive else int((~everything.active.astype(bool)).sum())
+    as_of = everything.as_of.iloc[0] if len(everything) else None
+    st.caption(f"{md(scope.label)}. {caseload.ORDER_RULE} Flag weights: "
+               + ", ".join(f"{f.label.lower()} {f.weight}" for f in caseload.FLAGS) + ". "
+               + recency.as_of_note(as_of)
+               + (f" {n_ended_hidden} ended dyad(s) hidden." if n_ended_hidden else ""))
 
-    flagged = table[table.concern_score > 0]
+    counts = caseload.headline(shown)  # every count describes exactly the rows below
     cols = st.columns(4)
-    cols[0].metric("Dyads in scope", len(table))
-    cols[1].metric("Dyads flagged", len(flagged))
-    cols[2].metric("Unresolved ruptures", int(table.unresolved_ruptures.sum()))
-    cols[3].metric(f"Dyads with contribution >= {threshold}", int((table.n_high_contribution > 0).sum()))
+    cols[0].metric("Dyads shown", counts["dyads"])
+    cols[1].metric("Dyads flagged", counts["flagged"])
+    cols[2].metric("Unresolved ruptures", counts["unresolved"])
+    cols[3].metric(f"Contribution ≥ {threshold}", counts["high_contribution"],
+                   help=f"Dyads with at least one session rated therapist contribution {threshold} or more")
 
-    shown = flagged if only_flagged else table
     if shown.empty:
-        st.info("No dyads with a concern flag in this scope." if only_flagged and not table.empty
-                else "No active dyads in this scope: switch on 'Include inactive dyads'." if n_hidden
-                else "No coded sessions in this scope yet.")
+        st.info("No coded sessions in this scope yet." if everything.empty
+                else "No dyads with a concern flag here." if only_flagged
+                else "No active dyads here: switch on 'Include ended dyads'." if n_ended_hidden
+                else "No dyads match these filters.")
     else:
-        shown = shown.assign(dyad_link=links.dyad_urls(shown.dyad_id), flag_list=cells.flag_lists(shown))
+        shown = shown.assign(dyad_link=links.dyad_urls(shown.dyad_id), flag_list=cells.flag_lists(shown),
+                             last_seen=[recency.describe(d, n) for d, n in zip(shown.last_date,
+                                                                                 shown.days_since_last,
+                                                                                 strict=True)],
+                             relation_label=shown.relation.map(caseload.RELATIONS))
         st.dataframe(
             shown,
             hide_index=True,
             placeholder="–",
-            column_order=["dyad_link", "therapist_id", "flag_list", "rupture_trend", "latest_resolution",
-                          "n_high_contribution", "n_sessions", "last_session", "last_date",
-                          *(["active"] if inactive else []), "treatment", "concern_score"],
+            column_order=["dyad_link", "status", "concern_score", "last_seen", "flag_list",
+                          *(["relation_label"] if len(present) > 1 else []), "therapist_id",
+                          "worst_severity", "rupture_trend", "latest_resolution", "n_high_contribution",
+                          "n_sessions", "treatment"],
             column_config={
                 "dyad_link": st.column_config.LinkColumn(
                     "Dyad", display_text=links.DYAD_DISPLAY, help="Open the dyad's trajectory", pinned=True),
+                "status": st.column_config.TextColumn(
+                    "Status", pinned=True, width=60,
+                    help=" ".join(f"{k}: {v}" for k, v in caseload.STATUSES.items())),
+                "concern_score": st.column_config.NumberColumn(
+                    "Concern", format="%d", pinned=True, width=70,
+                    help="Sum of the flag weights; the table is sorted by it"),
+                "last_seen": st.column_config.TextColumn(
+                    "Last session", width=170, help=recency.as_of_note(as_of)),
+                "relation_label": st.column_config.TextColumn(
+                    "Relation", width=70, help="Own, trainee or staff, as in the 'Therapists' filter"),
                 "therapist_id": "Therapist",
                 "treatment": "Treatment",
+                "worst_severity": st.column_config.NumberColumn(
+                    "Worst", format="%d", width=55,
+                    help="Worst session severity (0-8): contribution - 1, plus 5 - resolution when there was "
+                         "a rupture. Orders dyads with the same concern score."),
                 "n_sessions": st.column_config.NumberColumn("Sessions coded", format="%d"),
-                "last_session": st.column_config.NumberColumn("Last session", format="%d"),
-                "last_date": st.column_config.DateColumn("Last date", format="YYYY-MM-DD"),
-                "active": st.column_config.CheckboxColumn(
-                    "Active", help=f"A session within {caseload.ACTIVE_DAYS} days of the clinic's latest"),
                 "rupture_trend": st.column_config.LineChartColumn(
                     f"Ruptures, last {caseload.TREND_SESSIONS}", y_min=0.0, y_max=1.0, color=palette.NEUTRAL,
                     width=120, help="Share of segments with a rupture marker, per session, oldest to newest"),
@@ -74,11 +103,11 @@ with widgets.guard():
                     f"Contribution ≥ {threshold}", format="%d",
                     help="Sessions with therapist contribution at or above the threshold"),
                 "flag_list": cells.flags_column(),
-                "concern_score": st.column_config.NumberColumn("Concern", format="%d",
-                                                               help="Sum of the flag weights"),
             },
         )
 
-    with st.expander("How the concern flags are defined"):
+    with st.expander("How the order, the status and the concern flags are defined"):
         st.markdown("\n".join(f"- **{f.label}** (weight {f.weight}): {f.definition}"
                               for f in caseload.FLAGS))
+        st.markdown(f"**Order.** {caseload.ORDER_RULE}")
+        st.markdown("**Status.** " + " ".join(f"*{k}*: {v}" for k, v in caseload.STATUSES.items()))

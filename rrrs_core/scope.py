@@ -11,18 +11,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scope:
-    """Therapists whose dyads are visible; `None` means the whole clinic."""
+    """Therapists whose dyads are visible; `None` means the whole clinic. `supervisor_id` is set for a
+    supervisor's scope (their own dyads plus those of everyone they supervise), so views can tell the
+    supervisor's own cases from their trainees' and staff's."""
 
     therapist_ids: frozenset[str] | None = None
     label: str = "Whole clinic"
+    supervisor_id: str | None = None
 
     @classmethod
     def clinic(cls) -> Scope:
         return cls(None, "Whole clinic")
 
     @classmethod
-    def therapists(cls, ids: set[str] | frozenset[str] | list[str], label: str) -> Scope:
-        return cls(frozenset(ids), label)
+    def therapists(cls, ids: set[str] | frozenset[str] | list[str], label: str,
+                   supervisor_id: str | None = None) -> Scope:
+        return cls(frozenset(ids), label, supervisor_id)
 
     @property
     def is_clinic(self) -> bool:
@@ -43,7 +47,7 @@ class Scope:
         if other.therapist_ids is None:
             return self
         ids = other.therapist_ids if self.therapist_ids is None else self.therapist_ids & other.therapist_ids
-        return Scope(frozenset(ids), self.label)
+        return Scope(frozenset(ids), self.label, self.supervisor_id)
 
 
 CLINIC = Scope.clinic()

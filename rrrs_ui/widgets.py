@@ -77,6 +77,19 @@ def url_toggle(label: str, name: str, help: str | None = None, default: bool = F
     return bool(on)
 
 
+def url_choice(label: str, name: str, options: dict[str, str], help: str | None = None) -> str:
+    """A sidebar select box kept in the URL as `name=<key>`; `options` maps URL keys to labels and its
+    first key is the default (absent from the URL). An unknown key falls back to the default."""
+    keys = list(options)
+    raw = param(name)
+    key = seed(name, raw if raw in keys else keys[0])
+    if st.session_state[key] not in keys:
+        st.session_state[key] = keys[0]
+    chosen = st.sidebar.selectbox(label, keys, key=key, format_func=options.__getitem__, help=help)
+    set_param(name, None if chosen == keys[0] else chosen)
+    return str(chosen)
+
+
 def scope_selector(allowed: Scope | None = None) -> Scope:
     """Whole clinic, one supervisor's trainees, or one therapist, within what the signed-in user may see;
     kept in the URL as `scope` (a scope outside the user's own falls back to it)."""
@@ -111,7 +124,7 @@ def scope_selector(allowed: Scope | None = None) -> Scope:
         return allowed
     if allowed.is_clinic or chosen.therapist_ids is None:
         return chosen
-    return Scope.therapists(chosen.therapist_ids & (allowed.therapist_ids or frozenset()), chosen.label)
+    return chosen.within(allowed)
 
 
 def threshold_input(default: int = 4) -> int:

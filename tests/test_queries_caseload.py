@@ -150,18 +150,94 @@ def test_sessions_dropped(dyad_con: duckdb.DuckDBPyConnection) -> None:
     assert not by["MONTHLY"]["sessions_dropped"]
     assert not by["ENDED"]["sessions_dropped"] and not by["ENDED"]["active"]
     assert all(by[d]["active"] for d in ("WIDE", "GONE", "ONCE", "STEADY", "MONTHLY"))
-    assert df.dyad_id.iloc[-1] == "ENDED"  # inactive dyads sort after every active one
+    # Status: quiet past the dyad's rhythm but within ACTIVE_DAYS; ended beyond; a widened gap that ended
+    # on the latest date is active again.
+    assert {d: by[d]["status"] for d in by} == {"WIDE": "Active", "STEADY": "Active", "MONTHLY": "Active",
+                                                 "GONE": "Quiet", "ONCE": "Quiet", "ENDED": "Ended"}
+    assert by["ENDED"]["days_since_last"] == 120 and by["ENDED"]["as_of"].date() == latest
 
 
-def test_inactive_dyads_keep_their_flags_but_sort_last(dyad_con: duckdb.DuckDBPyConnection) -> None:
+def test_a_flagged_ended_dyad_ranks_above_an_unflagged_active_one(dyad_con: duckdb.DuckDBPyConnection) -> None:
     d = _weekly(dt.date(2025, 1, 6), 3)
     bad = globals_(r=1)
     _dyad(dyad_con, "OLD", [(2, bad, x) for x in d])  # ended with unresolved ruptures a year earlier
     _dyad(dyad_con, "NOW", [(0, globals_(r=3), dt.date(2026, 1, 5))])
     df = q.caseload(dyad_con)
-    assert df.dyad_id.tolist() == ["NOW", "OLD"]
+    assert df.dyad_id.tolist() == ["OLD", "NOW"]  # the order is the concern, not "active first"
     old = rows(df)["OLD"]
-    assert not old["active"] and old["unresolved_ruptures"] and old["concern_score"] == 3
+    assert not old["active"] and old["status"] == "Ended"
+    assert old["unresolved_ruptures"] and old["ended_after_rupture"]
+    assert old["concern_score"] == 3 + 4
+
+
+def test_equal_concern_orders_by_worst_session_severity_then_newest(
+        dyad_con: duckdb.DuckDBPyConnection) -> None:
+    d = _weekly(dt.date(2026, 1, 5), 3)
+    _dyad(dyad_con, "MILD", [(1, globals_(r=3, tc=2), d[2])])       # severity 1 + 2 = 3, newest
+    _dyad(dyad_con, "HARSH", [(1, globals_(r=3, tc=3), d[0])])      # severity 2 + 2 = 4
+    _dyad(dyad_con, "CALM", [(0, globals_(r=3, tc=2), d[1])])       # no rupture: severity 1
+    _dyad(dyad_con, "CALM2", [(0, globals_(r=3, tc=2), d[2])])      # the same, newer
+    df = q.caseload(dyad_con)
+    assert (df.concern_score == 0).all()
+    assert df.dyad_id.tolist() == ["HARSH", "MILD", "CALM2", "CALM"]
+    assert rows(df)["HARSH"]["worst_severity"] == 4
+
+
+def _stopped(con: duckdb.DuckDBPyConnection, dyad: str, last_two: list[dict], days_quiet: int,
+             latest: dt.date, before: dict | None = None) -> None:
+    """Weekly sessions (four calm, then `last_two`, each with a rupture segment) ending `days_quiet` days
+    before `latest`."""
+    calm = before or globals_(r=4)
+    ratings = [calm] * 4 + last_two
+    dates = _weekly(latest - dt.timedelta(days=days_quiet + 7 * (len(ratings) - 1)), len(ratings))
+    _dyad(con, dyad, [(1, r, x) for r, x in zip(ratings, dates, strict=True)])
+
+
+def test_ended_after_rupture(dyad_con: duckdb.DuckDBPyConnection) -> None:
+    latest = dt.date(2026, 6, 29)
+    _dyad(dyad_con, "CLOCK", [(0, globals_(r=3), latest)])  # sets the data's today
+    hard = globals_(r=1, tc=4)
+    # D0030 of the demo: two sessions with contribution 4 and resolution 1, then 107 days without a session.
+    _stopped(dyad_con, "D30", [hard, hard], 107, latest)
+    _stopped(dyad_con, "RESOLVED", [globals_(r=4, tc=2), globals_(r=5, tc=1)], 107, latest)
+    _stopped(dyad_con, "ACTIVE", [hard, hard], 7, latest)                       # still coming
+    _stopped(dyad_con, "QUIET", [globals_(r=2), globals_(r=4)], 35, latest)     # 35 > max(28, 21)
+    _stopped(dyad_con, "EARLIER", [globals_(r=4), globals_(r=4)], 107, latest, before=hard)  # 3rd-to-last
+    _stopped(dyad_con, "TC_ONLY", [globals_(r=4), globals_(r=4, tc=4)], 200, latest)
+    by = rows(q.caseload(dyad_con))
+    assert by["D30"]["ended_after_rupture"] and by["D30"]["status"] == "Ended"
+    assert by["D30"]["days_since_last"] == 107 and not by["D30"]["sessions_dropped"]
+    assert by["D30"]["flags"].startswith("Ended after rupture")
+    assert not by["RESOLVED"]["ended_after_rupture"] and by["RESOLVED"]["concern_score"] == 0
+    assert not by["ACTIVE"]["ended_after_rupture"]
+    assert by["QUIET"]["ended_after_rupture"] and by["QUIET"]["sessions_dropped"]
+    assert by["QUIET"]["status"] == "Quiet"
+    assert not by["EARLIER"]["ended_after_rupture"]
+    assert by["TC_ONLY"]["ended_after_rupture"]
+    assert not rows(q.caseload(dyad_con, threshold=5))["TC_ONLY"]["ended_after_rupture"]
+    flag = next(f for f in q.FLAGS if f.key == "ended_after_rupture")
+    assert flag.weight == max(f.weight for f in q.FLAGS)
+
+
+def test_relation_own_trainee_staff(clinic_con: duckdb.DuckDBPyConnection) -> None:
+    add_therapist(clinic_con, "T3", "S1", trainee=False)
+    add_dyad(clinic_con, "D5", "T3")
+    add_session(clinic_con, "D5", 1, [], globals_())
+    df = q.caseload(clinic_con, directory.supervisor_scope(clinic_con, "S1"))
+    assert dict(zip(df.dyad_id, df.relation, strict=True)) == {"D1": "trainee", "D3": "own", "D5": "staff"}
+    clinic = rows(q.caseload(clinic_con))  # no supervisor in the clinic scope: nobody's "own"
+    assert clinic["D3"]["relation"] == "staff" and clinic["D1"]["relation"] == "trainee"
+    assert q.filter_rows(df, relation="own").dyad_id.tolist() == ["D3"]
+
+
+def test_headline_counts_the_rows_given(clinic_con: duckdb.DuckDBPyConnection) -> None:
+    df = q.caseload(clinic_con)
+    assert q.headline(df) == {"dyads": 4, "flagged": 2, "unresolved": 1, "high_contribution": 1}
+    flagged = q.filter_rows(df, only_flagged=True)
+    assert flagged.dyad_id.tolist() == ["D1", "D3"]
+    assert q.headline(flagged) == {"dyads": 2, "flagged": 2, "unresolved": 1, "high_contribution": 1}
+    assert q.headline(q.filter_rows(df, relation="staff")) == {
+        "dyads": 1, "flagged": 1, "unresolved": 0, "high_contribution": 0}
 
 
 def test_trend_keeps_the_last_eight_sessions_oldest_first(dyad_con: duckdb.DuckDBPyConnection) -> None:

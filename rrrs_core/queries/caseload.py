@@ -3,6 +3,10 @@
 A supervisor opens this page to decide which cases to look at before supervision, so the flags are
 simple, documented rules computed in SQL (window functions over `v_session_metrics`), not a score
 that has to be trusted blindly. Each flag's definition is in `FLAGS`, which the page shows verbatim.
+
+Order (`ORDER_RULE`): concern score, then the dyad's worst session severity (`queries.severity`), then
+the newest last session. Ended dyads are not sorted apart: a treatment that stopped right after
+unresolved ruptures is the case the 3RS validation links to dropout, so it carries the heaviest flag.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from rrrs_core.queries.recency import AS_OF_SQL, LAST_SEEN_SQL
+from rrrs_core.queries.severity import severity_sql
 from rrrs_core.scope import CLINIC, Scope
 
 TREND_SESSIONS = 8      # sessions in the rupture sparkline
@@ -22,6 +28,23 @@ LAPSE_FACTOR = 3        # a gap this many times the usual gap is a sudden drop
 WIDENED_MIN_DAYS = 14   # ...and at least this long
 QUIET_MIN_DAYS = 28     # no session for at least this long before the clinic's latest session
 ACTIVE_DAYS = 90        # a dyad with no session for longer is inactive (ended, or dropped out long ago)
+ENDING_SESSIONS = 2     # rated sessions before a stop that are checked for an unresolved rupture
+
+QUIET_RULE = (f"no session for more than max({QUIET_MIN_DAYS} days, {LAPSE_FACTOR}x the dyad's median gap "
+              "between sessions) before the data's latest session date (the data's 'today')")
+
+STATUSES = {
+    "Active": "A session recently, in the dyad's usual rhythm.",
+    "Quiet": f"Dropped off: {QUIET_RULE}, but at most {ACTIVE_DAYS} days.",
+    "Ended": f"No session for more than {ACTIVE_DAYS} days before the data's latest session date. The data "
+             "does not record whether a treatment ended as planned or the patient dropped out.",
+}
+"""The status column's values and their rules (the page shows them verbatim)."""
+
+ORDER_RULE = ("Most concerning first: by concern score (the sum of the flag weights), then by the dyad's worst "
+              "session severity (therapist contribution - 1, plus 5 - resolution when there was a rupture; "
+              "0-8), then newest last session. Ended and quiet dyads rank by their flags like any other: an "
+              "ended treatment is not 'no concern'.")
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,12 @@ class Flag:
 
 
 FLAGS: tuple[Flag, ...] = (
+    Flag("ended_after_rupture", "Ended after rupture", 4,
+         f"The treatment stopped or ended right after a difficult session: {QUIET_RULE} (with no upper "
+         f"limit, so ended dyads count too), and among its last {ENDING_SESSIONS} rated sessions at least one "
+         f"has a rupture segment with overall resolution <= {UNRESOLVED_MAX}, or therapist contribution at or "
+         "above the threshold. The heaviest flag: in the 3RS validation, confrontation markers, low "
+         "resolution and therapist contribution each predicted dropout."),
     Flag("unresolved_ruptures", "Unresolved ruptures", 3,
          f"Each of the dyad's last {UNRESOLVED_RUN} rated sessions has at least one rupture segment and "
          f"overall resolution <= {UNRESOLVED_MAX}."),
@@ -64,20 +93,23 @@ def _labels_sql() -> str:
 
 
 def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: int = 4) -> pd.DataFrame:
-    """One row per dyad in scope: active dyads first, then by concern (flag weights), then by
-    high-contribution sessions.
+    """One row per dyad in scope, in `ORDER_RULE`'s order.
 
-    `active` is false when the dyad's last session is more than `ACTIVE_DAYS` before the clinic's
-    latest session date. `rupture_trend` lists the rupture share (rupture segments / segments) of the last
-    `TREND_SESSIONS` sessions, oldest first, for a sparkline; `n_high_contribution` counts sessions
-    with therapist contribution >= `threshold`.
+    `last_date` is the dyad's latest recorded session and `days_since_last` the days from it to `as_of`,
+    the latest session date in the store (`queries.recency`). `status` is Active, Quiet or Ended
+    (`STATUSES`); `active` is false for Ended. `relation` is 'own' for the scope's supervisor's own
+    dyads, 'trainee' when the therapist is a trainee, else 'staff'. `rupture_trend` lists the rupture share
+    (rupture segments / segments) of the last `TREND_SESSIONS` sessions, oldest first, for a sparkline;
+    `n_high_contribution` counts sessions with therapist contribution >= `threshold`; `worst_severity` is
+    the highest session severity.
     """
     where, params = scope.sql("therapist_id")
     sql = f"""
-    WITH params AS (SELECT ?::INTEGER AS threshold),
+    WITH params AS (SELECT ?::INTEGER AS threshold, ?::VARCHAR AS supervisor),
     s AS MATERIALIZED (
-        SELECT dyad_id, therapist_id, supervisor_id, treatment, session_number, session_date,
+        SELECT dyad_id, therapist_id, supervisor_id, trainee, treatment, session_number, session_date,
             rupture_segments, overall_resolution, therapist_contribution, ratings_pending,
+            {severity_sql()} AS severity,
             rupture_segments / nullif(n_segments, 0) AS rupture_share,
             confrontation_segments / nullif(n_segments, 0) AS confrontation_share,
             session_date - lag(session_date) OVER w_up AS gap_days,
@@ -88,7 +120,7 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
                w_down AS (PARTITION BY dyad_id ORDER BY session_number DESC)
     ),
     rated AS (
-        SELECT dyad_id, rupture_segments, overall_resolution,
+        SELECT dyad_id, rupture_segments, overall_resolution, therapist_contribution,
             row_number() OVER (PARTITION BY dyad_id ORDER BY session_number DESC) AS rrn
         FROM s WHERE overall_resolution IS NOT NULL
     ),
@@ -98,14 +130,22 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
             AND bool_and(rupture_segments > 0 AND overall_resolution <= {UNRESOLVED_MAX}) AS flag
         FROM rated WHERE rrn <= {UNRESOLVED_RUN} GROUP BY dyad_id
     ),
+    ending AS (
+        SELECT dyad_id,
+            bool_or(coalesce(rupture_segments > 0 AND overall_resolution <= {UNRESOLVED_MAX}, false)
+                    OR coalesce(therapist_contribution >= (SELECT threshold FROM params), false)) AS difficult
+        FROM rated WHERE rrn <= {ENDING_SESSIONS} GROUP BY dyad_id
+    ),
     per_dyad AS (
         SELECT dyad_id,
             any_value(therapist_id) AS therapist_id,
             any_value(supervisor_id) AS supervisor_id,
+            any_value(trainee) AS trainee,
             any_value(treatment) AS treatment,
             count(*) AS n_sessions,
             max(session_number) AS last_session,
-            arg_max(session_date, session_number) AS last_date,
+            arg_max(session_date, session_number) AS last_coded_date,
+            max(severity) AS worst_severity,
             list(rupture_share ORDER BY session_number) FILTER (WHERE rn <= {TREND_SESSIONS})
                 AS rupture_trend,
             arg_max(overall_resolution, session_number) FILTER (WHERE overall_resolution IS NOT NULL)
@@ -126,28 +166,63 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
         FROM s GROUP BY dyad_id
     ),
     since AS (
-        SELECT *, (SELECT max(session_date) FROM session) - last_date AS days_since_last FROM per_dyad
+        SELECT p.*, coalesce(l.last_seen, p.last_coded_date) AS last_date, {AS_OF_SQL} AS as_of,
+            {AS_OF_SQL} - coalesce(l.last_seen, p.last_coded_date) AS days_since_last,
+            coalesce({AS_OF_SQL} - coalesce(l.last_seen, p.last_coded_date)
+                     > greatest({QUIET_MIN_DAYS}, {LAPSE_FACTOR} * coalesce(p.median_gap_days, 0)), false) AS quiet
+        FROM per_dyad p LEFT JOIN {LAST_SEEN_SQL} l USING (dyad_id)
     ),
     flagged AS (
         SELECT p.*,
             coalesce(p.days_since_last <= {ACTIVE_DAYS}, true) AS active,
+            CASE WHEN NOT coalesce(p.days_since_last <= {ACTIVE_DAYS}, true) THEN 'Ended'
+                 WHEN p.quiet THEN 'Quiet' ELSE 'Active' END AS status,
+            CASE WHEN p.therapist_id = (SELECT supervisor FROM params) THEN 'own'
+                 WHEN coalesce(p.trainee, false) THEN 'trainee' ELSE 'staff' END AS relation,
+            p.quiet AND coalesce(e.difficult, false) AS ended_after_rupture,
             coalesce(u.flag, false) AS unresolved_ruptures,
             coalesce(p.n_window >= 3 AND p.confrontation_slope > 0
                      AND p.confrontation_last > p.confrontation_first, false) AS confrontation_rising,
             coalesce(p.last_gap_days > {LAPSE_FACTOR} * p.earlier_median_gap
                      AND p.last_gap_days >= {WIDENED_MIN_DAYS}, false)
-            OR coalesce(p.days_since_last
-                        > greatest({QUIET_MIN_DAYS}, {LAPSE_FACTOR} * coalesce(p.median_gap_days, 0))
-                        AND p.days_since_last <= {ACTIVE_DAYS}, false) AS sessions_dropped,
+            OR coalesce(p.quiet AND p.days_since_last <= {ACTIVE_DAYS}, false) AS sessions_dropped,
             p.n_pending > 0 AS ratings_pending
-        FROM since p LEFT JOIN unresolved u USING (dyad_id)
+        FROM since p LEFT JOIN unresolved u USING (dyad_id) LEFT JOIN ending e USING (dyad_id)
     )
-    SELECT dyad_id, therapist_id, supervisor_id, treatment, n_sessions, last_session, last_date,
-        rupture_trend, latest_resolution, n_high_contribution, n_pending, days_since_last, active,
-        unresolved_ruptures, confrontation_rising, sessions_dropped, ratings_pending,
+    SELECT dyad_id, therapist_id, supervisor_id, relation, treatment, n_sessions, last_session, last_date,
+        as_of, days_since_last, status, active,
+        rupture_trend, latest_resolution, n_high_contribution, n_pending, worst_severity,
+        {", ".join(f.key for f in FLAGS)},
         {_score_sql()} AS concern_score,
         {_labels_sql()} AS flags
     FROM flagged
-    ORDER BY active DESC, concern_score DESC, n_high_contribution DESC, last_date DESC NULLS LAST, dyad_id
+    ORDER BY concern_score DESC, worst_severity DESC, last_date DESC NULLS LAST, dyad_id
     """
-    return con.execute(sql, [int(threshold), *params]).df()
+    return con.execute(sql, [int(threshold), scope.supervisor_id, *params]).df()
+
+
+RELATIONS = {"own": "Own", "trainee": "Trainee", "staff": "Staff"}
+"""`relation` values and their labels: the scope's supervisor's own dyads, trainees' dyads, other staff's."""
+
+
+def filter_rows(cases: pd.DataFrame, *, include_inactive: bool = True, only_flagged: bool = False,
+                relation: str | None = None) -> pd.DataFrame:
+    """The caseload rows a page shows after its toggles, in the same order: ended dyads dropped unless
+    `include_inactive`, unflagged ones when `only_flagged`, and only one `relation` when given."""
+    keep = pd.Series(True, index=cases.index)
+    if not include_inactive:
+        keep &= cases.active.astype(bool)
+    if only_flagged:
+        keep &= cases.concern_score > 0
+    if relation:
+        keep &= cases.relation == relation
+    return cases[keep]
+
+
+def headline(rows: pd.DataFrame) -> dict[str, int]:
+    """Counts over exactly these rows (the ones shown): dyads, flagged, with unresolved ruptures, with a
+    session at or above the contribution threshold."""
+    return {"dyads": len(rows),
+            "flagged": int((rows.concern_score > 0).sum()),
+            "unresolved": int(rows.unresolved_ruptures.astype(bool).sum()),
+            "high_contribution": int((rows.n_high_contribution > 0).sum())}

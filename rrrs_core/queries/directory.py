@@ -27,7 +27,7 @@ def supervisor_scope(con: duckdb.DuckDBPyConnection, supervisor_id: str) -> Scop
     ids = [r[0] for r in con.execute(
         "SELECT therapist_id FROM therapist WHERE supervisor_id = ? OR therapist_id = ?",
         [supervisor_id, supervisor_id]).fetchall()]
-    return Scope.therapists(ids, f"Supervisor {supervisor_id} and trainees")
+    return Scope.therapists(ids, f"Supervisor {supervisor_id} and trainees", supervisor_id)
 
 
 def therapist_scope(therapist_id: str) -> Scope:
