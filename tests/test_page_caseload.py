@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_clean
+from tests.apptest import headers, open_clean
 
 PAGE = "pages/caseload.py"
 
@@ -30,7 +31,7 @@ def test_clinic_scope_lists_four_dyads_d1_first(monkeypatch: pytest.MonkeyPatch,
     at = run_page(monkeypatch, clinic_db)
     table = at.dataframe[0].value
     assert table.dyad_id.tolist() == ["D1", "D3", "D2", "D4"]
-    assert metrics(at)["Dyads in scope"] == "4" and metrics(at)["Dyads flagged"] == "2"
+    assert metrics(at)["Dyads shown"] == "4" and metrics(at)["Dyads flagged"] == "2"
     assert table.dyad_link.iloc[0] == "dyad?dyad=D1"
     assert table["flags"].iloc[0] == "Unresolved ruptures, Confrontation rising"
     assert "Unresolved ruptures" in at.expander[0].markdown[0].value
@@ -40,7 +41,7 @@ def test_supervisor_scope_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: P
     at = run_page(monkeypatch, clinic_db, scope="supervisor:S2")
     table = at.dataframe[0].value
     assert table.dyad_id.tolist() == ["D2", "D4"]
-    assert metrics(at)["Dyads in scope"] == "2" and metrics(at)["Dyads flagged"] == "0"
+    assert metrics(at)["Dyads shown"] == "2" and metrics(at)["Dyads flagged"] == "0"
     assert at.sidebar.selectbox[0].value == "supervisor:S2"
     # The link carries the scope, so the dyad page opens in the same context.
     assert table.dyad_link.tolist() == ["dyad?dyad=D2&scope=supervisor%3AS2",
@@ -69,25 +70,85 @@ def test_unknown_scope_falls_back_to_clinic(monkeypatch: pytest.MonkeyPatch, cli
     assert len(at.dataframe[0].value) == 4
 
 
-def test_inactive_dyads_shown_last_and_can_be_hidden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _with_old_dyad(tmp_path: Path) -> Path:
+    """The small clinic plus OLD, a dyad of T1 (trainee of S1) that ended half a year before the clinic's
+    latest session (2026-01-26) right after a session with an unresolved rupture."""
     import datetime as dt
 
     from rrrs_core import store
-    from tests.builders import add_dyad, add_session, globals_, small_clinic
+    from tests.builders import add_dyad, add_session, add_therapist, globals_, small_clinic
 
     db = tmp_path / "inactive.duckdb"
     con = store.connect(db)
     small_clinic(con)
-    add_dyad(con, "OLD", "T1")  # ended half a year before the clinic's latest session (2026-01-26)
+    add_dyad(con, "OLD", "T1")
     add_session(con, "OLD", 1, [(1, "denial", "check")], globals_(r=1), session_date=dt.date(2025, 7, 1))
+    add_therapist(con, "T3", "S1")  # staff, supervised by S1
+    add_dyad(con, "D5", "T3")
+    add_session(con, "D5", 1, [], globals_(), session_date=dt.date(2026, 1, 19))
     con.close()
+    return db
+
+
+def test_ended_dyads_rank_by_their_flags_and_can_be_hidden(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    db = _with_old_dyad(tmp_path)
+    at = run_page(monkeypatch, db)  # shown by default (dropouts are ended dyads), ranked by concern
+    table = at.dataframe[0].value
+    assert table.dyad_id.tolist() == ["D1", "OLD", "D3", "D2", "D5", "D4"]  # OLD: ended after rupture (4)
+    old = table.set_index("dyad_id").loc["OLD"]
+    assert old.status == "Ended" and old.last_seen == "2025-07-01 (209 days ago)"
+    assert table.set_index("dyad_id").loc["D1", "last_seen"] == "2026-01-26 (0 days ago)"
+    assert "Ended after rupture" in old.flag_list
+    assert metrics(at)["Dyads shown"] == "6"
+    assert "counted to 2026-01-26" in at.caption[0].value
+    # Status, concern and the last session come first, status and concern pinned with the dyad (always
+    # visible, whatever the width).
+    assert headers(at.dataframe[0])[:5] == ["Dyad", "Status", "Concern", "Last session", "Concern flags"]
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert all(config[c].get("pinned") for c in ("dyad_link", "status", "concern_score"))
+    assert "Ended after rupture" in at.expander[0].markdown[0].value
 
     at = run_page(monkeypatch, db, inactive="0")
     assert "OLD" not in at.dataframe[0].value.dyad_id.tolist()
-    assert metrics(at)["Dyads in scope"] == "4"
-    assert "1 inactive dyad(s) hidden" in at.caption[0].value
+    assert metrics(at)["Dyads shown"] == "5"
+    assert "1 ended dyad(s) hidden" in at.caption[0].value
 
-    at = run_page(monkeypatch, db)  # shown by default (dropouts are inactive dyads), after the active ones
+
+@pytest.mark.parametrize(("params", "ids"), [
+    ({}, ["D1", "OLD", "D3", "D2", "D5", "D4"]),
+    ({"inactive": "0"}, ["D1", "D3", "D2", "D5", "D4"]),
+    ({"flagged": "1"}, ["D1", "OLD", "D3"]),
+    ({"flagged": "1", "inactive": "0"}, ["D1", "D3"]),
+    ({"scope": "supervisor:S1", "rel": "trainee"}, ["D1", "OLD"]),
+    ({"scope": "supervisor:S1", "rel": "trainee", "inactive": "0"}, ["D1"]),
+])
+def test_headline_counts_describe_the_rows_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                 params: dict[str, str], ids: list[str]) -> None:
+    at = run_page(monkeypatch, _with_old_dyad(tmp_path), **params)
     table = at.dataframe[0].value
-    assert table.dyad_id.tolist() == ["D1", "D3", "D2", "D4", "OLD"]
-    assert metrics(at)["Dyads in scope"] == "5"
+    assert table.dyad_id.tolist() == ids
+    m = metrics(at)
+    assert m["Dyads shown"] == str(len(table))
+    assert m["Dyads flagged"] == str(int((table.concern_score > 0).sum()))
+    assert m["Unresolved ruptures"] == str(int(table.unresolved_ruptures.sum()))
+    assert m["Contribution ≥ 4"] == str(int((table.n_high_contribution > 0).sum()))
+
+
+def test_relation_column_and_filter_in_a_supervisors_scope(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    db = _with_old_dyad(tmp_path)
+    at = run_page(monkeypatch, db, scope="supervisor:S1")
+    table = at.dataframe[0].value
+    assert dict(zip(table.dyad_id, table.relation_label, strict=True)) == {
+        "D1": "Trainee", "OLD": "Trainee", "D3": "Own", "D5": "Staff"}
+    rel = at.sidebar.selectbox(key="url_rel@caseload")
+    assert rel.options == ["All therapists", "Own dyads", "Trainees' dyads", "Staff's dyads"]
+    rel.set_value("own").run()
+    assert at.dataframe[0].value.dyad_id.tolist() == ["D3"]
+    assert at.query_params.get("rel") == "own" and metrics(at)["Dyads shown"] == "1"
+
+    at = run_page(monkeypatch, db, scope="supervisor:S1", rel="staff")  # from a shared link
+    assert at.dataframe[0].value.dyad_id.tolist() == ["D5"]
+    at = run_page(monkeypatch, db, scope="therapist:T1")  # one therapist: no filter, no column
+    assert [b.label for b in at.sidebar.selectbox] == ["Scope"]
