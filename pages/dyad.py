@@ -11,6 +11,7 @@ from rrrs_core import reports
 from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
+from rrrs_core.queries import recency
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
 from rrrs_ui import widgets as w
@@ -40,31 +41,34 @@ def choose_dyad(scope: Scope) -> str | None:
     return current
 
 
-def show_header(info: dict[str, Any]) -> None:
+def show_header(info: dict[str, Any], last: recency.LastSession) -> None:
     role = "trainee" if info["trainee"] else "therapist"
     sup = f", supervised by {md(info['supervisor_id'])}" if info["supervisor_id"] else ""
     st.markdown(f"**Dyad {md(info['dyad_id'])}** - {role} {md(info['therapist_id'])}{sup} - patient "
                 f"{md(info['patient_id'] or 'unknown')} - {md(info['treatment'] or 'treatment not recorded')}")
+    st.markdown(f"**{md(last.text)}**", help=last.note)
 
 
 def show_key_figures(info: dict[str, Any], figs: dict[str, Any], tc: int) -> None:
-    cols = st.columns(5)
-    cols[0].metric("Sessions coded", figs["sessions_coded"],
-                   help=f"{info['n_sessions']} sessions recorded; coded = with a final coding.")
+    # Metrics as wide as their labels in a wrapping row: five fit at 1400 px and wrap at a laptop's 1024
+    # px instead of cutting the labels ("Sessions c...") as five equal columns did.
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Sessions coded", figs["sessions_coded"], width="content",
+               help=f"{info['n_sessions']} sessions recorded; coded = with a final coding.")
     share = figs["mean_rupture_share"]
-    cols[1].metric("Mean rupture share", "-" if share is None else f"{share:.0%}",
-                   help="Segments with a withdrawal or confrontation marker (check), as a share of the "
-                        "session's coded segments, averaged over sessions.")
+    row.metric("Mean rupture share", "-" if share is None else f"{share:.0%}", width="content",
+               help="Segments with a withdrawal or confrontation marker (check), as a share of the "
+                    "session's coded segments, averaged over sessions.")
     if figs["latest_resolution"] is None:
-        cols[2].metric("Latest resolution", "pending")
+        row.metric("Latest resolution", "pending", width="content")
     else:
-        cols[2].metric("Latest resolution", f"{figs['latest_resolution']} / 5",
-                       help=f"Overall resolution of session {figs['latest_resolution_session']}, the latest with "
-                            "ratings: 1 poor - 3 average - 5 very good.")
-    cols[3].metric(f"Therapist contribution >= {tc}", len(figs["high_contribution_sessions"]),
-                   help="Sessions whose therapist-contribution rating is at or above the threshold (sidebar).")
-    cols[4].metric("Ratings pending", len(figs["pending_sessions"]),
-                   help="Coded sessions without global ratings yet.")
+        row.metric("Latest resolution", f"{figs['latest_resolution']} / 5", width="content",
+                   help=f"Overall resolution of session {figs['latest_resolution_session']}, the latest with "
+                        "ratings: 1 poor - 3 average - 5 very good.")
+    row.metric(f"Contribution ≥ {tc}", len(figs["high_contribution_sessions"]), width="content",
+               help=f"Sessions whose therapist-contribution rating is {tc} or more (threshold in the sidebar).")
+    row.metric("Ratings pending", len(figs["pending_sessions"]), width="content",
+               help="Coded sessions without global ratings yet.")
 
 
 def show_guidance(traj: pd.DataFrame, figs: dict[str, Any], tc: int) -> None:
@@ -138,7 +142,7 @@ def main() -> None:
         return
     info = query(q.require_dyad, scope, dyad_id)
     auth.record("view dyad", dyad_id)
-    show_header(info)
+    show_header(info, query(recency.last_session, dyad_id, scope))
     pdf_download("Download dyad report (PDF)", f"rrrs-dyad-{dyad_id}.pdf",
                  lambda con, who, now: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=now,
                                                            threshold=tc), target=dyad_id, scope=scope)

@@ -87,3 +87,19 @@ def test_unknown_and_out_of_scope_dyad(monkeypatch: pytest.MonkeyPatch, clinic_d
     at = run_page(monkeypatch, clinic_db, dyad="D1", scope="therapist:T2")
     assert [w.value for w in at.main.warning] == ["Not found or not permitted."]
     assert "T1" not in text(at)
+
+
+def test_header_says_when_the_last_session_was(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    # D2's last session is 2026-01-19; the data's latest (D1, session 4) is 2026-01-26.
+    at = run_page(monkeypatch, clinic_db, dyad="D2")
+    line = next(m for m in at.markdown if "Last session" in m.value)
+    assert line.value == "**Last session 2026-01-19 (7 days ago)**"
+    assert "counted to 2026-01-26" in line.help
+
+
+def test_key_figure_labels_fit_a_laptop_width(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    """At 1024 px five equal columns cut the labels ("Sessions c..."): the metrics sit in a wrapping row,
+    each as wide as its label, and the labels stay short (checked in Chromium at 1024 and 1400 px)."""
+    at = run_page(monkeypatch, clinic_db, dyad="D1")
+    assert [m.label for m in at.metric] == ["Sessions coded", "Mean rupture share", "Latest resolution",
+                                            "Contribution ≥ 4", "Ratings pending"]

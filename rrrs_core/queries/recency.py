@@ -62,6 +62,8 @@ class LastSession:
     @property
     def text(self) -> str:
         """'Last session 2024-03-01 (107 days ago)'."""
+        if self.date is None:
+            return "No session date recorded"
         return f"Last session {describe(self.date, self.days_ago)}"
 
     @property
