@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 # (screenshot name, URL, texts that must be on the page)
 PAGES = [
-    ("01-caseload", "/", ["Caseload", "Dyads in scope", "How the concern flags are defined"]),
+    ("01-caseload", "/", ["Caseload", "Dyads shown", "the concern flags are defined"]),
     ("02-dyad", "dyad?dyad=D1", ["Dyad trajectory", "Dyad D1", "trainee T1, supervised by S1",
                                  "session 3 (contribution 5)"]),
     ("03-session", "session?dyad=D1&session=3", ["Session detail", "Dyad D1 - session 3", "Global ratings",
