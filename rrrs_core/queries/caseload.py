@@ -226,3 +226,13 @@ def headline(rows: pd.DataFrame) -> dict[str, int]:
             "flagged": int((rows.concern_score > 0).sum()),
             "unresolved": int(rows.unresolved_ruptures.astype(bool).sum()),
             "high_contribution": int((rows.n_high_contribution > 0).sum())}
+
+
+def dyad_flags(con: duckdb.DuckDBPyConnection, dyad_id: str, therapist_id: str, threshold: int = 4) -> list[Flag]:
+    """The concern flags one dyad carries on the caseload, heaviest first (for its page and PDF cover); the
+    caseload of its therapist is computed, since the flags depend on the clinic's latest session date only."""
+    rows = caseload(con, Scope.therapists([therapist_id], f"Therapist {therapist_id}"), threshold)
+    row = rows[rows.dyad_id == dyad_id]
+    if row.empty:
+        return []
+    return sorted((f for f in FLAGS if bool(row.iloc[0][f.key])), key=lambda f: -f.weight)

@@ -20,7 +20,8 @@ from rrrs_core import codebook as cb
 from rrrs_core import notes as notes_mod
 from rrrs_core.charts import dyad as dyad_charts
 from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
-from rrrs_core.queries import directory
+from rrrs_core.queries import caseload as cq
+from rrrs_core.queries import directory, recency
 from rrrs_core.queries import dyad as dq
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
@@ -49,7 +50,9 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
     meta = lay.Meta(f"Dyad {dyad_id} - 3RS supervision report", generated_by, lay.resolve_now(now),
                     directory.is_synthetic(con))
 
-    story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold)
+    last = recency.last_session(con, dyad_id, scope)
+    flags = cq.dyad_flags(con, dyad_id, dyad["therapist_id"], threshold)
+    story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold, last, flags)
     if len(traj):
         story += [PageBreak(), *_trajectory(traj, strip, threshold), *_session_table(traj, threshold)]
         flagged = [r for r in reviews if r.flagged]
@@ -104,7 +107,7 @@ def _codebooks(codings: pd.DataFrame) -> str:
 
 
 def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codings: pd.DataFrame,
-           scope: Scope, threshold: int) -> list[Flowable]:
+           scope: Scope, threshold: int, last: recency.LastSession, flags: list[cq.Flag]) -> list[Flowable]:
     role = "trainee" if dyad.get("trainee") else "staff therapist"
     story: list[Flowable] = [
         b.para(f"Supervision report: dyad {b.esc(dyad['dyad_id'])}", "title"),
@@ -117,6 +120,11 @@ def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codi
             ("Treatment", b.esc(dyad.get("treatment") or "not recorded")),
             ("Period", b.esc(_period(traj)) if len(traj) else "no coded sessions yet"),
             ("Sessions", f"{len(traj)} coded of {int(dyad['n_sessions'])} recorded"),
+            ("Last session", b.esc(recency.describe(last.date, last.days_ago)
+                                   + (f", counted to {last.as_of.isoformat()}, the latest session date in the data"
+                                      if last.as_of and last.date else ""))),
+            ("Caseload flags", b.esc(", ".join(f"{f.label} (weight {f.weight})" for f in flags) or "none")
+             + (" - definitions on the caseload page" if flags else "")),
             ("Codebook", _codebooks(codings)),
             ("Coders", _coders(codings)),
             ("Highlighted", f"therapist contribution at or above {threshold} (of 5)"),

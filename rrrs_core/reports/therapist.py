@@ -18,7 +18,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import HIGHLIGHT
 from rrrs_core.queries import caseload as caseload_q
-from rrrs_core.queries import directory
+from rrrs_core.queries import directory, recency
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
@@ -106,17 +106,20 @@ def _caseload(cases: pd.DataFrame, threshold: int) -> list[Flowable]:
         return [*story, b.para("No dyads are assigned to this therapist.", "body")]
     rows, high = [], []
     for i, c in enumerate(cases.itertuples()):
-        rows.append([c.dyad_id, c.treatment or "-", int(c.n_sessions), b.fmt_date(c.last_date),
+        rows.append([c.dyad_id, c.treatment or "-", int(c.n_sessions),
+                     f"{recency.describe(c.last_date, c.days_since_last)}\n{c.status}",
                      b.fmt_int(c.latest_resolution, "pending"), int(c.n_high_contribution), int(c.n_pending),
                      c.flags or "none"])
         if c.n_high_contribution:
             high.append(i)
     story += [
-        b.para(f"One row per dyad, most concerning first. Rows shaded purple have at least one session with "
-               f"therapist contribution at or above {threshold}.", "small"),
-        b.table(["Dyad", "Treatment", "Coded sessions", "Last session", "Latest resolution",
+        b.para(f"One row per dyad. {caseload_q.ORDER_RULE} Rows shaded purple have at least one session "
+               f"with therapist contribution at or above {threshold}. Last session: {recency.as_of_note(cases.as_of.iloc[0])} "
+               "Status: " + " ".join(f"{k}: {v}" for k, v in caseload_q.STATUSES.items()), "small"),
+        b.table(["Dyad", "Treatment", "Coded sessions", "Last session, status", "Latest resolution",
                  f"Sessions TC >= {threshold}", "Ratings pending", "Concern flags"],
-                rows, [0.08, 0.11, 0.08, 0.1, 0.09, 0.09, 0.08, 0.37], highlight=high, right=range(2, 7)),
+                rows, [0.07, 0.09, 0.085, 0.215, 0.08, 0.08, 0.08, 0.3], highlight=high,
+                right=[2, 4, 5, 6]),
         b.gap(4),
         b.para("How the concern flags are defined", "h3"),
         *b.bullets(f"<b>{b.esc(f.label)}</b>: {b.esc(f.definition)}" for f in caseload_q.FLAGS),
