@@ -14,7 +14,7 @@ from tests.apptest import column_type, headers, open_page
 def test_caseload_flags_are_one_label_each(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = open_page(monkeypatch, clinic_db, "caseload")
     table = at.dataframe[0]
-    assert headers(table)[:3] == ["Dyad", "Therapist", "Concern flags"]
+    assert headers(table)[:5] == ["Dyad", "Status", "Concern", "Last session", "Concern flags"]
     assert column_type(table, "flag_list") == "multiselect"
     flags = dict(zip(table.value.dyad_id, table.value.flag_list, strict=True))
     assert list(flags["D1"]) == ["Unresolved ruptures", "Confrontation rising"]
