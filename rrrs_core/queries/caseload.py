@@ -59,8 +59,8 @@ class Flag:
 
 FLAGS: tuple[Flag, ...] = (
     Flag("ended_after_rupture", "Ended after rupture", 4,
-         f"The treatment stopped or ended right after a difficult session: {QUIET_RULE} (with no upper "
-         f"limit, so ended dyads count too), and among its last {ENDING_SESSIONS} rated sessions at least one "
+         f"The treatment stopped or ended right after a difficult session: {QUIET_RULE}, however long ago "
+         f"(ended dyads count too), and among its last {ENDING_SESSIONS} rated sessions at least one "
          f"has a rupture segment with overall resolution <= {UNRESOLVED_MAX}, or therapist contribution at or "
          "above the threshold. The heaviest flag: in the 3RS validation, confrontation markers, low "
          "resolution and therapist contribution each predicted dropout."),
@@ -75,9 +75,9 @@ FLAGS: tuple[Flag, ...] = (
          f"Either the latest gap between sessions is more than {LAPSE_FACTOR}x the median of the "
          f"dyad's earlier gaps and at least {WIDENED_MIN_DAYS} days, or the dyad has had no session "
          f"for more than max({QUIET_MIN_DAYS} days, {LAPSE_FACTOR}x its median gap) but at most "
-         f"{ACTIVE_DAYS} days before the clinic's latest session date (the data's 'today'). After "
-         f"{ACTIVE_DAYS} days without a session a dyad counts as inactive instead: the data does not "
-         "record whether a treatment ended as planned."),
+         f"{ACTIVE_DAYS} days before the data's latest session date (the data's 'today'). After "
+         f"{ACTIVE_DAYS} days without a session the dyad's status is Ended instead (an ending right after a "
+         "difficult session is flagged 'Ended after rupture')."),
     Flag("ratings_pending", "Ratings pending", 1,
          "At least one coded session has no global ratings yet."),
 )
