@@ -30,7 +30,7 @@ def test_caseload_to_flagged_dyad_to_session(page, context) -> None:
     dyads = [r[0].rsplit("dyad=", 1)[-1].split("&")[0] for r in rows]
     assert "D1" in dyads and "D4" not in dyads, rows  # D4 (one quiet session) has no flag
     d1 = dyads.index("D1")
-    assert rows[d1][2], "D1 should show its concern flags"  # the "Concern flags" column
+    assert rows[d1][4], "D1 should show its concern flags"  # Dyad, Status, Concern, Last session, Concern flags
     assert_no_exception(page)
     shot(page, "journey2-1-caseload-flagged")
 
