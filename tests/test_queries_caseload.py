@@ -251,3 +251,20 @@ def test_trend_keeps_the_last_eight_sessions_oldest_first(dyad_con: duckdb.DuckD
 def test_small_clinic_builder_is_what_these_tests_assume(con: duckdb.DuckDBPyConnection) -> None:
     small_clinic(con)
     assert con.execute("SELECT count(*) FROM v_session_metrics").fetchone()[0] == 10
+
+
+def test_demo_clinic_d0030_ended_after_rupture_ranks_first(tmp_path) -> None:
+    """The issue's case on the default demo (40 dyads): D0030 had two sessions with contribution 4 and
+    resolution 1, then 107 days without a session; it used to sink below unflagged active dyads."""
+    from rrrs_core import demo, store
+    from rrrs_core.importing import import_path
+
+    demo.write(tmp_path / "demo", n_dyads=40)
+    con = store.connect(tmp_path / "demo.duckdb")
+    import_path(con, tmp_path / "demo")
+    df = q.caseload(con)
+    d30 = rows(df)["D0030"]
+    assert d30["ended_after_rupture"] and d30["status"] == "Ended" and d30["days_since_last"] == 107
+    assert df.dyad_id.iloc[0] == "D0030"
+    assert df.concern_score.is_monotonic_decreasing
+    con.close()
