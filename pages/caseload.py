@@ -35,7 +35,7 @@ with widgets.guard():
     relation = ALL
     if len(present) > 1:  # a supervisor's scope (own, trainees, staff) or the clinic (trainees, staff)
         relation = widgets.url_choice(
-            "Therapists", "rel", {k: RELATION_FILTER[k] for k in (ALL, *present)},
+            "Therapists", "relation", {k: RELATION_FILTER[k] for k in (ALL, *present)},
             help="Own: the scope's supervisor's own dyads; trainees: therapists recorded as trainees; "
                  "staff: every other therapist in the scope.")
     shown = caseload.filter_rows(everything, include_inactive=inactive, only_flagged=only_flagged,

@@ -120,8 +120,8 @@ def test_ended_dyads_rank_by_their_flags_and_can_be_hidden(monkeypatch: pytest.M
     ({"inactive": "0"}, ["D1", "D3", "D2", "D5", "D4"]),
     ({"flagged": "1"}, ["D1", "OLD", "D3"]),
     ({"flagged": "1", "inactive": "0"}, ["D1", "D3"]),
-    ({"scope": "supervisor:S1", "rel": "trainee"}, ["D1", "OLD"]),
-    ({"scope": "supervisor:S1", "rel": "trainee", "inactive": "0"}, ["D1"]),
+    ({"scope": "supervisor:S1", "relation": "trainee"}, ["D1", "OLD"]),
+    ({"scope": "supervisor:S1", "relation": "trainee", "inactive": "0"}, ["D1"]),
 ])
 def test_headline_counts_describe_the_rows_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                  params: dict[str, str], ids: list[str]) -> None:
@@ -142,13 +142,16 @@ def test_relation_column_and_filter_in_a_supervisors_scope(monkeypatch: pytest.M
     table = at.dataframe[0].value
     assert dict(zip(table.dyad_id, table.relation_label, strict=True)) == {
         "D1": "Trainee", "OLD": "Trainee", "D3": "Own", "D5": "Staff"}
-    rel = at.sidebar.selectbox(key="url_rel@caseload")
+    rel = at.sidebar.selectbox(key="url_relation@caseload")
     assert rel.options == ["All therapists", "Own dyads", "Trainees' dyads", "Staff's dyads"]
     rel.set_value("own").run()
     assert at.dataframe[0].value.dyad_id.tolist() == ["D3"]
-    assert at.query_params.get("rel") == "own" and metrics(at)["Dyads shown"] == "1"
+    assert at.query_params.get("relation") == "own" and metrics(at)["Dyads shown"] == "1"
 
-    at = run_page(monkeypatch, db, scope="supervisor:S1", rel="staff")  # from a shared link
+    at = run_page(monkeypatch, db, scope="supervisor:S1", relation="staff")  # from a shared link
     assert at.dataframe[0].value.dyad_id.tolist() == ["D5"]
+    # The contribution page's own `rel` toggle is not the caseload's filter: opening the app with it keeps it.
+    at = run_page(monkeypatch, db, rel="1")
+    assert at.query_params.get("rel") == "1" and len(at.dataframe[0].value) == 6
     at = run_page(monkeypatch, db, scope="therapist:T1")  # one therapist: no filter, no column
     assert [b.label for b in at.sidebar.selectbox] == ["Scope"]
