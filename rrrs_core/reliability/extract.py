@@ -39,7 +39,7 @@ def presence_items(book: cb.Codebook = cb.DEFAULT) -> list[str]:
 def session_values(con: duckdb.DuckDBPyConnection, design: Design,
                    book: cb.Codebook = cb.DEFAULT) -> pd.DataFrame:
     """One row per compared coding: dyad_id, session_number, slot, coder_id and every `session_items` column
-    (NULL where the coding's ratings are pending)."""
+    as floats (NaN where the coding's ratings are pending)."""
     sel, params = selection(design)
     sig = ", ".join(f"max(CASE WHEN r.item = '{k}' THEN r.rating END) AS r_{k}" for k in book.keys)
     sig_cols = ", ".join(f"CASE WHEN m.ratings_pending THEN NULL ELSE coalesce(g.r_{k}, 1) END AS sig_{k}"
@@ -47,7 +47,7 @@ def session_values(con: duckdb.DuckDBPyConnection, design: Design,
     keys = ", ".join(f"'{k}'" for k in book.keys)
     metric_cols = ", ".join(f"m.{c}" for c in [*FAMILY_ITEMS, *book.global_keys])
     seg_cols = ", ".join(f"x.seg_{k}" for k in book.keys)
-    return con.execute(f"""
+    frame = con.execute(f"""
         WITH sel AS ({sel}),
         g AS (SELECT r.coding_id, {sig} FROM rating r SEMI JOIN sel USING (coding_id)
               WHERE r.item IN ({keys}) GROUP BY r.coding_id)
@@ -57,6 +57,7 @@ def session_values(con: duckdb.DuckDBPyConnection, design: Design,
         JOIN ({code_segments_select(book, "sel")}) x USING (coding_id)
         LEFT JOIN g USING (coding_id)
         ORDER BY sel.dyad_id, sel.session_number, sel.slot""", params).df()
+    return frame.astype({c: float for c in session_items(book)})
 
 
 def wide(values: pd.DataFrame, item: str, k: int) -> tuple[np.ndarray, int]:
