@@ -120,7 +120,7 @@ def test_reliability_table_crossed_has_all_six_forms(rel_con):
 
 
 def test_too_few_sessions_and_unknown_coders(rel_con):
-    with pytest.raises(ReliabilityInputError, match="1 sessions coded by each of C1, C5"):
+    with pytest.raises(ReliabilityInputError, match="1 session coded by each of C1, C5"):
         require_data(rel_con, Design(coders=("C1", "C5")))
     rows = reliability(rel_con, Design(coders=("C1", "C5")))
     assert set(rows.reason) == {FEW_SESSIONS} and rows.value.isna().all()

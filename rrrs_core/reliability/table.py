@@ -105,8 +105,9 @@ def require_data(con: duckdb.DuckDBPyConnection, design: Design) -> tuple[int, i
     """Sessions and coders the design compares; refuse (ReliabilityInputError) when nothing can be computed."""
     check(con, design)
     n_sessions, n_coders, _ = extract.design_size(con, design)
-    what = "sessions coded by each of " + ", ".join(design.coders) if design.crossed else \
-        "double-coded sessions (two final codings by different coders)"
+    noun = "session" if n_sessions == 1 else "sessions"
+    what = f"{noun} coded by each of {', '.join(design.coders)}" if design.crossed else \
+        f"double-coded {noun} (two final codings by different coders)"
     if n_sessions < MIN_SESSIONS:
         raise ReliabilityInputError(f"Too few data for reliability: {n_sessions} {what}; at least "
                                     f"{MIN_SESSIONS} are needed.")
