@@ -48,7 +48,7 @@ def session_values(con: duckdb.DuckDBPyConnection, design: Design,
     metric_cols = ", ".join(f"m.{c}" for c in [*FAMILY_ITEMS, *book.global_keys])
     seg_cols = ", ".join(f"x.seg_{k}" for k in book.keys)
     frame = con.execute(f"""
-        WITH sel AS ({sel}),
+        WITH sel AS MATERIALIZED ({sel}),
         g AS (SELECT r.coding_id, {sig} FROM rating r SEMI JOIN sel USING (coding_id)
               WHERE r.item IN ({keys}) GROUP BY r.coding_id)
         SELECT sel.dyad_id, sel.session_number, sel.slot, sel.coder_id, {metric_cols}, {seg_cols}, {sig_cols}
@@ -60,15 +60,27 @@ def session_values(con: duckdb.DuckDBPyConnection, design: Design,
     return frame.astype({c: float for c in session_items(book)})
 
 
+class Wide:
+    """`session_values` as sessions x k tables, one per item: the rows come ordered by session and slot, and
+    every compared session has exactly k codings (the design's SQL guarantees it), so a reshape does it."""
+
+    def __init__(self, values: pd.DataFrame, k: int):
+        self.k = k
+        self.n = len(values) // k
+        self.values = values
+        codes, _ = pd.factorize(values["coder_id"])
+        self.coders = codes.reshape(self.n, k)
+
+    def table(self, item: str) -> tuple[np.ndarray, int]:
+        """One item without the sessions missing a value (ratings pending), and the distinct coders behind it."""
+        table = self.values[item].to_numpy(dtype=float).reshape(self.n, self.k)
+        keep = ~np.isnan(table).any(axis=1)
+        return table[keep], len(np.unique(self.coders[keep]))
+
+
 def wide(values: pd.DataFrame, item: str, k: int) -> tuple[np.ndarray, int]:
-    """One item as a sessions x k table with no missing cell (sessions missing a value are dropped), and the
-    number of distinct coders behind it."""
-    frame = values.pivot(index=["dyad_id", "session_number"], columns="slot", values=item)
-    coder = values.pivot(index=["dyad_id", "session_number"], columns="slot", values="coder_id")
-    keep = frame.notna().all(axis=1).to_numpy() & (frame.shape[1] == k)
-    table = frame.to_numpy(dtype=float)[keep]
-    n_coders = len(pd.unique(coder.to_numpy()[keep].ravel())) if keep.any() else 0
-    return table, n_coders
+    """One item as a sessions x k table with no missing cell, and the number of distinct coders behind it."""
+    return Wide(values, k).table(item)
 
 
 def presence_patterns(con: duckdb.DuckDBPyConnection, design: Design,
@@ -81,7 +93,7 @@ def presence_patterns(con: duckdb.DuckDBPyConnection, design: Design,
         f"WHERE family IN ({', '.join(repr(f) for f in fams)}) GROUP BY ALL"
         for name, fams in PRESENCE_FAMILIES.items())
     rows = con.execute(f"""
-        WITH sel AS ({sel}),
+        WITH sel AS MATERIALIZED ({sel}),
         marked AS (
             SELECT sel.dyad_id, sel.session_number, k.segment, k.code, cc.family, 1 << (sel.slot - 1) AS bit
             FROM sel
@@ -112,7 +124,7 @@ def design_size(con: duckdb.DuckDBPyConnection, design: Design) -> tuple[int, in
     """Sessions compared, distinct coders among their compared codings, and the sessions' segments."""
     sel, params = selection(design)
     row = con.execute(f"""
-        WITH sel AS ({sel})
+        WITH sel AS MATERIALIZED ({sel})
         SELECT count(*), (SELECT count(DISTINCT coder_id) FROM sel), coalesce(sum(s.n_segments), 0)
         FROM session s SEMI JOIN sel USING (dyad_id, session_number)""", params).fetchall()[0]
     return int(row[0]), int(row[1]), int(row[2])

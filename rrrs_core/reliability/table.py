@@ -91,9 +91,10 @@ def reliability(con: duckdb.DuckDBPyConnection, design: Design = ROUTINE,
     """Every per-session item's ICCs, then every code's and family's presence statistics (`COLUMNS`)."""
     check(con, design)
     values = extract.session_values(con, design, book)
+    tables = extract.Wide(values, design.k)
     rows: list[Row] = []
     for item in extract.session_items(book):
-        table, n_coders = extract.wide(values, item, design.k)
+        table, n_coders = tables.table(item)
         rows.extend(icc_rows(item, table, n_coders, design))
     patterns, n_sessions, n_coders = extract.presence_patterns(con, design, book)
     for item in extract.presence_items(book):
