@@ -111,4 +111,5 @@ def check(con: duckdb.DuckDBPyConnection, design: Design) -> None:
         shown = ", ".join(sorted(known)[:20]) or "none"
         raise ReliabilityInputError(
             f"Unknown coder{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: no final coding by "
-            f"{'them' if len(unknown) > 1 else 'that coder'} (coders with final codings: {shown}).")
+            f"{'them' if len(unknown) > 1 else 'that coder'}, consensus codings aside (coders with final "
+            f"codings: {shown}).")

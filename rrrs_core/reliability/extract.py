@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rrrs_core import codebook as cb
+from rrrs_core.errors import RrrsError
 from rrrs_core.reliability.categorical import Patterns
 from rrrs_core.reliability.design import Design, selection
 from rrrs_core.views import code_segments_select
@@ -67,6 +68,9 @@ class Wide:
     def __init__(self, values: pd.DataFrame, k: int):
         self.k = k
         self.n = len(values) // k
+        slots = values["slot"].to_numpy()
+        if len(values) % k or (slots.reshape(self.n, k) != np.arange(1, k + 1)).any():
+            raise RrrsError("Reliability: the compared codings are not one per coder and session.")
         self.values = values
         codes, _ = pd.factorize(values["coder_id"])
         self.coders = codes.reshape(self.n, k)
