@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.auth_setup import add_setup_parsers
 
     add_setup_parsers(sub)
+    from rrrs_core.reliability.command import add_reliability_parser
+
+    add_reliability_parser(sub)
     return parser
 
 

@@ -1,0 +1,7 @@
+"""Coder reliability (issue #16): how far the numbers rrrs shows agree between coders.
+
+- `design`: which codings are compared (a fully crossed set of coders, or routine double-coding).
+- `extract`: per-session values and per-segment presence of the compared codings, aggregated in SQL.
+- `icc`, `categorical`: the statistics; `bands`: how to read them; `table`: one row per item and statistic.
+- `command`: `rrrs reliability`.
+"""

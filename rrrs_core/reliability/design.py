@@ -1,0 +1,115 @@
+"""Which codings are compared: the two designs of a reliability study, as SQL over the store.
+
+Only final, current codings count, and never a consensus coding: it is derived from the others, so it
+would agree with them by construction.
+
+- Fully crossed (`Design(coders=("C1", "C2"))`): the sessions that every listed coder coded; coder i fills
+  slot i. Coders are then the same for every session, so every ICC form applies (rrrs leads with ICC2,
+  absolute agreement of a single coder: coders are a sample, and one coder's numbers are used alone).
+- Routine double-coding (`Design()`): the second coder varies from session to session, so coder effects
+  cannot be separated from error and only the one-way forms apply (ICC1, ICC1k). Each session with two or
+  more codings contributes its two earliest: the coders whose coding of it reached the database first
+  (the first id of each coder's version history, as in the primary-coding rule of `views`), then coder id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from rrrs_core.errors import RrrsError
+
+COMPARED = "c.is_current AND c.status = 'final' AND NOT c.consensus"
+_PERIOD = ("($since::DATE IS NULL OR s.session_date >= $since::DATE) AND "
+           "($until::DATE IS NULL OR s.session_date <= $until::DATE)")
+
+
+class ReliabilityInputError(RrrsError):
+    """A request the data cannot answer (unknown coder, too few coders or sessions): the CLI exits 2."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """`coders` empty: routine double-coding over the clinic; otherwise those coders, fully crossed.
+    `since`/`until` (session dates, inclusive) restrict the sessions either way."""
+
+    coders: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @property
+    def crossed(self) -> bool:
+        return bool(self.coders)
+
+    @property
+    def k(self) -> int:
+        """Codings compared per session."""
+        return len(self.coders) if self.crossed else 2
+
+    @property
+    def lead(self) -> str:
+        """The ICC form rrrs shows first for this design."""
+        return "ICC2" if self.crossed else "ICC1"
+
+    def describe(self) -> str:
+        if self.crossed:
+            return f"fully crossed: sessions coded by each of {', '.join(self.coders)}"
+        return "routine double-coding: each session's two earliest final codings"
+
+
+ROUTINE = Design()
+
+
+def selection(design: Design) -> tuple[str, dict[str, object]]:
+    """SQL for the compared codings (coding_id, dyad_id, session_number, coder_id, slot 1..k), and its
+    parameters. Use it as a CTE: `WITH sel AS (<sql>) ...`."""
+    params: dict[str, object] = {"since": design.since, "until": design.until}
+    if design.crossed:
+        params["coders"] = list(design.coders)
+        sql = f"""
+        SELECT coding_id, dyad_id, session_number, coder_id, slot FROM (
+            SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id,
+                list_position($coders::VARCHAR[], c.coder_id) AS slot,
+                count(*) OVER (PARTITION BY c.dyad_id, c.session_number) AS n_coders
+            FROM coding c JOIN session s USING (dyad_id, session_number)
+            WHERE {COMPARED} AND list_contains($coders::VARCHAR[], c.coder_id) AND {_PERIOD}
+        ) WHERE n_coders = len($coders::VARCHAR[])"""
+        return sql, params
+    sql = f"""
+    SELECT coding_id, dyad_id, session_number, coder_id, slot FROM (
+        SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id,
+            row_number() OVER (PARTITION BY c.dyad_id, c.session_number ORDER BY l.first_id, c.coder_id) AS slot,
+            count(*) OVER (PARTITION BY c.dyad_id, c.session_number) AS n_codings
+        FROM coding c
+        JOIN (SELECT dyad_id, session_number, coder_id, min(coding_id) AS first_id FROM coding GROUP BY ALL) l
+          USING (dyad_id, session_number, coder_id)
+        JOIN session s USING (dyad_id, session_number)
+        WHERE {COMPARED} AND {_PERIOD}
+    ) WHERE n_codings >= 2 AND slot <= 2"""
+    return sql, params
+
+
+def coders(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Coders with at least one final, current, non-consensus coding (the ones a design may name)."""
+    return [r[0] for r in con.execute(
+        f"SELECT DISTINCT c.coder_id FROM coding c WHERE {COMPARED} ORDER BY 1").fetchall()]
+
+
+def check(con: duckdb.DuckDBPyConnection, design: Design) -> None:
+    """Refuse a crossed design naming fewer than two coders, a coder twice, or an unknown coder."""
+    if not design.crossed:
+        return
+    if len(design.coders) < 2:
+        raise ReliabilityInputError("A fully crossed comparison needs at least 2 coders (--coders A,B).")
+    if len(set(design.coders)) < len(design.coders):
+        raise ReliabilityInputError(f"A coder is listed twice in {', '.join(design.coders)}.")
+    known = set(coders(con))
+    unknown = [c for c in design.coders if c not in known]
+    if unknown:
+        shown = ", ".join(sorted(known)[:20]) or "none"
+        raise ReliabilityInputError(
+            f"Unknown coder{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: no final coding by "
+            f"{'them' if len(unknown) > 1 else 'that coder'}, consensus codings aside (coders with final "
+            f"codings: {shown}).")
