@@ -109,17 +109,23 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
     st.caption(f"An episode is a run of consecutive segments with a rupture marker (check). It counts as "
                f"addressed when a resolution strategy (check) falls in it or in the {ep.EPISODE_WINDOW} segments "
                f"after it (about {ep.EPISODE_WINDOW * segment_minutes} minutes); "
-               "check-minus strategies are listed but do not count. Addressed means a repair was attempted; "
+               "check-minus strategies are listed but do not count. When the session ended within that window "
+               "and no strategy was coded, the episode is *unaddressed in session*: there was no time left for "
+               "a repair, so it is not counted as unaddressed. Addressed means a repair was attempted; "
                "whether it worked is the Overall resolution rating.")
     if not episodes:
         st.markdown("No rupture episodes: no segment has a withdrawal or confrontation marker (check).")
     else:
-        open_ = [e for e in episodes if not e.addressed]
+        open_ = [e for e in episodes if e.unaddressed]
+        cut = [e for e in episodes if e.status == ep.IN_SESSION]
         summary = f"{len(episodes)} episode{'s' if len(episodes) != 1 else ''}"
         if open_:
             where = ", ".join(e.minutes for e in open_)
             summary += f"; **{len(open_)} unaddressed** (no strategy within the window): {where}"
-        else:
+        if cut:
+            where = ", ".join(e.minutes for e in cut)
+            summary += f"; {len(cut)} unaddressed in session (the session ended within the window): {where}"
+        if not open_ and not cut:
             summary += ", all addressed by a resolution strategy"
         st.markdown(summary + ".")
         cells.show_episodes(ep.episodes_table(episodes))
@@ -127,7 +133,6 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
         listed = "; ".join(f"{m.label} ({ep.minutes(m.segment, m.segment, segment_minutes)})" for m in unlinked)
         st.caption(f"Strategies outside every episode window (a repair of an earlier or anticipated rupture, "
                    f"or worth discussing): {listed}.")
-
 
 
 def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown: str) -> None:

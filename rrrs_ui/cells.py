@@ -130,7 +130,7 @@ def markers_column(lists: pd.Series, label: str = "Rupture markers") -> object:
 
 # --- session page: rupture-to-resolution episodes ---------------------------------------------------------
 
-EPISODE_WIDTHS = {"Rupture markers": 240, "Strategies within window": 240, "Unclear strategies": 170}
+EPISODE_WIDTHS = {"Rupture markers": 215, "Strategies within window": 215, "Unclear strategies": 160}
 
 
 def show_episodes(table: pd.DataFrame) -> None:
@@ -145,7 +145,9 @@ def show_episodes(table: pd.DataFrame) -> None:
                      "Minutes": CC.TextColumn("Minutes", width=80, help="Where the rupture segments are"),
                      "Window": CC.TextColumn("Window", width=80,
                                              help="The rupture segments and the segments searched for a repair"),
-                     "Status": CC.TextColumn("Status", width=95),
+                     "Status": CC.TextColumn(
+                         "Status", width=145, help="addressed; unaddressed; unaddressed in session: the session "
+                         "ended within the window, before a repair could be coded"),
                      "Rupture markers": CC.TextColumn("Rupture markers", width=EPISODE_WIDTHS["Rupture markers"]),
                      "Strategies within window": CC.TextColumn(
                          "Strategies within window", width=EPISODE_WIDTHS["Strategies within window"],

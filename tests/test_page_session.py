@@ -85,3 +85,21 @@ def test_pickers_without_params(monkeypatch: pytest.MonkeyPatch, clinic_db: Path
     next(s for s in at.selectbox if s.label == "Session").set_value(1).run()
     assert (at.query_params.get("dyad"), at.query_params.get("session")) == ("D2", "1")
     assert "1 episode, all addressed by a resolution strategy." in text(at)
+
+
+def test_rupture_in_the_last_segment_is_unaddressed_in_session(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    from rrrs_core import store
+    from tests.builders import add_session, globals_, small_clinic
+
+    db = tmp_path / "clinic.duckdb"
+    con = store.connect(db)
+    small_clinic(con)
+    # D2 session 4 (10 segments): a withdrawal at 5-10 min (no strategy) and one in the last segment.
+    add_session(con, "D2", 4, [(2, "minimal_response", "check"), (10, "denial", "check")], globals_(w=2, r=3))
+    con.close()
+    at = run_page(monkeypatch, db, PAGE, dyad="D2", session="4")
+    body = text(at)
+    assert ("2 episodes; **1 unaddressed** (no strategy within the window): 5-10 min; 1 unaddressed in session "
+            "(the session ended within the window): 45-50 min.") in body
+    assert at.dataframe[0].value.Status.tolist() == ["unaddressed", "unaddressed in session"]
