@@ -212,12 +212,10 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
     widths = [0.065, 0.105, 0.055, 0.07, 0.06, 0.06, 0.06, 0.065, 0.08, 0.085, 0.085, 0.085, 0.085]
     return [
         CondPageBreak(160), b.para("Session by session", "h1"),
-        b.para("Segs: coded segments. W / C / R segs: segments with at least one withdrawal / confrontation / "
-               "resolution marker marked check (meets criteria); rupture share: segments with a rupture marker "
-               "/ segments. Episodes: rupture episodes (unaddressed ones in brackets; +n e: n more unaddressed "
-               "in session, the session ended within their window). "
-               f"Global ratings are 1-5. Rows shaded purple: therapist contribution at or above {threshold}.",
-               "small"),
+        b.para("Segs: coded segments. W / C / R segs: segments with a withdrawal / confrontation / resolution "
+               "marker marked check; rupture share: rupture segments / segments. Episodes: rupture episodes "
+               "(unaddressed in brackets; +n e: n unaddressed in session, cut short by its end). Global ratings "
+               f"1-5. Purple rows: therapist contribution at or above {threshold}.", "small"),
         b.table(header, rows, widths, highlight=high, right=range(3, 13), font_size=7.2),
     ]
 
