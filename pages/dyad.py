@@ -146,14 +146,15 @@ def open_session(dyad_id: str, traj: pd.DataFrame, picked: int | None) -> None:
     numbers = sorted((int(s) for s in traj.session_number), reverse=True)
     default = picked if picked in numbers else url_session(numbers) or default_session(traj)
     severity = {int(r.session_number): int(r.severity) for r in traj.itertuples() if r.flagged}
-    col1, col2 = st.columns([1, 2], vertical_alignment="bottom")
+    col1, col2 = st.columns([1, 1], vertical_alignment="bottom")   # the label fits at 1024 px too
     number = col1.selectbox("Open a session", numbers, index=numbers.index(default),
-                            format_func=lambda n: f"Session {n}" + (f" (flagged, severity {severity[n]})"
+                            format_func=lambda n: f"Session {n}" + (f" (severity {severity[n]})"
                                                                      if n in severity else ""),
-                            help="Starts at the worst flagged session (highest severity, newest on ties), or "
-                                 "the latest session when none is flagged.")
+                            help="Flagged sessions show their severity. Starts at the worst flagged session "
+                                 "(highest severity, newest on ties), or the latest session when none is "
+                                 "flagged.")
     params = {"dyad": dyad_id, "session": str(number), **carried_params()}
-    col2.page_link(SESSION_PAGE, label=f"Session {number} detail: timeline, ratings, episodes",
+    col2.page_link(SESSION_PAGE, label=f"Open session {number} detail",
                    icon=":material/arrow_forward:", query_params=params)
 
 

@@ -68,7 +68,7 @@ def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Pat
     link = next(p for p in at.page_link if p.proto.page == "session")
     assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the worst flagged session
     box = next(s for s in at.selectbox if s.label == "Open a session")
-    assert box.options == ["Session 4", "Session 3 (flagged, severity 8)", "Session 2", "Session 1"]
+    assert box.options == ["Session 4", "Session 3 (severity 8)", "Session 2", "Session 1"]
 
 
 def test_threshold_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
