@@ -154,7 +154,7 @@ def open_session(dyad_id: str, traj: pd.DataFrame, picked: int | None) -> None:
                                  "(highest severity, newest on ties), or the latest session when none is "
                                  "flagged.")
     params = {"dyad": dyad_id, "session": str(number), **carried_params()}
-    col2.page_link(SESSION_PAGE, label=f"Open session {number} detail",
+    col2.page_link(SESSION_PAGE, label=f"Session {number} detail",
                    icon=":material/arrow_forward:", query_params=params)
 
 
