@@ -203,13 +203,13 @@ def main() -> None:
                f"{EPISODE_WINDOW} segments after; unaddressed in session (At end) = the session ended within "
                "those segments.")
     open_session(dyad_id, traj, picked_session(event))
-    st.subheader("Supervision notes")
-    notes_panel(dyad_id, author=auth.principal().name)
-    st.subheader("Sessions")
+    st.subheader("Sessions")   # next to the picker, above the notes: the list a supervisor reads first
     st.caption(f"Newest first. {SEVERITY_RULE.format(threshold=tc)}")
     table = session_table(traj, tc)
     st.dataframe(table, hide_index=True, placeholder=tables.PLACEHOLDER, height=tables.rows_height(len(table)),
                  column_order=tables.DYAD_SESSIONS_ORDER, column_config=tables.dyad_sessions(tc))
+    st.subheader("Supervision notes")
+    notes_panel(dyad_id, author=auth.principal().name)
 
 with w.guard():
     main()

@@ -13,6 +13,8 @@ from rrrs_core.charts import session as charts
 from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as q
+from rrrs_core.queries.severity import RULE
+from rrrs_core.reports.review import SessionReview
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, cells, glue
 from rrrs_ui import widgets as w
@@ -135,6 +137,36 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
                    f"or worth discussing): {listed}.")
 
 
+def url_threshold(default: int = 4) -> int:
+    """The therapist-contribution threshold carried in the URL (`tc`) from the page the link came from."""
+    raw = w.param("tc", str(default))
+    return int(raw) if raw and raw.isdigit() and 1 <= int(raw) <= 5 else default
+
+
+def show_flag(head: dict[str, Any], coder: str, primary: str, ratings: pd.DataFrame, marks: pd.DataFrame,
+              episodes: list[ep.Episode]) -> None:
+    """Whether the shared rule flags this session (on its primary coding), how severe, and why."""
+    tc = url_threshold()
+    if coder != primary:
+        st.caption(f"Flags and severity use the primary coding ({md(primary)}).")
+        return
+    given = dict(zip(ratings.item, ratings.rating, strict=True))
+
+    def rating(item: str) -> int | None:
+        value = given.get(item)
+        return None if value is None or pd.isna(value) else int(value)
+
+    review = SessionReview(
+        head["dyad_id"], int(head["session_number"]), head["session_date"], int(head["n_segments"]),
+        int(head["segment_minutes"]), coder, rating("therapist_contribution"), rating("overall_resolution"),
+        ratings.rating.isna().all(), tc, tuple(ep.marks_from_frame(marks)), tuple(episodes))
+    if review.flagged:
+        st.markdown(f":violet[**Flagged for review, severity {review.severity} of 8:**] "
+                    f"{md('; '.join(review.reasons()))}.", help=RULE.format(threshold=tc))
+    else:
+        st.caption(f"Not flagged for review. {RULE.format(threshold=tc)}")
+
+
 def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown: str) -> None:
     st.subheader("Coders")
     names = ", ".join(f"{md(r.coder_id)}{' (primary)' if r.is_primary else ''}" for r in codings.itertuples())
@@ -197,7 +229,9 @@ def main() -> None:
     coder = choose_coder(codings)
     marks = query(q.marks, scope, *chosen, coder)
     episodes, unlinked = query(ep.session_episodes, scope, *chosen, coder)
-    show_ratings(query(q.ratings, scope, *chosen, coder), coder)
+    ratings = query(q.ratings, scope, *chosen, coder)
+    show_flag(head, coder, str(codings.coder_id.iloc[0]), ratings, marks, episodes)
+    show_ratings(ratings, coder)
     st.subheader("Timeline")
     if marks.empty:
         st.info("No codes were marked in this session: no rupture markers and no resolution strategies.")
