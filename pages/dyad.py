@@ -204,7 +204,8 @@ def main() -> None:
                "those segments.")
     open_session(dyad_id, traj, picked_session(event))
     st.subheader("Sessions")   # next to the picker, above the notes: the list a supervisor reads first
-    st.caption(f"Newest first. {SEVERITY_RULE.format(threshold=tc)}")
+    st.caption(f"Newest first; click the Severity header to sort the worst first. "
+               f"{SEVERITY_RULE.format(threshold=tc)}")
     table = session_table(traj, tc)
     st.dataframe(table, hide_index=True, placeholder=tables.PLACEHOLDER, height=tables.rows_height(len(table)),
                  column_order=tables.DYAD_SESSIONS_ORDER, column_config=tables.dyad_sessions(tc))
