@@ -61,3 +61,15 @@ def test_d0030_contribution_4_sessions_are_flagged_and_first(demo_con: duckdb.Du
     order = [int(n) for n in re.findall(r"Session (\d+) - \d{4}-\d\d-\d\d Flagged", " ".join(pages[start:]))]
     assert order[:2] == [13, 12]          # severity 7 both, newest first; they were on pages 8-9 of 11
     assert "Session 13 - 2025-02-18 Flagged (severity 7 of 8)" in pages[start]
+
+
+def test_pages_and_pdfs_flag_the_same_sessions(demo_con: duckdb.DuckDBPyConnection, sessions: pd.DataFrame) -> None:
+    """The dyad page's trajectory (SQL counts) and the PDFs' reviews (episodes from the marks) agree."""
+    from rrrs_core.reports import data
+    from rrrs_core.reports import review as rv
+
+    for dyad_id, traj in sessions.groupby("dyad_id"):
+        reviews = rv.build_reviews(traj, data.dyad_marks(demo_con, dyad_id), 4, dyad_id=dyad_id)
+        assert [r.flagged for r in reviews] == traj.flagged.tolist(), dyad_id
+        assert [r.severity for r in reviews] == traj.severity.tolist(), dyad_id
+        assert [len(r.in_session) for r in reviews] == traj.unaddressed_in_session.tolist(), dyad_id
