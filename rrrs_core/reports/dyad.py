@@ -143,7 +143,7 @@ def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codi
         (str(len(figs["high_contribution_sessions"])), f"sessions with therapist contribution >= {threshold}",
          bool(figs["high_contribution_sessions"])),
         (str(figs["unaddressed_episodes"]), "unaddressed rupture episodes"
-         + _in_session_note(int(traj.unaddressed_in_session.sum())), False),
+         + rv.in_session_note(int(traj.unaddressed_in_session.sum())), False),
         (str(len(flagged)), "sessions flagged for review", False),
         (str(len(figs["pending_sessions"])), "sessions with ratings pending", False),
     ]
@@ -203,7 +203,7 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
         rows.append([
             int(r.session_number), b.fmt_date(r.session_date), r.coder_id, int(r.n_segments),
             int(r.withdrawal_segments), int(r.confrontation_segments), int(r.resolution_segments),
-            b.fmt_share(r.rupture_share), _episodes_cell(r),
+            b.fmt_share(r.rupture_share), rv.episodes_cell(r.episodes, r.unaddressed, r.unaddressed_in_session),
             b.fmt_rating(r.overall_withdrawal, p), b.fmt_rating(r.overall_confrontation, p),
             b.fmt_rating(r.overall_resolution, p), b.fmt_rating(r.therapist_contribution, p),
         ])
@@ -218,16 +218,6 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
                f"1-5. Purple rows: therapist contribution at or above {threshold}.", "small"),
         b.table(header, rows, widths, highlight=high, right=range(3, 13), font_size=7.2),
     ]
-
-
-def _in_session_note(n: int) -> str:
-    return f" (+{n} unaddressed in session: it ended within the window)" if n else ""
-
-
-def _episodes_cell(r: object) -> str:
-    """"3 (1)": 3 episodes, 1 unaddressed; "3 (1 +1 e)": and 1 unaddressed in session (cut by the end)."""
-    cut = int(getattr(r, "unaddressed_in_session", 0))
-    return f"{int(r.episodes)} ({int(r.unaddressed)}{f' +{cut} e' if cut else ''})"
 
 
 def _flagged_session(r: rv.SessionReview, codings: int) -> list[Flowable]:
@@ -295,23 +285,5 @@ def _notes(notes: pd.DataFrame) -> list[Flowable]:
 
 
 def _about(threshold: int) -> list[Flowable]:
-    return [
-        b.para("How the flags are computed", "h2"),
-        *b.bullets(style="bullet_small", items=[
-            "A <b>rupture episode</b> is a run of consecutive segments with a withdrawal or confrontation "
-            "marker marked check; check-minus (unclear) markers alone do not open one.",
-            f"An episode is <b>addressed</b> when a resolution strategy marked check falls in its segments or "
-            f"the {EPISODE_WINDOW} segments after it, otherwise <b>unaddressed</b>, or <b>unaddressed in "
-            "session</b> when the session ended within that window (there was no time left to code a repair; "
-            "it counts neither as unaddressed nor towards a flag). Addressed means a repair was attempted, not "
-            "that it worked: that is the Overall resolution rating.",
-            "The coder's global ratings lead, the episodes support them with the minutes to review: a session "
-            f"is <b>flagged</b> when its therapist contribution is at or above {threshold}, or it has a rupture "
-            f"and overall resolution {sev.RESOLUTION_FLAG_MAX} (major ruptures not resolved), or its ratings "
-            "are pending and it has an unaddressed episode.",
-            "<b>Severity</b> (0-8) orders flagged sessions: (therapist contribution - 1) + (5 - overall "
-            "resolution, when the session has a rupture); a missing rating adds nothing. Ties: newest first. "
-            "Counts and ratings come from each session's primary coding (a consensus coding first, otherwise "
-            "the first coder).",
-        ]),
-    ]
+    return [b.para("How the flags are computed", "h2"),
+            *b.bullets(style="bullet_small", items=rv.flag_rules(threshold, EPISODE_WINDOW))]

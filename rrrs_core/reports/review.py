@@ -145,8 +145,7 @@ def review_ranges(review: SessionReview, unaddressed_only: bool = False) -> list
 
 
 def compact_ranges(review: SessionReview) -> str:
-    """One line for a table: the unaddressed ruptures' minutes, else every episode's by status, else why
-    none."""
+    """One line for a table: the unaddressed ruptures' minutes, else every episode's by status, else why."""
     if review.unaddressed:
         return ", ".join(e.minutes.removesuffix(" min") for e in review.unaddressed) + " min (unaddressed)"
     if review.episodes:
@@ -192,8 +191,7 @@ def _labels(marks: Sequence[Mark], family: str) -> str:
 
 
 def _first_minutes(episode: Episode, family: str) -> str:
-    """Minute range of the episode's first segment with a marker of `family` ("10-15"): the moment to find,
-    named as a range because a segment is minutes long (segment 1 is "0-5", not "minute 0")."""
+    """Minutes of the episode's first segment with a `family` marker: "0-5" for segment 1, not "minute 0"."""
     seg = min(m.segment for m in episode.ruptures if m.family == family)
     return minutes(seg, seg, episode.segment_minutes).removesuffix(" min")
 
@@ -271,3 +269,32 @@ def review_priority(review: SessionReview) -> tuple:
 def flagged_in_order(reviews: Sequence[SessionReview]) -> list[SessionReview]:
     """The flagged sessions, worst first (`review_priority`)."""
     return sorted((r for r in reviews if r.flagged), key=review_priority)
+
+
+def flag_rules(threshold: int, window: int = EPISODE_WINDOW) -> list[str]:
+    """The flag rule and the episode heuristic in words (ReportLab markup), for "How the flags are computed"."""
+    return [
+        "A <b>rupture episode</b> is a run of consecutive segments with a withdrawal or confrontation marker "
+        "marked check; check-minus (unclear) markers alone do not open one.",
+        f"An episode is <b>addressed</b> when a resolution strategy marked check falls in its segments or the "
+        f"{window} segments after it, otherwise <b>unaddressed</b>, or <b>unaddressed in session</b> when the "
+        "session ended within that window (there was no time left to code a repair; it counts neither as "
+        "unaddressed nor towards a flag). Addressed means a repair was attempted, not that it worked: that is "
+        "the Overall resolution rating.",
+        "The coder's global ratings lead, the episodes support them with the minutes to review: a session is "
+        f"<b>flagged</b> when its therapist contribution is at or above {threshold}, or it has a rupture and "
+        f"overall resolution {sev.RESOLUTION_FLAG_MAX} (major ruptures not resolved), or its ratings are pending "
+        "and it has an unaddressed episode.",
+        "<b>Severity</b> (0-8) orders flagged sessions: (therapist contribution - 1) + (5 - overall resolution, "
+        "when the session has a rupture); a missing rating adds nothing. Ties: newest first. Counts and ratings "
+        "come from each session's primary coding (a consensus coding first, otherwise the first coder).",
+    ]
+
+
+def in_session_note(n: int) -> str:
+    return f" (+{n} unaddressed in session: it ended within the window)" if n else ""
+
+
+def episodes_cell(episodes: int, unaddressed: int, in_session: int) -> str:
+    """"3 (1)": 3 episodes, 1 unaddressed; "3 (1 +1 e)": and 1 unaddressed in session (cut by the end)."""
+    return f"{int(episodes)} ({int(unaddressed)}{f' +{int(in_session)} e' if in_session else ''})"
