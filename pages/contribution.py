@@ -7,12 +7,15 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import contribution as charts
 from rrrs_core.queries import contribution, directory
-from rrrs_ui import auth, cells, glue, links, widgets
+from rrrs_ui import auth, cells, glue, links, tables, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
 from rrrs_ui.text import md
 
 auth.require_page("contribution")
+
+LIST_ROWS = 30     # rows in view before the list scrolls (Streamlit's default is 10)
+MARKER_LINES = 3   # the markers column is narrow enough at 1400 px for every column to show: use 3 lines
 
 with widgets.guard():
     st.title("Therapist contribution")
@@ -28,7 +31,8 @@ with widgets.guard():
 
     summary = query(contribution.contribution_summary, scope, threshold)
     st.caption(f"{md(scope.label)}. Sessions whose therapist-contribution rating is at or above {threshold}, "
-               "newest first.")
+               "most severe first, then newest. Severity = (contribution - 1) + (5 - overall resolution, when "
+               "the session has a rupture), 0-8: the order of flagged sessions everywhere in rrrs.")
     cols = st.columns(4)
     cols[0].metric(f"Sessions rated >= {threshold}", summary["n_at_threshold"])
     cols[1].metric("Above the therapist's own mean", summary["n_above_own_mean"],
@@ -55,36 +59,38 @@ with widgets.guard():
         st.info(f"No rated session in this scope has a therapist contribution of {threshold} or more.")
     else:
         if len(sessions) >= contribution.DEFAULT_LIMIT:
-            st.caption(f"Showing the newest {len(sessions)} sessions; raise the threshold or narrow the "
-                       "scope to see older ones.")
+            st.caption(f"Showing the {len(sessions)} most severe sessions; raise the threshold or narrow the "
+                       "scope to see the rest.")
         sessions = sessions.assign(link=links.session_urls(sessions.dyad_id, sessions.session_number),
-                                   markers=cells.marker_lists(sessions.rupture_codes))
-        row_px = cells.row_height(sessions, {"markers": cells.MARKERS_PX})
+                                   markers=cells.marker_lists(sessions.rupture_codes, cells.CONTRIBUTION_MARKERS_PX,
+                                                              MARKER_LINES))
+        row_px = cells.row_height(sessions, {"markers": cells.CONTRIBUTION_MARKERS_PX})
         st.dataframe(
             sessions,
             hide_index=True,
             placeholder="–",
             row_height=row_px,
-            height=cells.height(len(sessions), row_px),
-            column_order=["session_date", "dyad_id", "link", "therapist_id",
-                          "therapist_contribution", "markers", "overall_resolution", "withdrawal_segments",
-                          "confrontation_segments", "therapist_mean", "above_own_mean"],
+            height=cells.height(len(sessions), row_px or tables.ROW_PX, max_rows=LIST_ROWS),
+            column_order=["severity", "session_date", "dyad_id", "link", "therapist_id", "therapist_contribution",
+                          "overall_resolution", "above_mean_by", "markers"],
+            # Widths sum to about 930 px, the table's width at 1400 px: every column stays in view.
             column_config={
-                "session_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD", width=95),
-                "dyad_id": "Dyad",
-                "therapist_id": "Therapist",
-                "therapist_contribution": st.column_config.NumberColumn("Contribution", format="%d", width=95),
-                "above_own_mean": st.column_config.CheckboxColumn(
-                    "Above own mean", help="At least 1 point above this therapist's mean contribution"),
-                "therapist_mean": st.column_config.NumberColumn("Therapist mean", format="%.2f"),
-                "withdrawal_segments": st.column_config.NumberColumn(
-                    "Withdrawal segments", format="%d", help="Segments with a withdrawal marker (check)"),
-                "confrontation_segments": st.column_config.NumberColumn(
-                    "Confrontation segments", format="%d", help="Segments with a confrontation marker (check)"),
-                "markers": cells.markers_column(sessions.markers),
+                "severity": st.column_config.NumberColumn(
+                    "Severity", format="%d", width=66,
+                    help="(therapist contribution - 1) + (5 - overall resolution when the session has a "
+                         "rupture), 0-8; highest first"),
+                "session_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD", width=88),
+                "dyad_id": st.column_config.TextColumn("Dyad", width=58),
+                "therapist_id": st.column_config.TextColumn("Therapist", width=76),
+                "therapist_contribution": st.column_config.NumberColumn("Contribution", format="%d", width=90),
+                "above_mean_by": st.column_config.NumberColumn(
+                    "vs own mean", format="%+.1f", width=88,
+                    help="Contribution minus this therapist's mean contribution; +1.0 or more counts as above "
+                         "the therapist's own mean"),
+                "markers": cells.markers_column(sessions.markers, width=cells.CONTRIBUTION_MARKERS_PX),
                 "overall_resolution": st.column_config.NumberColumn(
-                    "Resolution", format="%d", width=85, help="Overall resolution, 1 poor - 5 very good"),
-                "link": st.column_config.LinkColumn("Session", display_text=links.SESSION_DISPLAY, width=65,
+                    "Resolution", format="%d", width=80, help="Overall resolution, 1 poor - 5 very good"),
+                "link": st.column_config.LinkColumn("Session", display_text=links.SESSION_DISPLAY, width=62,
                                                     help="Open the session detail: where the ruptures fell"),
             },
         )

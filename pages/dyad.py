@@ -12,6 +12,8 @@ from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
 from rrrs_core.queries import recency
+from rrrs_core.queries.severity import RESOLUTION_FLAG_MAX
+from rrrs_core.queries.severity import RULE as SEVERITY_RULE
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
 from rrrs_ui import widgets as w
@@ -90,32 +92,73 @@ def show_guidance(traj: pd.DataFrame, figs: dict[str, Any], tc: int) -> None:
                 "Upload further codings on **Data**; meanwhile open the session below for its detail.")
 
 
-def session_table(traj: pd.DataFrame, tc: int) -> pd.DataFrame:
-    def flag(r: Any) -> str:
-        if r.ratings_pending:
-            return "pending"
-        return f"TC ≥ {tc}" if r.high_contribution else ""  # short: the whole table fits at a laptop's width
+def flag_text(r: Any, tc: int) -> str:
+    """Which part of the shared rule flagged the session, short so the whole table fits a laptop's width
+    (the column help spells it out); 'pending' alone marks ratings pending without a flag."""
+    parts = []
+    if r.high_contribution:
+        parts.append(f"TC ≥ {tc}")
+    if r.rupture_segments and not pd.isna(r.overall_resolution) and r.overall_resolution <= RESOLUTION_FLAG_MAX:
+        parts.append(f"res {int(r.overall_resolution)}")
+    if r.ratings_pending:
+        parts.append("pending, unaddr." if r.flagged else "pending")
+    return ", ".join(parts)
 
+
+def pair(a: Any, b: Any) -> str | None:
+    """Two ratings as "2 / 4"; None (the table's dash) while ratings are pending."""
+    if pd.isna(a) and pd.isna(b):
+        return None
+    return " / ".join("-" if pd.isna(v) else str(int(v)) for v in (a, b))
+
+
+def session_table(traj: pd.DataFrame, tc: int) -> pd.DataFrame:
+    """One row per coded session, newest first: the latest sessions are the ones to act on."""
+    newest = traj.sort_values(["session_date", "session_number"], ascending=False, na_position="last")
     return pd.DataFrame({
-        "Session": traj.session_number, "Date": traj.session_date,
-        "Flag": [flag(r) for r in traj.itertuples()],
-        "Withdrawal": traj.withdrawal_share * 100, "Confrontation": traj.confrontation_share * 100,
-        "Episodes": traj.episodes, "Unaddressed": traj.unaddressed,
-        "Overall W": traj.overall_withdrawal, "Overall C": traj.overall_confrontation,
-        "Resolution": traj.overall_resolution, "Contribution": traj.therapist_contribution,
-        "Coder": traj.coder_id,
-    })
+        "Session": newest.session_number, "Date": newest.session_date,
+        "Severity": newest.severity.where(newest.flagged).astype("Int64"),
+        "Flag": [flag_text(r, tc) for r in newest.itertuples()],
+        "Withdrawal": newest.withdrawal_share * 100, "Confrontation": newest.confrontation_share * 100,
+        "Episodes": newest.episodes, "Unaddressed": newest.unaddressed,
+        "At end": newest.unaddressed_in_session,
+        "Overall W / C": [pair(w_, c_) for w_, c_ in zip(newest.overall_withdrawal, newest.overall_confrontation,
+                                                           strict=True)],
+        "Resolution": newest.overall_resolution, "Contribution": newest.therapist_contribution,
+        "Coder": newest.coder_id,
+    }).reset_index(drop=True)
+
+
+def default_session(traj: pd.DataFrame) -> int:
+    """The worst flagged session (highest severity, newest on ties), else the latest session."""
+    flagged = traj[traj.flagged]
+    if len(flagged):
+        worst = flagged.sort_values(["severity", "session_date", "session_number"], ascending=False,
+                                    na_position="last")
+        return int(worst.session_number.iloc[0])
+    return int(traj.session_number.max())
+
+
+def url_session(numbers: list[int]) -> int | None:
+    """A session named in the URL (`?session=`), if it is one of the coded sessions."""
+    raw = w.param("session")
+    return int(raw) if raw and raw.isdigit() and int(raw) in numbers else None
 
 
 def open_session(dyad_id: str, traj: pd.DataFrame, picked: int | None) -> None:
-    numbers = [int(s) for s in traj.session_number]
-    high = [int(s) for s in traj.loc[traj.high_contribution, "session_number"]]
-    default = picked if picked in numbers else (high[0] if high else numbers[-1])
-    col1, col2 = st.columns([1, 2], vertical_alignment="bottom")
+    """Pick a session to open: one clicked on the strip, else one in the URL, else `default_session`."""
+    numbers = sorted((int(s) for s in traj.session_number), reverse=True)
+    default = picked if picked in numbers else url_session(numbers) or default_session(traj)
+    severity = {int(r.session_number): int(r.severity) for r in traj.itertuples() if r.flagged}
+    col1, col2 = st.columns([1, 1], vertical_alignment="bottom")   # the label fits at 1024 px too
     number = col1.selectbox("Open a session", numbers, index=numbers.index(default),
-                            format_func=lambda n: f"Session {n}")
+                            format_func=lambda n: f"Session {n}" + (f" (severity {severity[n]})"
+                                                                     if n in severity else ""),
+                            help="Flagged sessions show their severity. Starts at the worst flagged session "
+                                 "(highest severity, newest on ties), or the latest session when none is "
+                                 "flagged.")
     params = {"dyad": dyad_id, "session": str(number), **carried_params()}
-    col2.page_link(SESSION_PAGE, label=f"Session {number} detail: timeline, ratings, episodes",
+    col2.page_link(SESSION_PAGE, label=f"Session {number} detail",
                    icon=":material/arrow_forward:", query_params=params)
 
 
@@ -161,13 +204,17 @@ def main() -> None:
                             on_select="rerun", selection_mode="pick", key="strip")
     st.caption(f"Hover a cell for the codes; click a session row to pick it below. Rupture episodes: "
                f"consecutive rupture segments; unaddressed = no resolution strategy (check) in them or the "
-               f"{EPISODE_WINDOW} segments after.")
+               f"{EPISODE_WINDOW} segments after; unaddressed in session (At end) = the session ended within "
+               "those segments.")
     open_session(dyad_id, traj, picked_session(event))
+    st.subheader("Sessions")   # next to the picker, above the notes: the list a supervisor reads first
+    st.caption(f"Newest first; click the Severity header to sort the worst first. "
+               f"{SEVERITY_RULE.format(threshold=tc)}")
+    table = session_table(traj, tc)
+    st.dataframe(table, hide_index=True, placeholder=tables.PLACEHOLDER, height=tables.rows_height(len(table)),
+                 column_order=tables.DYAD_SESSIONS_ORDER, column_config=tables.dyad_sessions(tc))
     st.subheader("Supervision notes")
     notes_panel(dyad_id, author=auth.principal().name)
-    st.subheader("Sessions")
-    st.dataframe(session_table(traj, tc), hide_index=True, placeholder=tables.PLACEHOLDER,
-                 column_order=tables.DYAD_SESSIONS_ORDER, column_config=tables.DYAD_SESSIONS)
 
 with w.guard():
     main()

@@ -13,6 +13,8 @@ from rrrs_core.charts import session as charts
 from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import session as q
+from rrrs_core.queries.severity import RULE
+from rrrs_core.reports.review import SessionReview
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, cells, glue
 from rrrs_ui import widgets as w
@@ -109,17 +111,23 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
     st.caption(f"An episode is a run of consecutive segments with a rupture marker (check). It counts as "
                f"addressed when a resolution strategy (check) falls in it or in the {ep.EPISODE_WINDOW} segments "
                f"after it (about {ep.EPISODE_WINDOW * segment_minutes} minutes); "
-               "check-minus strategies are listed but do not count. Addressed means a repair was attempted; "
+               "check-minus strategies are listed but do not count. When the session ended within that window "
+               "and no strategy was coded, the episode is *unaddressed in session*: there was no time left for "
+               "a repair, so it is not counted as unaddressed. Addressed means a repair was attempted; "
                "whether it worked is the Overall resolution rating.")
     if not episodes:
         st.markdown("No rupture episodes: no segment has a withdrawal or confrontation marker (check).")
     else:
-        open_ = [e for e in episodes if not e.addressed]
+        open_ = [e for e in episodes if e.unaddressed]
+        cut = [e for e in episodes if e.status == ep.IN_SESSION]
         summary = f"{len(episodes)} episode{'s' if len(episodes) != 1 else ''}"
         if open_:
             where = ", ".join(e.minutes for e in open_)
             summary += f"; **{len(open_)} unaddressed** (no strategy within the window): {where}"
-        else:
+        if cut:
+            where = ", ".join(e.minutes for e in cut)
+            summary += f"; {len(cut)} unaddressed in session (the session ended within the window): {where}"
+        if not open_ and not cut:
             summary += ", all addressed by a resolution strategy"
         st.markdown(summary + ".")
         cells.show_episodes(ep.episodes_table(episodes))
@@ -128,6 +136,35 @@ def show_episodes(episodes: list[ep.Episode], unlinked: list[ep.Mark], segment_m
         st.caption(f"Strategies outside every episode window (a repair of an earlier or anticipated rupture, "
                    f"or worth discussing): {listed}.")
 
+
+def url_threshold(default: int = 4) -> int:
+    """The therapist-contribution threshold carried in the URL (`tc`) from the page the link came from."""
+    raw = w.param("tc", str(default))
+    return int(raw) if raw and raw.isdigit() and 1 <= int(raw) <= 5 else default
+
+
+def show_flag(head: dict[str, Any], coder: str, primary: str, ratings: pd.DataFrame, marks: pd.DataFrame,
+              episodes: list[ep.Episode]) -> None:
+    """Whether the shared rule flags this session (on its primary coding), how severe, and why."""
+    tc = url_threshold()
+    if coder != primary:
+        st.caption(f"Flags and severity use the primary coding ({md(primary)}).")
+        return
+    given = dict(zip(ratings.item, ratings.rating, strict=True))
+
+    def rating(item: str) -> int | None:
+        value = given.get(item)
+        return None if value is None or pd.isna(value) else int(value)
+
+    review = SessionReview(
+        head["dyad_id"], int(head["session_number"]), head["session_date"], int(head["n_segments"]),
+        int(head["segment_minutes"]), coder, rating("therapist_contribution"), rating("overall_resolution"),
+        ratings.rating.isna().all(), tc, tuple(ep.marks_from_frame(marks)), tuple(episodes))
+    if review.flagged:
+        st.markdown(f":violet[**Flagged for review, severity {review.severity} of 8:**] "
+                    f"{md('; '.join(review.reasons()))}.", help=RULE.format(threshold=tc))
+    else:
+        st.caption(f"Not flagged for review. {RULE.format(threshold=tc)}")
 
 
 def show_coders(scope: Scope, head: dict[str, Any], codings: pd.DataFrame, shown: str) -> None:
@@ -192,7 +229,9 @@ def main() -> None:
     coder = choose_coder(codings)
     marks = query(q.marks, scope, *chosen, coder)
     episodes, unlinked = query(ep.session_episodes, scope, *chosen, coder)
-    show_ratings(query(q.ratings, scope, *chosen, coder), coder)
+    ratings = query(q.ratings, scope, *chosen, coder)
+    show_flag(head, coder, str(codings.coder_id.iloc[0]), ratings, marks, episodes)
+    show_ratings(ratings, coder)
     st.subheader("Timeline")
     if marks.empty:
         st.info("No codes were marked in this session: no rupture markers and no resolution strategies.")

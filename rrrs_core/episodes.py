@@ -10,9 +10,12 @@ response", so rrrs uses this documented heuristic:
 - Consecutive rupture segments merge into one *episode*.
 - Its *window* is its own segments plus the `EPISODE_WINDOW` segments after its last rupture segment
   (2 segments, i.e. ~10 minutes with 5-minute segments), cut at the end of the session.
-- The episode is *addressed* when a resolution strategy marked `check` falls in its window, otherwise
-  *unaddressed*. Check-minus strategies in the window are listed as possible but do not count. A strategy
-  may count for several episodes (one repair can address a series of ruptures).
+- The episode is *addressed* when a resolution strategy marked `check` falls in its window. Otherwise it
+  is *unaddressed*, unless its window was cut at the end of the session (a rupture in the last
+  `EPISODE_WINDOW` segments): then it is *unaddressed in session*, because the session ended before a repair
+  could be coded, and it counts neither as unaddressed nor towards a flag. Check-minus strategies in the
+  window are listed as possible but do not count. A strategy may count for several episodes (one repair can
+  address a series of ruptures).
 
 "Addressed" means a repair was attempted, not that it worked; that is the Overall resolution rating.
 """
@@ -33,6 +36,9 @@ from rrrs_core.scope import Scope
 
 EPISODE_WINDOW = 2
 """Segments after an episode's last rupture segment in which a resolution strategy still counts."""
+
+ADDRESSED, UNADDRESSED, IN_SESSION = "addressed", "unaddressed", "unaddressed in session"
+"""An episode's status (see the module docstring): the words every table, page and PDF prints."""
 
 
 class Mark(NamedTuple):
@@ -59,10 +65,21 @@ class Episode:
     ruptures: tuple[Mark, ...]
     strategies: tuple[Mark, ...]
     possible: tuple[Mark, ...]
+    window_cut: bool = False
+    """The window runs past the end of the session (a rupture in its last `EPISODE_WINDOW` segments)."""
 
     @property
     def addressed(self) -> bool:
         return bool(self.strategies)
+
+    @property
+    def unaddressed(self) -> bool:
+        """No repair in a full window: what flags and counts use (not an episode the session cut short)."""
+        return not self.strategies and not self.window_cut
+
+    @property
+    def status(self) -> str:
+        return ADDRESSED if self.strategies else IN_SESSION if self.window_cut else UNADDRESSED
 
     @property
     def minutes(self) -> str:
@@ -94,6 +111,7 @@ def find_episodes(marks: Iterable[Mark], n_segments: int, segment_minutes: int =
             ruptures=tuple(m for m in marks if m.family in RUPTURE_FAMILIES and first <= m.segment <= last),
             strategies=tuple(m for m in in_window if m.clarity == "check"),
             possible=tuple(m for m in in_window if m.clarity == "check_minus"),
+            window_cut=last + window > n_segments,
         ))
     return out
 
@@ -120,7 +138,7 @@ def episodes_table(episodes: Sequence[Episode]) -> pd.DataFrame:
     rows = [{
         "Episode": i,
         "Minutes": e.minutes,
-        "Status": "addressed" if e.addressed else "unaddressed",
+        "Status": e.status,
         "Rupture markers": _names(e.ruptures),
         "Strategies within window": _names(e.strategies, e.segment_minutes) or "none",
         "Unclear strategies": _names(e.possible, e.segment_minutes),
@@ -147,7 +165,8 @@ def session_episodes(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str,
 
 def dyad_episode_counts(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str,
                         window: int = EPISODE_WINDOW) -> pd.DataFrame:
-    """Per coded session of a dyad: number of episodes and of unaddressed ones (same rules, in SQL)."""
+    """Per coded session of a dyad: number of episodes, of unaddressed ones and of ones unaddressed in
+    session (window cut at the session's end), by the same rules in SQL."""
     require_dyad(con, scope, dyad_id)
     return con.execute(
         f"""
@@ -162,22 +181,25 @@ def dyad_episode_counts(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: s
             FROM rs
         ),
         ep AS (
-            SELECT session_number, grp, min(segment) AS first_seg, max(segment) AS last_seg
-            FROM island GROUP BY ALL
+            SELECT i.session_number, i.grp, min(i.segment) AS first_seg, max(i.segment) AS last_seg,
+                max(i.segment) + ? > any_value(s.n_segments) AS window_cut
+            FROM island i JOIN session s ON s.dyad_id = ? AND s.session_number = i.session_number
+            GROUP BY ALL
         ),
         res AS (
             SELECT DISTINCT session_number, segment FROM pm
             WHERE family = 'resolution' AND clarity = 'check'
         ),
         judged AS (
-            SELECT ep.session_number, ep.grp, bool_or(res.segment IS NOT NULL) AS addressed
+            SELECT ep.session_number, ep.grp, ep.window_cut, bool_or(res.segment IS NOT NULL) AS addressed
             FROM ep LEFT JOIN res ON res.session_number = ep.session_number
              AND res.segment BETWEEN ep.first_seg AND ep.last_seg + ?
             GROUP BY ALL
         )
         SELECT session_number, count(*)::INTEGER AS episodes,
-            count(*) FILTER (WHERE NOT addressed)::INTEGER AS unaddressed
+            count(*) FILTER (WHERE NOT addressed AND NOT window_cut)::INTEGER AS unaddressed,
+            count(*) FILTER (WHERE NOT addressed AND window_cut)::INTEGER AS unaddressed_in_session
         FROM judged GROUP BY ALL ORDER BY session_number
         """,
-        [dyad_id, int(window)],
+        [dyad_id, int(window), dyad_id, int(window)],
     ).df()

@@ -101,6 +101,8 @@ def flags_column() -> object:
 MARKER_SEPARATOR = "; "  # how `queries.contribution.high_contribution_sessions` joins `rupture_codes`
 MARKERS_PX = 540         # two lines of labels hold every marker of nine listed sessions in ten
 MARKER_LINES = 2
+CONTRIBUTION_MARKERS_PX = 320  # what is left of the contribution table's ~930 px at 1400 once the other
+                               # columns (severity, ratings, links) are in view
 
 
 def _segments(marker: str) -> int:
@@ -115,14 +117,14 @@ def marker_lists(text: pd.Series, width: int = MARKERS_PX, max_lines: int = MARK
         sorted((m for m in s.split(MARKER_SEPARATOR) if m), key=_segments, reverse=True), width, max_lines))
 
 
-def markers_column(lists: pd.Series, label: str = "Rupture markers") -> object:
+def markers_column(lists: pd.Series, label: str = "Rupture markers", width: int = MARKERS_PX) -> object:
     """Markers as labels in their family's colour (withdrawal blue, confrontation vermillion), as on the
     charts."""
     family = {c.label: c.family for c in cb.DEFAULT.codes}
     options = sorted({m for items in lists for m in items})
     colours = [palette.tint(palette.FAMILY_COLOURS.get(family.get(m.split(" ×")[0], ""), palette.NEUTRAL), 0.22)
                for m in options]
-    return CC.MultiselectColumn(label, options=options, color=colours or None, width=MARKERS_PX,
+    return CC.MultiselectColumn(label, options=options, color=colours or None, width=width,
                                 help="Withdrawal (blue) and confrontation (vermillion) markers marked check, "
                                      "most-marked first. ×n: marked in n segments; +n more: open the session "
                                      "for the rest.")
@@ -130,7 +132,7 @@ def markers_column(lists: pd.Series, label: str = "Rupture markers") -> object:
 
 # --- session page: rupture-to-resolution episodes ---------------------------------------------------------
 
-EPISODE_WIDTHS = {"Rupture markers": 240, "Strategies within window": 240, "Unclear strategies": 170}
+EPISODE_WIDTHS = {"Rupture markers": 215, "Strategies within window": 215, "Unclear strategies": 160}
 
 
 def show_episodes(table: pd.DataFrame) -> None:
@@ -145,7 +147,9 @@ def show_episodes(table: pd.DataFrame) -> None:
                      "Minutes": CC.TextColumn("Minutes", width=80, help="Where the rupture segments are"),
                      "Window": CC.TextColumn("Window", width=80,
                                              help="The rupture segments and the segments searched for a repair"),
-                     "Status": CC.TextColumn("Status", width=95),
+                     "Status": CC.TextColumn(
+                         "Status", width=145, help="addressed; unaddressed; unaddressed in session: the session "
+                         "ended within the window, before a repair could be coded"),
                      "Rupture markers": CC.TextColumn("Rupture markers", width=EPISODE_WIDTHS["Rupture markers"]),
                      "Strategies within window": CC.TextColumn(
                          "Strategies within window", width=EPISODE_WIDTHS["Strategies within window"],

@@ -90,28 +90,54 @@ USERS: Config = {
 }
 # --- the dyad page's sessions (frame built by pages/dyad.session_table) ----------------------------------
 
-DYAD_SESSIONS_ORDER = ["Session", "Date", "Flag", "Resolution", "Contribution", "Withdrawal", "Confrontation",
-                       "Episodes", "Unaddressed", "Overall W", "Overall C", "Coder"]  # what to review first
-# Short headers keep all twelve columns in view at a laptop's width; the help names them in full.
-DYAD_SESSIONS: Config = {
-    "Session": CC.NumberColumn("Session", format="%d", pinned=True),
-    "Date": CC.DateColumn("Date", format="YYYY-MM-DD"),
-    "Flag": CC.TextColumn("Flag", help="TC ≥ n: therapist contribution at or above the threshold (sidebar); "
-                                       "pending: ratings pending"),
-    "Withdrawal": CC.NumberColumn("Withdrawal", format="%.0f%%", help="Share of segments with a withdrawal marker"),
-    "Confrontation": CC.NumberColumn("Confrontation", format="%.0f%%",
-                                     help="Share of segments with a confrontation marker"),
-    "Episodes": CC.NumberColumn("Episodes", format="%d", help="Rupture episodes"),
-    "Unaddressed": CC.NumberColumn("Unaddressed", format="%d", help="Rupture episodes without a resolution strategy"),
-    "Overall W": CC.NumberColumn("Overall W", format="%d", help="Overall withdrawal: 1 none - 5 high significance"),
-    "Overall C": CC.NumberColumn("Overall C", format="%d",
-                                 help="Overall confrontation: 1 none - 5 high significance"),
-    "Resolution": CC.NumberColumn("Resolution", format="%d",
-                                  help="Overall resolution: 1 poor - 3 average - 5 very good"),
-    "Contribution": CC.NumberColumn("Contribution", format="%d", help="Therapist contribution: 1 no more than "
-                                    "usual - 5 clearly caused or exacerbated the ruptures"),
-    "Coder": CC.TextColumn(help="Coder of the primary coding shown"),
-}
+DYAD_SESSIONS_ORDER = ["Session", "Date", "Severity", "Flag", "Resolution", "Contribution", "Withdrawal",
+                       "Confrontation", "Episodes", "Unaddressed", "At end", "Overall W / C",
+                       "Coder"]  # what to review first
+ROW_PX = 35            # Streamlit's default table row height
+SESSION_ROWS_MAX = 20  # a long therapy scrolls inside the table after this many rows
+
+
+def rows_height(n_rows: int, max_rows: int = SESSION_ROWS_MAX) -> int:
+    """A table height that shows every row up to `max_rows` (Streamlit's default shows 10)."""
+    return cells.HEADER_PX + ROW_PX * max(1, min(n_rows, max_rows)) + 3
+
+
+def dyad_sessions(tc: int) -> Config:
+    """Column labels and widths of the dyad page's sessions table. Short headers and set widths keep all
+    thirteen columns in view at 1400 px (about 930 px of table); the help names them in full."""
+    return {
+        "Session": CC.NumberColumn("Session", format="%d", pinned=True, width=58),
+        "Date": CC.DateColumn("Date", format="YYYY-MM-DD", width=86),
+        "Severity": CC.NumberColumn(
+            "Severity", format="%d", width=64,
+            help="Flagged sessions only: (therapist contribution - 1) + (5 - overall resolution when the "
+                 "session has a rupture), 0-8. Review the highest first."),
+        "Flag": CC.TextColumn(
+            "Flag", width=116,
+            help=f"Why the session is flagged: TC ≥ {tc}, therapist contribution at or above the threshold "
+                 "(sidebar); res 1, a rupture with overall resolution 1; pending, unaddr.: ratings pending and "
+                 "an unaddressed episode. 'pending' alone: ratings pending, not flagged."),
+        "Withdrawal": CC.NumberColumn("W share", format="%.0f%%", width=60,
+                                      help="Share of segments with a withdrawal marker"),
+        "Confrontation": CC.NumberColumn("C share", format="%.0f%%", width=60,
+                                         help="Share of segments with a confrontation marker"),
+        "Episodes": CC.NumberColumn("Episodes", format="%d", width=66, help="Rupture episodes"),
+        "Unaddressed": CC.NumberColumn("Unaddr.", format="%d", width=60,
+                                       help="Rupture episodes with no resolution strategy in their window"),
+        "At end": CC.NumberColumn("At end", format="%d", width=52,
+                                  help="Episodes unaddressed in session: the session ended within their window, "
+                                       "before a repair could be coded (not counted as unaddressed)"),
+        "Overall W / C": CC.TextColumn("Overall W / C", width=92,
+                                       help="Overall withdrawal / overall confrontation: 1 none - 5 high "
+                                            "significance"),
+        "Resolution": CC.NumberColumn("Resolution", format="%d", width=78,
+                                      help="Overall resolution: 1 poor - 3 average - 5 very good"),
+        "Contribution": CC.NumberColumn("Contribution", format="%d", width=88,
+                                        help="Therapist contribution: 1 no more than usual - 5 clearly caused or "
+                                             "exacerbated the ruptures"),
+        "Coder": CC.TextColumn("Coder", width=52, help="Coder of the primary coding shown"),
+    }
+
 
 HISTORY: Config = {
     "version": CC.NumberColumn("Version", format="%d"),

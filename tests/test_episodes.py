@@ -70,6 +70,49 @@ def test_window_edges() -> None:
     assert find_episodes([w(9)], 10)[0].window_end == 10       # cut at the end of the session
 
 
+def test_rupture_in_the_last_segments_is_unaddressed_in_session() -> None:
+    # 10 segments, window 2: a rupture in segment 9 or 10 would need segments 11-12 to find a repair.
+    last = find_episodes([w(10)], 10)[0]
+    assert (last.window_end, last.window_cut, last.status, last.unaddressed) == \
+        (10, True, "unaddressed in session", False)
+    assert last.window_minutes == "45-50 min"
+    assert find_episodes([w(9)], 10)[0].status == ep.IN_SESSION                       # 9 + 2 = 11 > 10
+    eight = find_episodes([w(8)], 10)[0]                                               # 8 + 2 = 10: full window
+    assert (eight.window_cut, eight.status, eight.unaddressed) == (False, "unaddressed", True)
+    assert find_episodes([w(9), r(10)], 10)[0].status == "addressed"                  # repaired in time
+    assert find_episodes([w(8), c(9), c(10)], 10)[0].status == ep.IN_SESSION          # the run ends at 10
+    assert find_episodes([w(10)], 12)[0].status == "unaddressed"                      # 12 segments: room left
+    assert find_episodes([w(10)], 10, window=0)[0].status == "unaddressed"            # no window, no cut
+    table = ep.episodes_table(find_episodes([w(2), w(10)], 10))
+    assert table.Status.tolist() == ["unaddressed", "unaddressed in session"]
+
+
+def test_sql_counts_separate_unaddressed_in_session(con: duckdb.DuckDBPyConnection) -> None:
+    from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+    add_therapist(con, "T9")
+    add_dyad(con, "D9", "T9")
+    cases = {  # session: (marks, n_segments, hand-computed (episodes, unaddressed, in session))
+        1: ([(10, "minimal_response", "check")], 10, (1, 0, 1)),
+        2: ([(9, "minimal_response", "check"), (10, "invite_feelings", "check")], 10, (1, 0, 0)),
+        3: ([(8, "minimal_response", "check")], 10, (1, 1, 0)),
+        4: ([(10, "minimal_response", "check")], 12, (1, 1, 0)),
+        5: ([(2, "denial", "check"), (9, "complaint_therapist", "check"), (10, "denial", "check")], 10,
+            (2, 1, 1)),
+    }
+    for n, (marks, segs, _) in cases.items():
+        add_session(con, "D9", n, marks, globals_(), n_segments=segs)
+    counts = ep.dyad_episode_counts(con, CLINIC, "D9")
+    got = {int(row.session_number): (row.episodes, row.unaddressed, row.unaddressed_in_session)
+           for row in counts.itertuples()}
+    assert got == {n: want for n, (_, _, want) in cases.items()}
+    traj = dyad.trajectory(con, CLINIC, "D9")
+    for row in traj.itertuples():
+        eps, _ = ep.session_episodes(con, CLINIC, "D9", int(row.session_number), row.coder_id)
+        assert (row.unaddressed, row.unaddressed_in_session) == \
+            (sum(e.unaddressed for e in eps), sum(e.status == ep.IN_SESSION for e in eps))
+
+
 def test_check_minus_rupture_opens_no_episode() -> None:
     assert find_episodes([w(2, clarity="check_minus"), r(3)], 10) == []
 
@@ -100,7 +143,8 @@ def test_sql_counts_match_pure_rule(clinic_con: duckdb.DuckDBPyConnection) -> No
         traj = dyad.trajectory(clinic_con, CLINIC, dyad_id)
         for row in traj.itertuples():
             eps, _ = ep.session_episodes(clinic_con, CLINIC, dyad_id, int(row.session_number), row.coder_id)
-            assert (row.episodes, row.unaddressed) == (len(eps), sum(not e.addressed for e in eps)), \
+            assert (row.episodes, row.unaddressed, row.unaddressed_in_session) == \
+                (len(eps), sum(e.unaddressed for e in eps), sum(e.status == ep.IN_SESSION for e in eps)), \
                 (dyad_id, row.session_number)
     counts = ep.dyad_episode_counts(clinic_con, CLINIC, "D1")
     assert counts[["session_number", "episodes", "unaddressed"]].values.tolist() == \

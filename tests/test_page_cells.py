@@ -24,7 +24,10 @@ def test_caseload_flags_are_one_label_each(monkeypatch: pytest.MonkeyPatch, clin
 def test_contribution_markers_are_one_label_each(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = open_page(monkeypatch, clinic_db, "contribution")
     table = at.dataframe[0]
-    assert headers(table)[:6] == ["Date", "Dyad", "Session", "Therapist", "Contribution", "Rupture markers"]
+    assert headers(table) == ["Severity", "Date", "Dyad", "Session", "Therapist", "Contribution", "Resolution",
+                              "vs own mean", "Rupture markers"]
+    widths = {c: cfg.get("width") for c, cfg in json.loads(table.proto.columns).items()}
+    assert sum(w for c, w in widths.items() if isinstance(w, int)) <= 935  # every column in view at 1400 px
     assert column_type(table, "markers") == "multiselect" and column_type(table, "link") == "link"
     assert list(table.value.markers[0]) == ["Complaint/concern about the therapist ×4",
                                             "Efforts to control/pressure therapist"]

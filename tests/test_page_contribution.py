@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_clean
+from rrrs_ui import cells
+from tests.apptest import headers, open_clean
 
 PAGE = "pages/contribution.py"
 
@@ -44,13 +46,43 @@ def test_default_threshold_lists_d1_session_3_only(monkeypatch: pytest.MonkeyPat
     assert len(charts(at)) == 1
 
 
-def test_threshold_two_lists_d1_session_4(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+def test_threshold_two_lists_d1_worst_first(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db)
     at.sidebar.slider[0].set_value(2).run()
     assert not at.exception
-    assert listed(at) == [("D1", 4), ("D1", 3), ("D1", 2), ("D1", 1)]
+    # Severity 8, 5, 4, 4: session 3 first, the tie of sessions 4 and 1 newest first.
+    assert listed(at) == [("D1", 3), ("D1", 2), ("D1", 4), ("D1", 1)]
     assert at.query_params.get("tc") == "2"
-    assert at.dataframe[0].value.link.iloc[0] == "session?dyad=D1&session=4&tc=2"
+    assert at.dataframe[0].value.link.iloc[0] == "session?dyad=D1&session=3&tc=2"
+    assert headers(at.dataframe[0]) == ["Severity", "Date", "Dyad", "Session", "Therapist", "Contribution",
+                                        "Resolution", "vs own mean", "Rupture markers"]
+
+
+def test_list_shows_up_to_30_rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """29 sessions at or above the threshold on the demo showed 10 at a time; now up to 30 are in view."""
+    from rrrs_core import store
+    from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+    db = tmp_path / "many.duckdb"
+    con = store.connect(db)
+    add_therapist(con, "T6")
+    add_dyad(con, "D6", "T6")
+    for n in range(1, 30):
+        add_session(con, "D6", n, [(2, "minimal_response", "check")], globals_(r=1 + n % 3, tc=4 + n % 2))
+    con.close()
+    heights: list[object] = []
+    real = st.dataframe
+
+    def spy(*args: object, **kwargs: object) -> object:
+        heights.append(kwargs.get("height"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", spy)   # AppTest does not expose a table's height
+    at = run_page(monkeypatch, db)
+    df = at.dataframe[0].value
+    assert len(df) == 29 and df.severity.is_monotonic_decreasing
+    row_px = at.dataframe[0].proto.row_height or 35                # one-line rows: Streamlit's default
+    assert heights[-1] == cells.HEADER_PX + 29 * row_px + 3
 
 
 def test_threshold_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from rrrs_ui import tables
 
 PAGE = "pages/dyad.py"
 
@@ -54,11 +57,18 @@ def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Pat
     latest = next(m for m in at.metric if m.label == "Latest resolution")
     assert latest.value == "2 / 5" and "session 4" in latest.help
     table = at.dataframe[0].value
+    assert table.Session.tolist() == [4, 3, 2, 1]                  # newest first
     assert table.loc[table.Flag != "", "Session"].tolist() == [3]
-    assert table.set_index("Session").loc[3, "Flag"] == "TC ≥ 4"
+    # Session 3: contribution 5 and resolution 1 with ruptures: severity (5 - 1) + (5 - 1) = 8.
+    assert table.set_index("Session").loc[3, ["Flag", "Severity"]].tolist() == ["TC ≥ 4, res 1", 8]
+    assert table.Severity.isna().tolist() == [True, False, True, True]
+    # Sessions 1, 2 and 4 have unaddressed episodes but resolution 2: not flagged by the shared rule.
+    assert table.Unaddressed.tolist() == [1, 2, 2, 0] and table["At end"].tolist() == [0, 0, 0, 0]
     assert not at.main.warning and not at.error
     link = next(p for p in at.page_link if p.proto.page == "session")
-    assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the highlighted session
+    assert link.proto.query_string == "dyad=D1&session=3"      # defaults to the worst flagged session
+    box = next(s for s in at.selectbox if s.label == "Open a session")
+    assert box.options == ["Session 4", "Session 3 (severity 8)", "Session 2", "Session 1"]
 
 
 def test_threshold_from_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
@@ -71,7 +81,9 @@ def test_pending_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db, dyad="D3")
     assert "Ratings pending: 1" in text(at)
     assert "Ratings pending for session 2" in at.main.warning[0].value
-    assert at.dataframe[0].value.set_index("Session").loc[2, "Flag"] == "pending"
+    # Session 2's ratings are pending and its rupture in segment 3 got no strategy: flagged, severity 0.
+    row = at.dataframe[0].value.set_index("Session").loc[2]
+    assert (row.Flag, row.Severity) == ("pending, unaddr.", 0)
 
 
 def test_one_session_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
@@ -103,3 +115,66 @@ def test_key_figure_labels_fit_a_laptop_width(monkeypatch: pytest.MonkeyPatch, c
     at = run_page(monkeypatch, clinic_db, dyad="D1")
     assert [m.label for m in at.metric] == ["Sessions coded", "Mean rupture share", "Latest resolution",
                                             "Contribution ≥ 4", "Ratings pending"]
+
+
+def severity_db(path: Path) -> Path:
+    """D7: sessions of severity 7, 7, 5 and an unflagged one, oldest first (the old default was the first
+    high-contribution session, session 1)."""
+    from rrrs_core import store
+    from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+    con = store.connect(path)
+    add_therapist(con, "T7")
+    add_dyad(con, "D7", "T7")
+    rupture = [(2, "minimal_response", "check")]
+    add_session(con, "D7", 1, rupture, globals_(r=1, tc=4))     # (4 - 1) + (5 - 1) = 7
+    add_session(con, "D7", 2, rupture, globals_(r=1, tc=4))     # 7, newer: the default
+    add_session(con, "D7", 3, rupture, globals_(r=1, tc=2))     # 1 + 4 = 5
+    add_session(con, "D7", 4, [], globals_(r=3, tc=1))           # not flagged, the latest
+    con.close()
+    return path
+
+
+def test_open_a_session_defaults_to_the_worst_newest_flagged(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    db = severity_db(tmp_path / "sev.duckdb")
+    at = run_page(monkeypatch, db, dyad="D7")
+    link = next(p for p in at.page_link if p.proto.page == "session")
+    assert link.proto.query_string == "dyad=D7&session=2"
+    table = at.dataframe[0].value
+    assert table.Session.tolist() == [4, 3, 2, 1] and table.Severity.tolist()[1:] == [5, 7, 7]
+    at = run_page(monkeypatch, db, dyad="D7", session="4")      # a session named in the URL wins
+    link = next(p for p in at.page_link if p.proto.page == "session")
+    assert link.proto.query_string == "dyad=D7&session=4"
+
+
+def test_no_flagged_session_defaults_to_the_latest(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, dyad="D2")
+    assert next(s for s in at.selectbox if s.label == "Open a session").value == 3
+    assert at.dataframe[0].value.Severity.isna().all()
+
+
+def test_sessions_table_shows_up_to_20_rows_without_scrolling(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    from rrrs_core import store
+    from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+    db = tmp_path / "long.duckdb"
+    con = store.connect(db)
+    add_therapist(con, "T8")
+    add_dyad(con, "D8", "T8")
+    for n in range(1, 26):
+        add_session(con, "D8", n, [], globals_())
+    con.close()
+    heights: list[object] = []
+    real = st.dataframe
+
+    def spy(*args: object, **kwargs: object) -> object:
+        heights.append(kwargs.get("height"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", spy)   # AppTest does not expose a table's height
+    at = run_page(monkeypatch, db, dyad="D8")
+    assert at.dataframe[0].value.Session.tolist()[:3] == [25, 24, 23]
+    assert heights[-1] == 35 + 35 * 20 + 3                       # Streamlit's default shows 10 rows
+    assert tables.rows_height(13) == 35 + 35 * 13 + 3            # D0030's 13 sessions: all in view

@@ -85,3 +85,36 @@ def test_pickers_without_params(monkeypatch: pytest.MonkeyPatch, clinic_db: Path
     next(s for s in at.selectbox if s.label == "Session").set_value(1).run()
     assert (at.query_params.get("dyad"), at.query_params.get("session")) == ("D2", "1")
     assert "1 episode, all addressed by a resolution strategy." in text(at)
+
+
+def test_rupture_in_the_last_segment_is_unaddressed_in_session(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    from rrrs_core import store
+    from tests.builders import add_session, globals_, small_clinic
+
+    db = tmp_path / "clinic.duckdb"
+    con = store.connect(db)
+    small_clinic(con)
+    # D2 session 4 (10 segments): a withdrawal at 5-10 min (no strategy) and one in the last segment.
+    add_session(con, "D2", 4, [(2, "minimal_response", "check"), (10, "denial", "check")], globals_(w=2, r=3))
+    con.close()
+    at = run_page(monkeypatch, db, PAGE, dyad="D2", session="4")
+    body = text(at)
+    assert ("2 episodes; **1 unaddressed** (no strategy within the window): 5-10 min; 1 unaddressed in session "
+            "(the session ended within the window): 45-50 min.") in body
+    assert at.dataframe[0].value.Status.tolist() == ["unaddressed", "unaddressed in session"]
+
+
+def test_flag_and_severity_of_the_primary_coding(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    at = run_page(monkeypatch, clinic_db, PAGE, dyad="D1", session="3")
+    assert (":violet[**Flagged for review, severity 8 of 8:**] therapist contribution 5 (at or above 4); "
+            "overall resolution 1 with ruptures.") in text(at)
+    at = run_page(monkeypatch, clinic_db, PAGE, dyad="D1", session="3", coder="C2")
+    assert "Flags and severity use the primary coding (C1)." in text(at)
+    # Session 2 has two unaddressed episodes but resolution 2 and contribution 3: not flagged at 4, flagged at 3.
+    at = run_page(monkeypatch, clinic_db, PAGE, dyad="D1", session="2")
+    assert "Not flagged for review." in text(at) and "Flagged for review" not in text(at)
+    at = run_page(monkeypatch, clinic_db, PAGE, dyad="D1", session="2", tc="3")
+    assert "severity 5 of 8:**] therapist contribution 3 (at or above 3)." in text(at)   # 2 + 3
+    at = run_page(monkeypatch, clinic_db, PAGE, dyad="D3", session="2")       # ratings pending
+    assert "severity 0 of 8:**] ratings pending; unaddressed episode at 10-15 min." in text(at)

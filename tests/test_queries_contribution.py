@@ -32,15 +32,19 @@ def test_threshold_four_lists_only_d1_session_3(clinic_con: duckdb.DuckDBPyConne
     assert row.session_date.date() == dt.date(2026, 1, 19)
 
 
-def test_threshold_two_lists_all_of_d1_newest_first(clinic_con: duckdb.DuckDBPyConnection) -> None:
+def test_threshold_two_lists_all_of_d1_worst_first(clinic_con: duckdb.DuckDBPyConnection) -> None:
     df = q.high_contribution_sessions(clinic_con, threshold=2)
-    assert keys(df) == [("D1", 4), ("D1", 3), ("D1", 2), ("D1", 1)]
+    # Severity (tc - 1) + (5 - res), every session has a rupture: s3 4 + 4 = 8, s2 2 + 3 = 5, s4 and s1
+    # 1 + 3 = 4 (s4 newer first).
+    assert keys(df) == [("D1", 3), ("D1", 2), ("D1", 4), ("D1", 1)]
+    assert df.severity.tolist() == [8, 5, 4, 4]
+    assert df.above_mean_by.tolist() == [2.0, 0.0, -1.0, -1.0]
     codes = dict(zip(df.session_number, df.rupture_codes, strict=True))
     # Codebook order (withdrawal before confrontation); the check-minus denial in session 2 is not a marker.
     assert codes[4] == "Deferential and appeasing; Complaint/concern about progress"
     assert codes[2] == "Complaint/concern about the therapist; Rejects therapist intervention"
     assert codes[1] == "Minimal response"
-    assert df.above_own_mean.tolist() == [False, True, False, False]
+    assert df.above_own_mean.tolist() == [True, False, False, False]
 
 
 def test_threshold_one_lists_every_rated_session_never_pending(clinic_con: duckdb.DuckDBPyConnection) -> None:

@@ -184,3 +184,29 @@ def test_demo_data_says_synthetic_on_every_page(tmp_path: Path):
     for page in pages:
         assert "Synthetic demo data - every therapist, patient and session here is invented" in page
         assert "contains clinical information" not in page
+
+
+def test_flagged_sessions_in_detail_run_most_severe_first(con):
+    """The oldest flagged session used to come first; now the detail pages (and the cover list) run by
+    severity, newest first on ties, so the first detail page is the worst session."""
+    from tests.builders import add_session, add_therapist, globals_
+
+    add_therapist(con, "T5")
+    add_dyad(con, "D5", "T5")
+    rupture = [(3, "minimal_response", "check")]
+    add_session(con, "D5", 1, rupture, globals_(r=3, tc=4))          # severity 3 + 2 = 5
+    add_session(con, "D5", 2, rupture, globals_(r=1, tc=1))          # 0 + 4 = 4
+    add_session(con, "D5", 3, rupture, globals_(r=1, tc=5))          # 4 + 4 = 8
+    add_session(con, "D5", 4, rupture, None)                         # pending, unaddressed episode: 0
+    add_session(con, "D5", 5, rupture, globals_(r=3, tc=4))          # 5, newer than session 1
+    add_session(con, "D5", 6, rupture, globals_(r=2, tc=3))          # not flagged (old rule: unaddressed)
+    pages = pdf_text(dyad_report(con, "D5", generated_by="alice", now=NOW))
+    start = next(i for i, p in enumerate(pages) if "Flagged sessions in detail" in p)
+    detail = " ".join(pages[start:])
+    order = [int(n) for n in re.findall(r"Session (\d) - 2026-\d\d-\d\d Flagged", detail)]
+    assert order == [3, 5, 1, 2, 4]
+    assert re.search(r"Session 3 - 2026-01-19 Flagged \(severity 8 of 8\)", pages[start])
+    cover = pages[0]
+    assert [int(n) for n in re.findall(r"Session (\d) \(2026", cover)] == [3, 5, 1, 2, 4]
+    assert "Session 4 (2026-01-26), severity 0: ratings pending; unaddressed episode at 10-15 min" in cover
+    assert "Session 2 (2026-01-12), severity 4: overall resolution 1 with ruptures" in cover

@@ -36,10 +36,12 @@ def test_therapist_report_lists_own_dyads_and_sessions_to_review(clinic):
     for other in ("D2", "D3", "D4", "P-"):
         assert other not in text, other
     assert "Sessions to review first" in text
-    # session 3 (contribution 5) comes before the sessions flagged only for unaddressed ruptures
+    # Only session 3 is flagged (contribution 5, resolution 1: severity 4 + 4); sessions 1, 2 and 4 have
+    # unaddressed episodes but resolution 2 and contribution below 4, which the old rule flagged.
     review = text[text.index("Sessions to review first"):]
-    assert re.search(r"D1 3 2026-01-19 5 1", review)
-    assert "0-15, 25-35 min (unaddressed)" in review
+    assert re.search(r"D1 3 2026-01-19 8 5 1 2 0-15, 25-35 min \(unaddressed\)", review)
+    assert not re.search(r"D1 [124] 2026", review)
+    assert "3 sessions with unaddressed ruptures 1 sessions flagged for review" in text
     assert "Unresolved ruptures:" in text                        # the caseload flag definitions
     assert "Therapist contribution over time" in text
     for i, page in enumerate(pages, start=1):

@@ -14,8 +14,8 @@ import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.charts.theme import configure
-from rrrs_core.episodes import Episode
-from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL
+from rrrs_core.episodes import ADDRESSED, IN_SESSION, UNADDRESSED, Episode
+from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL, SESSION_END
 
 WIDTH = 760
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
@@ -68,13 +68,14 @@ def _mark_layer(data: pd.DataFrame, y: alt.Y, x_scale: alt.Scale, **extra: objec
 def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) -> alt.Chart:
     rows = [{"row": EPISODE_ROW, "start": (e.first_segment - 1) * e.segment_minutes,
              "end": e.window_end * e.segment_minutes, "rupture_end": e.last_segment * e.segment_minutes,
-             "status": "addressed" if e.addressed else "unaddressed",
+             "status": e.status,
              "what": f"Episode {i}: ruptures {e.minutes}, looked for a strategy until "
                      f"{e.window_end * e.segment_minutes} min"} for i, e in enumerate(episodes, start=1)]
     data = pd.DataFrame(rows, columns=["row", "start", "end", "rupture_end", "status", "what"])
     tooltip = [alt.Tooltip("what:N", title="Episode"), alt.Tooltip("status:N", title="Status")]
-    colour = alt.Color("status:N", title="Episode", scale=alt.Scale(domain=["addressed", "unaddressed"],
-                                                                    range=[FAMILY_COLOURS["resolution"], NEUTRAL]),
+    colour = alt.Color("status:N", title="Episode", scale=alt.Scale(domain=[ADDRESSED, UNADDRESSED, IN_SESSION],
+                                                                    range=[FAMILY_COLOURS["resolution"], NEUTRAL,
+                                                                           SESSION_END]),
                        legend=alt.Legend(symbolOpacity=1))
     window = alt.Chart(data).mark_rect(opacity=0.25, height=10).encode(
         x=alt.X("start:Q", scale=x_scale), x2="end:Q", y=y, color=colour, tooltip=tooltip)
@@ -89,7 +90,8 @@ def timeline_chart(marks: pd.DataFrame, n_segments: int, segment_minutes: int = 
     """One row per code that occurs (codebook order, so families group), x = minutes.
 
     With `episodes`, a top row shows each rupture episode (solid) and its resolution window (faint),
-    green when addressed and grey when unaddressed.
+    green when addressed, grey when unaddressed, light grey when unaddressed in session (the session ended
+    within the window).
     """
     data = _prepare(marks)
     order = list(data.sort_values("position").label.drop_duplicates())

@@ -4,6 +4,9 @@ A supervisor uses this list to pick sessions to review with a trainee, so it sho
 each session (rupture segment counts and the rupture codes marked) next to the rating. Ratings are
 also compared with the therapist's own mean: a trainee who is usually rated 1 and suddenly gets 3 is
 worth a look even below the absolute threshold.
+
+The list runs worst first by the shared severity of `rrrs_core.queries.severity` (then newest), the order
+of every flagged-session list in rrrs.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from rrrs_core.queries.severity import severity_sql
 from rrrs_core.scope import CLINIC, Scope
 
 ABOVE_OWN_MEAN = 1.0    # a session this many points above the therapist's own mean is flagged
@@ -19,7 +23,7 @@ DEFAULT_LIMIT = 500     # rows listed; the summary still counts every session
 _RATED = """
     SELECT dyad_id, therapist_id, supervisor_id, session_number, session_date, coding_id,
         codebook_id, codebook_version, withdrawal_segments, confrontation_segments,
-        overall_resolution, therapist_contribution,
+        overall_resolution, therapist_contribution, {severity} AS severity,
         avg(therapist_contribution) OVER (PARTITION BY therapist_id) AS therapist_mean
     FROM v_session_metrics
     WHERE {where} AND therapist_contribution IS NOT NULL
@@ -33,21 +37,22 @@ def high_contribution_sessions(
     include_relative: bool = False,
     limit: int = DEFAULT_LIMIT,
 ) -> pd.DataFrame:
-    """Rated sessions in scope with contribution >= `threshold`, newest first (date, then number).
+    """Rated sessions in scope with contribution >= `threshold`, worst first: severity (the shared rule),
+    then newest (date, then number).
 
     With `include_relative`, sessions `ABOVE_OWN_MEAN` points above their therapist's mean are listed
     too. `rupture_codes` names the withdrawal/confrontation codes marked `check`, in codebook order,
-    with "× n" when a code was marked in n > 1 segments. At most `limit` rows are returned.
+    with "× n" when a code was marked in n > 1 segments. At most `limit` rows are returned, the most severe.
     """
     where, params = scope.sql("therapist_id")
     sql = f"""
-    WITH rated AS ({_RATED.format(where=where)}),
+    WITH rated AS ({_RATED.format(where=where, severity=severity_sql())}),
     listed AS (
         SELECT *, therapist_contribution >= therapist_mean + {ABOVE_OWN_MEAN} AS above_own_mean
         FROM rated
         WHERE therapist_contribution >= ?
            OR (? AND therapist_contribution >= therapist_mean + {ABOVE_OWN_MEAN})
-        ORDER BY session_date DESC NULLS LAST, session_number DESC, dyad_id
+        ORDER BY severity DESC, session_date DESC NULLS LAST, session_number DESC, dyad_id
         LIMIT ?
     ),
     codes AS (
@@ -65,12 +70,13 @@ def high_contribution_sessions(
                        ORDER BY position) AS rupture_codes
         FROM codes GROUP BY coding_id
     )
-    SELECT l.dyad_id, l.therapist_id, l.supervisor_id, l.session_number, l.session_date,
-        l.therapist_contribution, round(l.therapist_mean, 2) AS therapist_mean, l.above_own_mean,
+    SELECT l.dyad_id, l.therapist_id, l.supervisor_id, l.session_number, l.session_date, l.severity::INTEGER
+        AS severity, l.therapist_contribution, round(l.therapist_mean, 2) AS therapist_mean, l.above_own_mean,
+        round(l.therapist_contribution - l.therapist_mean, 2) AS above_mean_by,
         l.withdrawal_segments, l.confrontation_segments, coalesce(t.rupture_codes, '') AS rupture_codes,
         l.overall_resolution
     FROM listed l LEFT JOIN code_text t USING (coding_id)
-    ORDER BY l.session_date DESC NULLS LAST, l.session_number DESC, l.dyad_id
+    ORDER BY l.severity DESC, l.session_date DESC NULLS LAST, l.session_number DESC, l.dyad_id
     """
     return con.execute(sql, [*params, int(threshold), bool(include_relative), int(limit)]).df()
 

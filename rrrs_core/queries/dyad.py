@@ -16,6 +16,7 @@ import pandas as pd
 
 from rrrs_core.codebook import RUPTURE_FAMILIES
 from rrrs_core.errors import NotFoundError
+from rrrs_core.queries import severity
 from rrrs_core.scope import Scope
 
 GLOBAL_KEYS = ("overall_withdrawal", "overall_confrontation", "overall_resolution", "therapist_contribution")
@@ -82,7 +83,8 @@ def trajectory(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str, thres
     """One row per coded session (its primary coding): rupture shares, global ratings, flags.
 
     `high_contribution` marks sessions whose therapist contribution is at or above `threshold`;
-    `episodes`/`unaddressed` count rupture episodes (see rrrs_core.episodes).
+    `episodes`/`unaddressed`/`unaddressed_in_session` count rupture episodes (see rrrs_core.episodes);
+    `flagged` and `severity` are the shared session-flag rule (rrrs_core.queries.severity).
     """
     from rrrs_core.episodes import EPISODE_WINDOW, dyad_episode_counts
 
@@ -131,10 +133,24 @@ def trajectory(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str, thres
     ).df()
     counts = dyad_episode_counts(con, scope, dyad_id, EPISODE_WINDOW)
     df = df.merge(counts, on="session_number", how="left")
-    for col in ("episodes", "unaddressed"):
+    for col in ("episodes", "unaddressed", "unaddressed_in_session"):
         df[col] = df[col].fillna(0).astype(int)
     for key in GLOBAL_KEYS:
         df[key] = df[key].astype("Int64")
+    return _with_flags(df, threshold)
+
+
+def _with_flags(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Add `severity` and `flagged` by the shared rule; the pending-ratings part needs the episode counts,
+    so this runs on the merged frame rather than in SQL."""
+    def val(v: Any) -> int | None:
+        return None if pd.isna(v) else int(v)
+
+    rows = list(zip(df.therapist_contribution, df.overall_resolution, df.rupture_segments, df.ratings_pending,
+                    df.unaddressed, strict=True))
+    df["severity"] = [severity.severity(val(tc), val(res), int(rs)) for tc, res, rs, _, _ in rows]
+    df["flagged"] = [severity.flagged(val(tc), val(res), int(rs), threshold, bool(p), int(u))
+                     for tc, res, rs, p, u in rows]
     return df
 
 

@@ -2,7 +2,7 @@
 
 Cover (who, when, which codebook and coders, key figures, what to look at first, how the flags are
 computed), the trajectory charts of the dyad page, a table per session, then every flagged session in
-detail (minutes to review on the video, timeline, episodes, strategies used and not used, reflection
+detail, most severe first (minutes to review on the video, timeline, episodes, strategies used and not used, reflection
 prompts), patterns across sessions and the supervisor's notes. Patient ids are never printed: the dyad id
 is the pseudonym.
 """
@@ -23,6 +23,7 @@ from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
 from rrrs_core.queries import caseload as cq
 from rrrs_core.queries import directory, recency
 from rrrs_core.queries import dyad as dq
+from rrrs_core.queries import severity as sev
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
@@ -55,12 +56,12 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
     story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold, last, flags)
     if len(traj):
         story += [PageBreak(), *_trajectory(traj, strip, threshold), *_session_table(traj, threshold)]
-        flagged = [r for r in reviews if r.flagged]
+        flagged = rv.flagged_in_order(reviews)
         if flagged:
             story += [PageBreak(), b.para("Flagged sessions in detail", "h1"),
-                      b.para(f"Every session with therapist contribution at or above {threshold} or with a "
-                             "rupture episode that no resolution strategy followed. Minutes refer to the "
-                             "session recording. Metacommunicative strategies (invites thoughts/feelings, "
+                      b.para(f"Every flagged session, most severe first (newest first on ties). "
+                             f"{b.esc(sev.RULE.format(threshold=threshold))} Minutes refer to the session "
+                             "recording. Metacommunicative strategies (invites thoughts/feelings, "
                              "acknowledges own contribution, discloses internal experience, links the rupture "
                              "to patterns with the therapist or in other relationships) are listed apart.",
                              "body")]
@@ -137,7 +138,7 @@ def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codi
                             "body"))
         return story
     figs = dq.key_figures(traj)
-    flagged = [r for r in reviews if r.flagged]
+    flagged = rv.flagged_in_order(reviews)
     latest = figs["latest_resolution"]
     items = [
         (str(figs["sessions_coded"]), "sessions coded", False),
@@ -149,22 +150,26 @@ def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codi
          False),
         (str(len(figs["high_contribution_sessions"])), f"sessions with therapist contribution >= {threshold}",
          bool(figs["high_contribution_sessions"])),
-        (str(figs["unaddressed_episodes"]), "unaddressed rupture episodes", False),
+        (str(figs["unaddressed_episodes"]), "unaddressed rupture episodes"
+         + rv.in_session_note(int(traj.unaddressed_in_session.sum())), False),
         (str(len(flagged)), "sessions flagged for review", False),
         (str(len(figs["pending_sessions"])), "sessions with ratings pending", False),
     ]
     story += [b.para("Key figures", "h2"), b.key_figures(items), b.gap(8)]
     if flagged:
         links = [f'<a href="#s{r.session_number}" color="#0B5394">Session {r.session_number}</a>'
-                 f" ({b.fmt_date(r.session_date)}): {b.esc('; '.join(r.reasons()))}"
+                 f" ({b.fmt_date(r.session_date)}), severity {r.severity}: {b.esc('; '.join(r.reasons()))}"
                  for r in flagged[:COVER_FLAGGED]]
         if len(flagged) > COVER_FLAGGED:
             links.append(f"... and {len(flagged) - COVER_FLAGGED} more, under \u201cFlagged sessions in "
                          "detail\u201d")
-        story += [b.para("To look at first", "h2"), *b.bullets(links)]
+        story += [b.para("To look at first", "h2"),
+                  b.para("Flagged sessions, most severe first (severity 0-8: see \u201cHow the flags are "
+                         "computed\u201d below).", "small"), *b.bullets(links)]
     else:
-        story.append(b.para("No session is flagged: no therapist contribution at or above the threshold and "
-                            "every rupture episode was followed by a resolution strategy.", "body"))
+        story.append(b.para(f"No session is flagged: no therapist contribution at or above {threshold}, no "
+                            f"rupture rated overall resolution {sev.RESOLUTION_FLAG_MAX}, and no unaddressed "
+                            "episode in a session whose ratings are pending.", "body"))
     if figs["pending_sessions"]:
         story.append(b.para(f"Ratings pending for session(s) {b.fmt_list(figs['pending_sessions'])}: their "
                             "global ratings show as \u201cpending\u201d.", "body"))
@@ -206,7 +211,7 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
         rows.append([
             int(r.session_number), b.fmt_date(r.session_date), r.coder_id, int(r.n_segments),
             int(r.withdrawal_segments), int(r.confrontation_segments), int(r.resolution_segments),
-            b.fmt_share(r.rupture_share), f"{int(r.episodes)} ({int(r.unaddressed)})",
+            b.fmt_share(r.rupture_share), rv.episodes_cell(r.episodes, r.unaddressed, r.unaddressed_in_session),
             b.fmt_rating(r.overall_withdrawal, p), b.fmt_rating(r.overall_confrontation, p),
             b.fmt_rating(r.overall_resolution, p), b.fmt_rating(r.therapist_contribution, p),
         ])
@@ -215,11 +220,10 @@ def _session_table(traj: pd.DataFrame, threshold: int) -> list[Flowable]:
     widths = [0.065, 0.105, 0.055, 0.07, 0.06, 0.06, 0.06, 0.065, 0.08, 0.085, 0.085, 0.085, 0.085]
     return [
         CondPageBreak(160), b.para("Session by session", "h1"),
-        b.para("Segs: coded segments. W / C / R segs: segments with at least one withdrawal / confrontation / "
-               "resolution marker marked check (meets criteria); rupture share: segments with a rupture marker "
-               "/ segments. Episodes: rupture episodes (unaddressed ones in brackets). "
-               f"Global ratings are 1-5. Rows shaded purple: therapist contribution at or above {threshold}.",
-               "small"),
+        b.para("Segs: coded segments. W / C / R segs: segments with a withdrawal / confrontation / resolution "
+               "marker marked check; rupture share: rupture segments / segments. Episodes: rupture episodes "
+               "(unaddressed in brackets; +n e: n unaddressed in session, cut short by its end). Global ratings "
+               f"1-5. Purple rows: therapist contribution at or above {threshold}.", "small"),
         b.table(header, rows, widths, highlight=high, right=range(3, 13), font_size=7.2),
     ]
 
@@ -234,7 +238,8 @@ def _flagged_session(r: rv.SessionReview, codings: int) -> list[Flowable]:
     head = [
         b.para(f'<a name="s{r.session_number}"/>Session {r.session_number} - {b.fmt_date(r.session_date)}',
                "h2"),
-        b.para(f"<b>Flagged:</b> {b.esc('; '.join(r.reasons()))}. Coder {b.esc(r.coder_id)}"
+        b.para(f"<b>Flagged (severity {r.severity} of 8):</b> {b.esc('; '.join(r.reasons()))}. "
+               f"Coder {b.esc(r.coder_id)}"
                f"{f' (primary of {codings} codings)' if codings > 1 else ''}. {b.esc(ratings)}", "body"),
         b.para("<b>Minutes to review on the video</b>", "body"),
         *b.bullets(b.esc(x) for x in rv.review_ranges(r)),
@@ -288,16 +293,5 @@ def _notes(notes: pd.DataFrame) -> list[Flowable]:
 
 
 def _about(threshold: int) -> list[Flowable]:
-    return [
-        b.para("How the flags are computed", "h2"),
-        *b.bullets(style="bullet_small", items=[
-            "A <b>rupture episode</b> is a run of consecutive segments with a withdrawal or confrontation "
-            "marker marked check; check-minus (unclear) markers alone do not open one.",
-            f"An episode is <b>addressed</b> when a resolution strategy marked check falls in its segments or "
-            f"the {EPISODE_WINDOW} segments after it, otherwise <b>unaddressed</b>. Addressed means a repair "
-            "was attempted, not that it worked: that is the Overall resolution rating.",
-            f"A session is <b>flagged</b> when its therapist contribution is at or above {threshold} or it has "
-            "an unaddressed episode. Counts and ratings come from each session's primary coding (a consensus "
-            "coding first, otherwise the first coder).",
-        ]),
-    ]
+    return [b.para("How the flags are computed", "h2"),
+            *b.bullets(style="bullet_small", items=rv.flag_rules(threshold, EPISODE_WINDOW))]

@@ -1,8 +1,9 @@
 """What a supervisor reviews in one session: flags, episodes, minute ranges, strategies, reflection prompts.
 
-A session is *flagged* when its therapist contribution is at or above the threshold or when it has an
-unaddressed rupture episode (`rrrs_core.episodes`). Pure functions over already queried rows, shared by
-the dyad and the therapist report and unit-tested without a database.
+Which sessions are *flagged* and how *severe* they are is the shared rule of `rrrs_core.queries.severity`
+(the coder's global ratings lead; the episodes of `rrrs_core.episodes` support them with the minutes to
+find on the video). Pure functions over already queried rows, shared by the dyad and the therapist report
+and unit-tested without a database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from rrrs_core import codebook as cb
-from rrrs_core.episodes import EPISODE_WINDOW, Episode, Mark, find_episodes, minutes
+from rrrs_core.episodes import EPISODE_WINDOW, IN_SESSION, Episode, Mark, find_episodes, minutes
+from rrrs_core.queries import severity as sev
 from rrrs_core.reports.blocks import is_missing
 
 
@@ -41,20 +43,46 @@ class SessionReview:
         return self.therapist_contribution is not None and self.therapist_contribution >= self.threshold
 
     @property
+    def rupture_segments(self) -> int:
+        """Segments with a withdrawal or confrontation marker marked check (as in `v_session_metrics`)."""
+        return len({m.segment for m in self.marks if m.family in cb.RUPTURE_FAMILIES and m.clarity == "check"})
+
+    @property
+    def unresolved(self) -> bool:
+        """A rupture the coder rated as not resolved (overall resolution at or below the rule's maximum)."""
+        return (bool(self.rupture_segments) and self.overall_resolution is not None
+                and self.overall_resolution <= sev.RESOLUTION_FLAG_MAX)
+
+    @property
     def unaddressed(self) -> tuple[Episode, ...]:
-        return tuple(e for e in self.episodes if not e.addressed)
+        """Episodes with no strategy in a full window (not those the session's end cut short)."""
+        return tuple(e for e in self.episodes if e.unaddressed)
+
+    @property
+    def in_session(self) -> tuple[Episode, ...]:
+        """Episodes unaddressed in session: the session ended within their window."""
+        return tuple(e for e in self.episodes if e.status == IN_SESSION)
+
+    @property
+    def severity(self) -> int:
+        return sev.severity(self.therapist_contribution, self.overall_resolution, self.rupture_segments)
 
     @property
     def flagged(self) -> bool:
-        return self.high_contribution or bool(self.unaddressed)
+        return sev.flagged(self.therapist_contribution, self.overall_resolution, self.rupture_segments,
+                           self.threshold, self.ratings_pending, len(self.unaddressed))
 
     def reasons(self) -> list[str]:
+        """The parts of the rule that fired, in words (empty when the session is not flagged)."""
         out = []
         if self.high_contribution:
             out.append(f"therapist contribution {self.therapist_contribution} (at or above {self.threshold})")
-        if self.unaddressed:
-            n = len(self.unaddressed)
-            out.append(f"{n} unaddressed rupture episode{'s' if n != 1 else ''}")
+        if self.unresolved:
+            out.append(f"overall resolution {self.overall_resolution} with ruptures")
+        if self.ratings_pending and self.unaddressed:
+            where = ", ".join(e.minutes.removesuffix(" min") for e in self.unaddressed)
+            plural = "s" if len(self.unaddressed) != 1 else ""
+            out.append(f"ratings pending; unaddressed episode{plural} at {where} min")
         return out
 
 
@@ -103,9 +131,9 @@ def review_ranges(review: SessionReview, unaddressed_only: bool = False) -> list
     `unaddressed_only`, only those when there are any)."""
     ranges = []
     episodes = review.unaddressed if unaddressed_only and review.unaddressed else review.episodes
-    for e in sorted(episodes, key=lambda e: (e.addressed, e.first_segment)):
-        status = "unaddressed" if not e.addressed else "addressed"
-        ranges.append(f"{e.window_minutes} ({status}: rupture at {e.minutes})")
+    order = {"unaddressed": 0, IN_SESSION: 1}
+    for e in sorted(episodes, key=lambda e: (order.get(e.status, 2), e.first_segment)):
+        ranges.append(f"{e.window_minutes} ({e.status}: rupture at {e.minutes})")
     if not ranges:
         unclear = sorted({m.segment for m in review.marks if m.family in cb.RUPTURE_FAMILIES})
         if unclear:
@@ -117,11 +145,14 @@ def review_ranges(review: SessionReview, unaddressed_only: bool = False) -> list
 
 
 def compact_ranges(review: SessionReview) -> str:
-    """One line for a table: the unaddressed ruptures' minutes, else every episode's, else why none."""
+    """One line for a table: the unaddressed ruptures' minutes, else every episode's by status, else why."""
     if review.unaddressed:
         return ", ".join(e.minutes.removesuffix(" min") for e in review.unaddressed) + " min (unaddressed)"
     if review.episodes:
-        return ", ".join(e.minutes.removesuffix(" min") for e in review.episodes) + " min (addressed)"
+        by_status: dict[str, list[str]] = {}
+        for e in review.episodes:
+            by_status.setdefault(e.status, []).append(e.minutes.removesuffix(" min"))
+        return "; ".join(f"{', '.join(spans)} min ({status})" for status, spans in by_status.items())
     return review_ranges(review)[0]
 
 
@@ -159,29 +190,39 @@ def _labels(marks: Sequence[Mark], family: str) -> str:
     return ", ".join(names)
 
 
+def _first_minutes(episode: Episode, family: str) -> str:
+    """Minutes of the episode's first segment with a `family` marker: "0-5" for segment 1, not "minute 0"."""
+    seg = min(m.segment for m in episode.ruptures if m.family == family)
+    return minutes(seg, seg, episode.segment_minutes).removesuffix(" min")
+
+
 def reflection_prompts(review: SessionReview, book: cb.Codebook = cb.DEFAULT,
                        window: int = EPISODE_WINDOW) -> list[str]:
     """Short questions in the spirit of alliance-focused supervision, tied to the flagged minutes."""
     prompts: list[str] = []
-    focus = review.unaddressed[0] if review.unaddressed else (
+    open_ = review.unaddressed or review.in_session
+    focus = open_[0] if open_ else (
         max(review.episodes, key=lambda e: (e.last_segment - e.first_segment, -e.first_segment))
         if review.episodes else None)
     if focus is not None:
         span = focus.minutes.removesuffix(" min")
-        start = (focus.first_segment - 1) * focus.segment_minutes
         prompts.append(f"What was happening between you and the patient at minutes {span}?")
         withdrew = _labels(focus.ruptures, "withdrawal")
         confronted = _labels(focus.ruptures, "confrontation")
         if withdrew:
-            prompts.append(f"What did you feel just before the patient withdrew ({withdrew}) around "
-                           f"minute {start}?")
+            prompts.append(f"What did you feel just before the patient withdrew ({withdrew}) at minutes "
+                           f"{_first_minutes(focus, 'withdrawal')}?")
         if confronted:
-            prompts.append(f"When the patient confronted you ({confronted}) around minute {start}, what did "
-                           "you feel, and what did you want to do?")
-        if not focus.addressed:
+            prompts.append(f"When the patient confronted you ({confronted}) at minutes "
+                           f"{_first_minutes(focus, 'confrontation')}, what did you feel, and what did "
+                           "you want to do?")
+        if focus.unaddressed:
             prompts.append(f"No resolution strategy was coded within {window * focus.segment_minutes} minutes "
                            f"of the rupture at minutes {span}. What made it hard to stay with it, and what "
                            "could you say if it happened again?")
+        elif not focus.addressed:
+            prompts.append(f"The session ended soon after the rupture at minutes {span}, before a repair was "
+                           "coded. How could you come back to it at the start of the next session?")
     if review.high_contribution:
         anchor = book.global_item("therapist_contribution").scale.anchor(review.therapist_contribution)
         prompts.append(f"Coders rated your contribution {review.therapist_contribution} of 5 "
@@ -195,9 +236,14 @@ def reflection_prompts(review: SessionReview, book: cb.Codebook = cb.DEFAULT,
                        "talk about what was happening between you, or shared your own experience of it?")
     elif meta_used:
         first = min(meta_used, key=lambda m: m.segment)
-        prompts.append(f"You used \u201c{first.label.lower()}\u201d at minute "
-                       f"{(first.segment - 1) * review.segment_minutes}. How did the patient respond, and "
-                       "how did it feel to you?")
+        when = minutes(first.segment, first.segment, review.segment_minutes).removesuffix(" min")
+        if review.episodes:
+            prompts.append(f"You used \u201c{first.label.lower()}\u201d at minutes {when}. How did the patient "
+                           "respond, and how did it feel to you?")
+        else:
+            prompts.append(f"You used \u201c{first.label.lower()}\u201d at minutes {when}, with no rupture "
+                           "coded around it. What did you notice that led you to it, and how did the patient "
+                           "respond?")
     return prompts
 
 
@@ -214,8 +260,41 @@ def recurring_ruptures(reviews: Sequence[SessionReview], min_sessions: int = 3) 
 
 
 def review_priority(review: SessionReview) -> tuple:
-    """Sort key of 'sessions to review first': contribution at/above the threshold first (highest
-    first), then sessions with unaddressed ruptures; newest first within each."""
+    """Sort key of flagged sessions everywhere: severity, highest first; then newest (date, then session
+    number); the dyad id only keeps the order stable."""
     newest = -(review.session_date.toordinal() if review.session_date else 0)
-    tc = review.therapist_contribution if review.high_contribution else 0
-    return (-tc, newest, -len(review.unaddressed), -review.session_number, review.dyad_id)
+    return (-review.severity, newest, -review.session_number, review.dyad_id)
+
+
+def flagged_in_order(reviews: Sequence[SessionReview]) -> list[SessionReview]:
+    """The flagged sessions, worst first (`review_priority`)."""
+    return sorted((r for r in reviews if r.flagged), key=review_priority)
+
+
+def flag_rules(threshold: int, window: int = EPISODE_WINDOW) -> list[str]:
+    """The flag rule and the episode heuristic in words (ReportLab markup), for "How the flags are computed"."""
+    return [
+        "A <b>rupture episode</b> is a run of consecutive segments with a withdrawal or confrontation marker "
+        "marked check; check-minus (unclear) markers alone do not open one.",
+        f"An episode is <b>addressed</b> when a resolution strategy marked check falls in its segments or the "
+        f"{window} segments after it, otherwise <b>unaddressed</b>, or <b>unaddressed in session</b> when the "
+        "session ended within that window (there was no time left to code a repair; it counts neither as "
+        "unaddressed nor towards a flag). Addressed means a repair was attempted, not that it worked: that is "
+        "the Overall resolution rating.",
+        "The coder's global ratings lead, the episodes support them with the minutes to review: a session is "
+        f"<b>flagged</b> when its therapist contribution is at or above {threshold}, or it has a rupture and "
+        f"overall resolution {sev.RESOLUTION_FLAG_MAX} (major ruptures not resolved), or its ratings are pending "
+        "and it has an unaddressed episode.",
+        "<b>Severity</b> (0-8) orders flagged sessions: (therapist contribution - 1) + (5 - overall resolution, "
+        "when the session has a rupture); a missing rating adds nothing. Ties: newest first. Counts and ratings "
+        "come from each session's primary coding (a consensus coding first, otherwise the first coder).",
+    ]
+
+
+def in_session_note(n: int) -> str:
+    return f" (+{n} unaddressed in session: it ended within the window)" if n else ""
+
+
+def episodes_cell(episodes: int, unaddressed: int, in_session: int) -> str:
+    """"3 (1)": 3 episodes, 1 unaddressed; "3 (1 +1 e)": and 1 unaddressed in session (cut by the end)."""
+    return f"{int(episodes)} ({int(unaddressed)}{f' +{int(in_session)} e' if in_session else ''})"

@@ -1,8 +1,8 @@
 """The therapist report, for a trainee's supervision: caseload, contribution over time, sessions to review.
 
 The caseload and its concern flags are `queries.caseload` (the caseload page's rules, printed verbatim);
-the sessions to review are every flagged session of the therapist's dyads (contribution at or above the
-threshold, or an unaddressed rupture episode), most pressing first, with the minutes to find on video.
+the sessions to review are every flagged session of the therapist's dyads (the shared rule of
+`queries.severity`), most severe first, with the minutes to find on video.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import HIGHLIGHT
 from rrrs_core.queries import caseload as caseload_q
 from rrrs_core.queries import directory, recency
+from rrrs_core.queries import severity as sev
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
@@ -67,7 +68,7 @@ def _cover(who: dict, sessions: pd.DataFrame, reviews: list[rv.SessionReview], s
     period = (f"{b.fmt_date(dates.min())} to {b.fmt_date(dates.max())} (first to last coded session)"
               if len(dates) else "no coded sessions yet")
     rated = sessions.therapist_contribution.dropna()
-    flagged = [r for r in reviews if r.flagged]
+    flagged = rv.flagged_in_order(reviews)
     high = [r for r in reviews if r.high_contribution]
     story: list[Flowable] = [
         b.para(f"Supervision report: therapist {b.esc(who['therapist_id'])}", "title"),
@@ -165,28 +166,29 @@ def _contribution(sessions: pd.DataFrame, threshold: int) -> list[Flowable]:
 
 
 def _to_review(reviews: list[rv.SessionReview], threshold: int) -> list[Flowable]:
-    flagged = sorted((r for r in reviews if r.flagged), key=rv.review_priority)
+    flagged = rv.flagged_in_order(reviews)
     story: list[Flowable] = [CondPageBreak(200), b.para("Sessions to review first", "h1")]
     if not flagged:
-        return [*story, b.para("No session is flagged: no therapist contribution at or above the threshold and "
-                               "every rupture episode was followed by a resolution strategy.", "body")]
+        return [*story, b.para(f"No session is flagged: no therapist contribution at or above {threshold}, no "
+                               f"rupture rated overall resolution {sev.RESOLUTION_FLAG_MAX}, and no unaddressed "
+                               "episode in a session whose ratings are pending.", "body")]
     shown = flagged[:REVIEW_ROWS]
     rows, high = [], []
     for i, r in enumerate(shown):
         ruptures = "; ".join(dict.fromkeys(m.label for e in (r.unaddressed or r.episodes) for m in e.ruptures))
-        rows.append([r.dyad_id, r.session_number, b.fmt_date(r.session_date),
+        rows.append([r.dyad_id, r.session_number, b.fmt_date(r.session_date), r.severity,
                      b.fmt_rating(r.therapist_contribution, r.ratings_pending),
                      b.fmt_rating(r.overall_resolution, r.ratings_pending), len(r.unaddressed),
                      rv.compact_ranges(r), ruptures or "-"])
         if r.high_contribution:
             high.append(i)
     story += [
-        b.para(f"Sessions with therapist contribution at or above {threshold} first (highest first), then "
-               "sessions with a rupture episode no resolution strategy followed; newest first within each. "
-               "Minutes refer to the session recording.", "small"),
-        b.table(["Dyad", "Session", "Date", "Therapist contrib.", "Overall resolution", "Unaddressed episodes",
-                 "Minutes to review", "Rupture markers"], rows,
-                [0.07, 0.06, 0.1, 0.08, 0.08, 0.09, 0.22, 0.3], highlight=high, right=(1, 3, 4, 5)),
+        b.para(f"Flagged sessions of {len({r.dyad_id for r in flagged})} dyad(s), most severe first, newest first "
+               f"on ties. {b.esc(sev.RULE.format(threshold=threshold))} Rows shaded purple: contribution at or "
+               "above the threshold. Minutes refer to the session recording.", "small"),
+        b.table(["Dyad", "Session", "Date", "Severity", "Therapist contrib.", "Overall resolution",
+                 "Unaddressed episodes", "Minutes to review", "Rupture markers"], rows,
+                [0.07, 0.06, 0.1, 0.065, 0.075, 0.075, 0.09, 0.2, 0.265], highlight=high, right=(1, 3, 4, 5, 6)),
     ]
     if len(flagged) > len(shown):
         story.append(b.para(f"{len(flagged) - len(shown)} more flagged session(s) are not listed; the dyad "

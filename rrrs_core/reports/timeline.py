@@ -3,7 +3,8 @@
 Same encoding as the app's `timeline_chart`: one row per code that occurs (codebook order), x = minutes,
 check marks filled in the family colour, check-minus marks in the family's LIGHT tint with a dashed
 outline, and a top "Rupture episodes" row (solid: the rupture segments, faint: the window in which a
-strategy still counts; green when addressed, grey when not).
+strategy still counts; green when addressed, grey when not, light grey when the session ended within
+the window).
 
 Why not render `charts.session.timeline_chart` with vl-convert: each Vega render costs 0.15-0.25 s,
 and a 30-session dyad has 7-16 flagged sessions, which alone would take 2-4 s. Drawing natively takes
@@ -20,7 +21,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from rrrs_core import codebook as cb
 from rrrs_core.charts.session import EPISODE_ROW
 from rrrs_core.episodes import EPISODE_WINDOW, Episode, Mark
-from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL
+from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL, SESSION_END
 from rrrs_core.reports import layout as lay
 from rrrs_core.reports.sketch import Sketch
 
@@ -96,7 +97,7 @@ def timeline(marks: Sequence[Mark], n_segments: int, segment_minutes: int = 5,
             d.box(x_a, y, x_b - x_a, BAR, fill=colour)
     for n, e in enumerate(episodes, start=1):
         y = row_y(0) + pad
-        colour = FAMILY_COLOURS["resolution"] if e.addressed else NEUTRAL
+        colour = FAMILY_COLOURS["resolution"] if e.addressed else SESSION_END if e.window_cut else NEUTRAL
         start = x((e.first_segment - 1) * e.segment_minutes) + 0.6
         window_end = x(e.window_end * e.segment_minutes) - 0.6
         rupture_end = x(e.last_segment * e.segment_minutes) - 0.6
@@ -129,6 +130,7 @@ def _legend(d: Sketch, x: float, y: float, with_episodes: bool, window_minutes: 
     if with_episodes:
         x = 0.0
         x = _swatch(d, x, y, FAMILY_COLOURS["resolution"], None, False, "Episode addressed")
-        x = _swatch(d, x, y, NEUTRAL, None, False, "Episode unaddressed")
-        d.label(x, y + 1, f"Faint: the {window_minutes} minutes after the rupture in which a strategy still "
-                "counts", lay.FONT, 6.5, lay.MUTED)
+        x = _swatch(d, x, y, NEUTRAL, None, False, "unaddressed")
+        x = _swatch(d, x, y, SESSION_END, None, False, "unaddressed in session (ended within the window)")
+        d.label(x, y + 1, f"Faint: the {window_minutes} min after the rupture in which a strategy counts",
+                lay.FONT, 6.5, lay.MUTED)

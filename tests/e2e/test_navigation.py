@@ -48,10 +48,12 @@ def test_caseload_to_flagged_dyad_to_session(page, context) -> None:
     assert_no_exception(dyad_page)
     shot(dyad_page, "journey2-2-dyad")
 
-    # Choose another session first, then session 3, so the picker really drives the link.
+    # The picker starts at the worst flagged session (session 3, severity 8); choose another session first,
+    # then session 3 again, so the picker really drives the link.
+    expect(dyad_page.get_by_role("link", name=re.compile(r"Session 3 detail"))).to_be_visible()
     choose(dyad_page, "Open a session", "Session 2")
     expect(dyad_page.get_by_role("link", name=re.compile(r"Session 2 detail"))).to_be_visible()
-    choose(dyad_page, "Open a session", "Session 3")
+    choose(dyad_page, "Open a session", "Session 3 (severity 8)")
     link = dyad_page.get_by_role("link", name=re.compile(r"Session 3 detail"))
     expect(link).to_be_visible()
     link.click()

@@ -66,8 +66,9 @@ def test_threshold_from_url_on_dyad_page(page) -> None:
     expect(threshold_slider(page)).to_have_value("2")
     expect(main).to_contain_text("Therapist contribution at or above 2:")
     expect(main).to_contain_text("session 4 (contribution 2)")
-    flags = {r[0]: r[2] for r in grid_rows(page, index=0)}  # the Sessions table: Session, Date, Flag, ...
-    assert flags.get("4") == "TC ≥ 2", flags
+    rows = {r[0]: r for r in grid_rows(page, index=0)}  # the Sessions table: Session, Date, Severity, Flag, ...
+    assert list(rows)[:2] == ["4", "3"], rows              # newest first
+    assert rows["4"][2:4] == ["4", "TC ≥ 2"], rows         # severity (2 - 1) + (5 - 2) = 4
     assert_no_exception(page)
     shot(page, "journey5-3-dyad-tc2")
 
