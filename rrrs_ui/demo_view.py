@@ -17,7 +17,8 @@ from rrrs_core import access
 from rrrs_ui import glue
 from rrrs_ui.widgets import param, set_param
 
-KEY = "_demo_view_as"  # the switcher's widget key (session state)
+KEY = "_demo_view_as"  # the role picked (session state), read by auth before the switcher is drawn
+WIDGET = "_demo_view_as_widget"  # the switcher's own key: its on_change copies the pick into KEY
 PARAM = "as"  # kept in the URL so a reload or a link opened from a table keeps the role
 ROLES = ("admin", "supervisor", "therapist", "qi", "coder")
 LABELS = {"admin": "Administrator (everything)", "supervisor": "Supervisor (own + trainees' dyads)",
@@ -42,8 +43,14 @@ def principal() -> access.Principal:
     return access.DEMO if role == "admin" else glue.query(access.demo_as, role)
 
 
+def _picked() -> None:
+    """Runs before the rerun the pick causes, so that auth already sees the new role at the top of app.py."""
+    st.session_state[KEY] = st.session_state[WIDGET]
+
+
 def switcher() -> None:
     """Draw the switcher in the sidebar and keep its role in the URL (absent for admin)."""
-    chosen_role()  # seeds the widget's state before it is drawn
-    role = st.sidebar.selectbox("View the demo as", ROLES, key=KEY, format_func=LABELS.__getitem__, help=HELP)
+    role = chosen_role()
+    st.sidebar.selectbox("View the demo as", ROLES, index=ROLES.index(role), key=WIDGET, on_change=_picked,
+                         format_func=LABELS.__getitem__, help=HELP)
     set_param(PARAM, None if role == "admin" else role)
