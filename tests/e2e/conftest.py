@@ -329,6 +329,11 @@ def sidebar(page):
     return page.locator('[data-testid="stSidebar"]')
 
 
+def nav_links(page):
+    """The sidebar's page links (rrrs draws them with st.page_link; Streamlit's own list is switched off)."""
+    return sidebar(page).locator('[data-testid="stPageLink-NavLink"]')
+
+
 def selectbox(page, label: str):
     return page.locator('[data-testid="stSelectbox"]').filter(
         has=page.locator('[data-testid="stWidgetLabel"]', has_text=label))
