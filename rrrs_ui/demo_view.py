@@ -21,11 +21,12 @@ KEY = "_demo_view_as"  # the role picked (session state), read by auth before th
 WIDGET = "_demo_view_as_widget"  # the switcher's own key: its on_change copies the pick into KEY
 PARAM = "as"  # kept in the URL so a reload or a link opened from a table keeps the role
 ROLES = ("admin", "supervisor", "therapist", "qi", "coder")
-LABELS = {"admin": "Administrator (everything)", "supervisor": "Supervisor (own + trainees' dyads)",
-          "therapist": "Therapist (own dyads)", "qi": "QI member (clinic figures only)",
-          "coder": "Coder (assigned sessions)"}
+LABELS = {"admin": "Administrator", "supervisor": "Supervisor", "therapist": "Therapist", "qi": "QI member",
+          "coder": "Coder"}
 HELP = ("Demo mode only: shows the pages and data a signed-in user of this role would get (the first "
-        "supervisor, therapist or coder of the demo clinic). With sign-in configured this switcher does not "
+        "supervisor, therapist or coder of the demo clinic): a supervisor sees their own and their trainees' "
+        "dyads, a therapist their own, a QI member only the clinic's figures, a coder only the sessions "
+        "assigned to them. With sign-in configured this switcher does not "
         "exist and each user has the role an administrator gave them.")
 
 

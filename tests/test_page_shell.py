@@ -185,3 +185,27 @@ def test_switcher_cannot_be_enabled_when_sign_in_is_configured(monkeypatch, db_w
     request(at, "audit").run()  # the page's own check, with the forged pick in session state
     assert "Not found or not permitted." in all_text(at) and "Audit trail" not in all_text(at)
     assert {r[0] for r in audit_rows(db_with_people)} == {"t2"}, "audited as the signed-in user only"
+
+
+# --- the synthetic-data banner on the admin pages --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from rrrs_core import demo
+    from rrrs_core.importing import import_path
+
+    root = tmp_path_factory.mktemp("synthetic")
+    demo.write(root / "demo", n_dyads=2, seed=7)
+    con = store.connect(root / "demo.duckdb")
+    try:
+        import_path(con, root / "demo")
+    finally:
+        con.close()
+    return root / "demo.duckdb"
+
+
+@pytest.mark.parametrize("page", ["audit", "users"])
+def test_admin_pages_carry_the_synthetic_data_banner(monkeypatch, synthetic_db, page):
+    at = open_page(monkeypatch, synthetic_db, page)
+    assert not at.exception
+    assert any("Synthetic demo data" in c.value for c in at.caption), [c.value for c in at.caption]
