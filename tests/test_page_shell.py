@@ -138,6 +138,7 @@ def test_demo_switcher_applies_the_roles_scope(monkeypatch, db_with_people):
     at = view_as(monkeypatch, db_with_people, "therapist")  # T1: the first therapist who supervises nobody
     text = all_text(at)
     assert "D1" in text and "D2" not in text and "D3" not in text
+    assert "dyad?dyad=D1&scope=therapist%3AT1&as=therapist" in text, "a link from a table keeps the demo role"
     at.switch_page("pages/dyad.py")
     at.query_params["dyad"] = "D2"
     at.run()
