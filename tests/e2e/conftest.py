@@ -7,7 +7,8 @@ background networking switched off, and every browser request to another host is
 test that made it.
 
 Journeys: test_pages (every page), test_navigation (caseload -> dyad -> session), test_pdf, test_threshold,
-test_shared_link, test_cold_start (own server) and test_upload (writes to the database: runs last).
+test_shared_link, test_links_and_shell (README links, refusals, toolbar, demo switcher; a restarted server
+with sign-in of its own), test_cold_start (own server) and test_upload (writes to the database: runs last).
 """
 
 from __future__ import annotations
