@@ -15,6 +15,7 @@ auth.require_page("audit")
 
 st.title("Audit trail")
 with widgets.guard():
+    widgets.provenance_banner()
     auth.record("view audit")
     con = glue.connection()
     verdict = audit.check(con)

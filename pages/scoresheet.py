@@ -172,8 +172,8 @@ with widgets.guard():
         st.info(hints.new_coding(base, ce.header(glue.connection(), base.dyad_id, base.session_number,
                                                  permit=permit)))
     else:
-        status, by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version, permit=permit)
-        st.caption(f"Opened version {ss.sc_version} ({status}), saved by {md(by)} at {at:%Y-%m-%d %H:%M}.")
+        status, stored_by, at = ch.version_info(glue.connection(), *target.key, ss.sc_version, permit=permit)
+        st.caption(f"Opened version {ss.sc_version} ({status}), {md(stored_by)} at {at:%Y-%m-%d %H:%M}.")
     grid.codebook_panel(base.book)
 
     st.subheader("Segments")

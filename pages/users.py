@@ -13,6 +13,7 @@ auth.require_page("users")
 
 st.title("Users")
 with widgets.guard():
+    widgets.provenance_banner()
     st.markdown("People sign in with the clinic's identity provider; rrrs matches their subject or e-mail "
                 "here. Changes take effect on their next click.")
     users = glue.query(access.listing)

@@ -40,6 +40,7 @@ class Principal:
     therapist_id: str | None = None
     coder_id: str | None = None
     display_name: str | None = None
+    demo: bool = False  # demo mode (no sign-in): never looked up in, nor audited as, the principal table
 
     @property
     def name(self) -> str:
@@ -49,7 +50,33 @@ class Principal:
         return page in PAGES.get(self.role, ())
 
 
-DEMO = Principal("demo", "admin", display_name="Demo user (no sign-in)")
+DEMO = Principal("demo", "admin", display_name="Demo user (no sign-in)", demo=True)
+
+
+def demo_as(con: duckdb.DuckDBPyConnection, role: str) -> Principal:
+    """The demo user viewing the app as `role` (demo mode only, rrrs_ui.demo_view): linked to the first
+    supervisor, therapist (one who supervises nobody) or coder (one with assigned sessions first) in the store,
+    so the role's pages, scope and permit apply exactly as for a signed-in user with that role and link."""
+    if role == "admin":
+        return DEMO
+    if role not in ROLES:
+        raise RrrsError(f"Unknown role '{role}'; roles are {', '.join(ROLES)}.")
+    def first(*queries: str) -> str | None:
+        return next((str(v) for q in queries if (v := scalar(con, q)) is not None), None)
+
+    therapist = coder = None
+    if role == "supervisor":
+        therapist = first("SELECT min(supervisor_id) FROM therapist WHERE supervisor_id IN "
+                          "(SELECT therapist_id FROM therapist)")
+    elif role == "therapist":
+        therapist = first("SELECT min(therapist_id) FROM dyad WHERE therapist_id NOT IN "
+                          "(SELECT supervisor_id FROM therapist WHERE supervisor_id IS NOT NULL)",
+                          "SELECT min(therapist_id) FROM dyad")
+    elif role == "coder":
+        coder = first("SELECT min(coder_id) FROM coding_assignment", "SELECT min(coder_id) FROM coding")
+    link = therapist or coder
+    as_whom = f"{role} {link}" if link else role
+    return Principal(f"demo (as {as_whom})", role, therapist, coder, f"Demo user viewing as {as_whom}", demo=True)
 
 
 MAX_PRINCIPAL = 254  # the longest e-mail address SMTP allows; subjects are far shorter in practice

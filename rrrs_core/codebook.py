@@ -36,12 +36,18 @@ class Scale:
     key: str
     label: str
     anchors: dict[int, str]
+    names: dict[int, str] = field(default_factory=dict)  # one or two words per value, for narrow drop-downs
 
     def anchor(self, value: int | None) -> str:
         """Anchor text for a value, or an explanation when the rating is missing."""
         if value is None:
             return "Ratings pending"
         return self.anchors.get(int(value), f"{value} is outside 1-5")
+
+    def name(self, value: int) -> str:
+        """The value's short name (the anchor's head word), so a drop-down never cuts the anchor mid-word;
+        the full anchor is shown next to it."""
+        return self.names.get(int(value)) or self.anchor(value).split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ SIGNIFICANCE = Scale(
         4: "Moderate significance: more than some, not enough to be rated 5",
         5: "High significance: a noteworthy impact on the alliance",
     },
+    {1: "None", 2: "Minor", 3: "Some", 4: "Moderate", 5: "High"},
 )
 
 RESOLUTION = Scale(
@@ -76,6 +83,7 @@ RESOLUTION = Scale(
         4: "Good / somewhat improved alliance: ruptures generally resolved well",
         5: "Very good / improved alliance: more than minor ruptures, resolved very well",
     },
+    {1: "Poor", 2: "Below average", 3: "OK / average", 4: "Good", 5: "Very good"},
 )
 
 CONTRIBUTION = Scale(
@@ -88,6 +96,7 @@ CONTRIBUTION = Scale(
         4: "Considerable: the therapist's behaviour (criticism, passivity over clear markers) drove ruptures",
         5: "The therapist clearly caused or exacerbated the ruptures",
     },
+    {1: "Usual", 2: "Slightly more", 3: "Some", 4: "Considerable", 5: "Clearly caused"},
 )
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from rrrs_core.coding_edit import KEY_SQL, SIGNS, CodingDraft, load_coding, load_version, save_coding
+from rrrs_core.coding_edit import SIGNS, CodingDraft, load_coding, load_version, save_coding
 from rrrs_core.errors import RrrsError
 from rrrs_core.permits import OPEN, Permit, require_coding
 from rrrs_core.scope import CLINIC, Scope
@@ -77,13 +77,22 @@ def summary(changes: list[str], limit: int = 12) -> str:
     return shown + (f"; … and {len(changes) - limit} more" if len(changes) > limit else "")
 
 
+# Who stored a version, as a reader should see it: an imported coding names its import (source file or
+# folder, as import_batch stored it), not the importing account ("cli"), which did not code anything.
+SAVED_BY_SQL = ("CASE WHEN c.batch_id IS NULL THEN c.created_by "
+                "ELSE 'import of ' || coalesce(b.source, 'batch ' || c.batch_id) END")
+BATCH_JOIN = "LEFT JOIN import_batch b ON b.batch_id = c.batch_id"
+C_KEY_SQL = "c.dyad_id = ? AND c.session_number = ? AND c.coder_id = ?"
+
+
 def history(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str, *,
             permit: Permit = OPEN) -> pd.DataFrame:
     """Every version of a coding, newest first: who saved it when, its status, and what changed."""
     require_coding(con, permit, dyad_id, int(session_number), coder_id)
     rows = con.execute(
-        f"SELECT coding_id, version, is_current, status, created_at, created_by, coalesce(change_note, '') "
-        f"FROM coding WHERE {KEY_SQL} ORDER BY version", [dyad_id, int(session_number), coder_id]).fetchall()
+        f"SELECT c.coding_id, c.version, c.is_current, c.status, c.created_at, {SAVED_BY_SQL}, "
+        f"coalesce(c.change_note, '') FROM coding c {BATCH_JOIN} WHERE {C_KEY_SQL} ORDER BY c.version",
+        [dyad_id, int(session_number), coder_id]).fetchall()
     out, previous = [], None
     for coding_id, version, current, status, at, by, note in rows:
         draft = load_version(con, int(coding_id))
@@ -135,9 +144,12 @@ def sessions(con: duckdb.DuckDBPyConnection, dyad_id: str, coder_id: str | None 
 
 def version_info(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str,
                  version: int, *, permit: Permit = OPEN) -> tuple[str, str, dt.datetime]:
-    """(status, saved by, saved at) of one version."""
+    """(status, who stored it, when) of one version: "saved by <user>", or "imported from <source>" for a
+    version an import stored."""
     require_coding(con, permit, dyad_id, int(session_number), coder_id)
-    row = one(con, f"SELECT status, created_by, created_at FROM coding WHERE {KEY_SQL} AND version = ?",
+    row = one(con, "SELECT c.status, CASE WHEN c.batch_id IS NULL THEN 'saved by ' || c.created_by ELSE "
+                   "'imported from ' || coalesce(b.source, 'batch ' || c.batch_id) END, c.created_at "
+                   f"FROM coding c {BATCH_JOIN} WHERE {C_KEY_SQL} AND c.version = ?",
               [dyad_id, int(session_number), coder_id, version])
     if row is None:
         raise RrrsError(f"Dyad {dyad_id} session {session_number} by {coder_id} has no version {version}.")

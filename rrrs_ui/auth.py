@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from rrrs_core import access, audit, auth_setup
 from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, PermissionDeniedError, RrrsError
 from rrrs_core.scope import Scope
-from rrrs_ui import glue
+from rrrs_ui import demo_view, glue
 from rrrs_ui.text import md
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def email_verified() -> bool:
 def _lookup() -> access.Principal | None:
     """Who this is right now, read from the database (never from session state, so revocation is instant)."""
     if not oidc_configured():
-        return access.DEMO
+        return demo_view.principal()
     if not st.user.is_logged_in:
         return None
     return access.resolve(glue.connection(), *_identity(), email_verified=email_verified())
@@ -137,7 +138,7 @@ def _resolve() -> tuple[access.Principal | None, Stop | None]:
     if section is None:
         if synthetic_only() and access.has_real_data(glue.connection()):
             return None, _refusal(DEMO_REFUSED)
-        return access.DEMO, None
+        return demo_view.principal(), None  # the admin, or the role picked in the demo switcher
     who = _lookup()
     if who is None:
         subject, email = _identity()
@@ -146,7 +147,7 @@ def _resolve() -> tuple[access.Principal | None, Stop | None]:
 
 
 def _signed_in(who: access.Principal) -> access.Principal:
-    if who is not access.DEMO:
+    if not who.demo:
         _audit_sign_in(who)
     return who
 
@@ -165,7 +166,11 @@ def entry() -> access.Principal:
     says why, so no page name reaches a browser before sign-in."""
     who, stop = _resolve()
     if stop is not None:
-        st.navigation([st.Page(stop, title="rrrs", url_path="welcome", default=True)], position="hidden").run()
+        pages = [st.Page(stop, title="rrrs", url_path="welcome", default=True)]
+        wanted = requested_path()  # /caseload?... before sign-in: this page, not Streamlit's "Page not found"
+        if wanted and wanted != "welcome":
+            pages.append(st.Page(stop, title="rrrs", url_path=wanted, visibility="hidden"))
+        st.navigation(pages, position="hidden").run()
         st.stop()
     assert who is not None
     return _signed_in(who)
@@ -193,6 +198,24 @@ def _audit_sign_in(who: access.Principal) -> None:
 APP_FILE = "app.py"
 VIA_APP = "_via_app"  # set by app.py on every run
 DEEP_LINK = "_deep_link"  # (page name, URL params) for app.py to open
+
+
+_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def requested_path() -> str | None:
+    """The page the browser asked for by its address (/audit -> "audit"), or None (the root, a click on a
+    link, an address that is not a page name). Lets the app answer an address it did not register with its
+    own message instead of Streamlit's "Page not found" pop-up."""
+    ctx = get_script_run_ctx()
+    name = ctx.pages_manager.intended_page_name if ctx is not None else None
+    return name if name and _PATH.fullmatch(name) else None
+
+
+def demo_switcher() -> None:
+    """The demo role switcher, drawn only in demo mode (see rrrs_ui.demo_view for the safety rule)."""
+    if not oidc_configured():
+        demo_view.switcher()
 
 
 def _entry_is_app() -> bool:
@@ -255,8 +278,10 @@ def audit_now(action: str, target: str | None = None, detail: str | None = None)
 
 
 def banner(who: access.Principal) -> None:
-    if who is access.DEMO:
+    if who.demo:
         st.sidebar.warning(DEMO_BANNER)
+        if who is not access.DEMO:
+            st.sidebar.caption(f"{md(who.name)}: the pages and data a signed-in {who.role} would get.")
     else:
         st.sidebar.caption(f"Signed in as **{md(who.name)}** ({who.role})")
         st.sidebar.button("Sign out", on_click=st.logout)

@@ -38,7 +38,7 @@ REVOKED = "Your access changed since this page was shown: nothing was downloaded
 def fresh_principal(con: duckdb.DuckDBPyConnection, who: access.Principal) -> access.Principal:
     """`who` as the database knows them now; PermissionDeniedError when revoked or no longer the same role
     (a changed role, therapist or coder link changes what they may read). Demo mode has no principals."""
-    if who is access.DEMO or who == access.DEMO:
+    if who.demo:  # the demo user, also viewing as another role (rrrs_ui.demo_view): no principal row
         return who
     now = access.resolve(con, who.subject)
     if now is None or (now.role, now.therapist_id, now.coder_id) != (who.role, who.therapist_id, who.coder_id):

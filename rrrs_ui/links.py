@@ -15,7 +15,7 @@ from rrrs_ui.widgets import param
 
 DYAD_PAGE = "dyad"
 SESSION_PAGE = "session"
-CARRIED = ("scope", "tc")
+CARRIED = ("scope", "tc", "as")  # "as": the demo role switcher's role (demo mode only; ignored with sign-in)
 # LinkColumn display_text: show the dyad id (first query param) instead of the whole URL.
 DYAD_DISPLAY = r"dyad=([^&]*)"
 SESSION_DISPLAY = r"session=([^&]*)"

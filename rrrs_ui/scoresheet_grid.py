@@ -22,6 +22,10 @@ SIGN_OPTIONS = ["", SIGNS["check"], SIGNS["check_minus"]]
 FAMILY_TITLES = {"withdrawal": "Withdrawal markers", "confrontation": "Confrontation markers",
                  "resolution": "Resolution strategies"}
 NOT_RATED = "Not rated yet"
+CODE_WIDTH = 340  # px: the longest code label ("Invites thoughts/feelings about therapist or therapy") in full
+# px per segment column: its minutes label ("10-15", "45-50") plus the editable-column icon Streamlit draws
+# before it; at 58 px the header read "10-1…". Wider sessions scroll sideways under the pinned code column.
+SEG_WIDTH = 68
 
 
 def reset() -> None:
@@ -63,9 +67,9 @@ def mark_grid(draft: CodingDraft) -> tuple[dict[tuple[int, str], str], dict[int,
         codes = book.family(family)
         n_marked = sum(1 for (_, c) in draft.marks if book.code(c).family == family)
         family_title(family, f" · {n_marked} mark{'s' if n_marked != 1 else ''} when opened" if n_marked else "")
-        config = {"code": st.column_config.TextColumn("Code", disabled=True, pinned=True, width=340)}
+        config = {"code": st.column_config.TextColumn("Code", disabled=True, pinned=True, width=CODE_WIDTH)}
         config.update({seg_col(s): st.column_config.SelectboxColumn(
-            draft.segment_label(s), options=SIGN_OPTIONS, width=58,
+            draft.segment_label(s), options=SIGN_OPTIONS, width=SEG_WIDTH,
             help=f"Segment {s}: minutes {draft.segment_label(s)}") for s in range(1, n + 1)})
         edited = st.data_editor(grid_frame(draft, family), key=f"{PREFIX}grid_{family}", hide_index=True,
                                 column_config=config, num_rows="fixed", width="stretch", placeholder="")
@@ -89,7 +93,13 @@ def mark_grid(draft: CodingDraft) -> tuple[dict[tuple[int, str], str], dict[int,
 
 
 def _anchor_format(scale: cb.Scale):
-    return lambda v: NOT_RATED if v is None else f"{v} · {scale.anchor(v)}"
+    """"4 · Moderate": the value and its short name, which a drop-down shows whole even at 1024 px (the full
+    anchor sentence was cut mid-word); the full anchors are printed beside the drop-downs."""
+    return lambda v: NOT_RATED if v is None else f"{v} · {scale.name(v)}"
+
+
+def anchors_caption(scale: cb.Scale) -> str:
+    return " · ".join(f"**{v}** {scale.anchor(v)}" for v in range(1, 6))
 
 
 def ratings_inputs(draft: CodingDraft, marks: dict[tuple[int, str], str]) -> dict[str, int]:
@@ -102,6 +112,7 @@ def ratings_inputs(draft: CodingDraft, marks: dict[tuple[int, str], str]) -> dic
     opened = {code for (_, code) in draft.marks}
     ratings: dict[str, int] = {}
     st.markdown("**Significance of each code** · rate significance, not frequency; a code never marked is 1")
+    st.caption(anchors_caption(book.significance))
     for family, col in zip(cb.FAMILIES, st.columns(len(cb.FAMILIES)), strict=True):
         with col:
             family_title(family)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +73,8 @@ def test_existing_coding_is_shown_in_the_grid(monkeypatch, clinic_db):
     assert "Opened version 1 (final)" in text
     assert "**Complaint/concern about the therapist**: Negative feelings" in text  # codebook at hand
     contribution = at.selectbox(key="sc_w_glob_therapist_contribution")
-    assert contribution.value == 5 and "clearly caused or exacerbated" in contribution.format_func(5)
+    assert contribution.value == 5 and contribution.format_func(5) == "5 · Clearly caused"
+    assert "The therapist clearly caused or exacerbated the ruptures" in text  # the full anchor, beside it
 
 
 def test_mark_rate_save_then_edit_keeps_versions(monkeypatch, clinic_db):
@@ -282,3 +284,40 @@ def test_demo_mode_takes_a_scoresheet_for_a_demo_session_and_keeps_running(monke
         assert expected in all_text(at) + " ".join(str(df.value.to_string()) for df in at.dataframe), name
     at.run()
     assert "holds non-demo data" not in all_text(at)
+
+
+def test_imported_coding_names_its_import_not_the_importing_account(monkeypatch, tmp_path):
+    """An import's codings were stored by the CLI account ("cli"), which coded nothing: the scoresheet says
+    "imported from <source>" and the version history "import of <source>"."""
+    from rrrs_core.importing import import_path
+    from tests.tables import write_folder
+
+    db = tmp_path / "imported.duckdb"
+    con = store.connect(db)
+    import_path(con, write_folder(tmp_path / "march-batch"))
+    dyad, session, coder = con.execute("SELECT dyad_id, session_number, coder_id FROM coding LIMIT 1").fetchone()
+    con.close()
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # real (not synthetic) data in demo mode
+    at = open_sheet(monkeypatch, db, dyad=dyad, session=str(session), coder=coder)
+    text = all_text(at)
+    assert "Opened version 1 (final), imported from march-batch at" in text
+    assert "saved by cli" not in text
+    history = next(df.value for df in at.dataframe if "saved_by" in df.value.columns)
+    assert "import of march-batch" in history.to_string() and "cli" not in history.to_string()
+
+
+def test_minute_headers_and_rating_options_are_not_cut(monkeypatch, clinic_db):
+    """Segment columns are wide enough for "10-15" beside Streamlit's edit icon (58 px read "10-1…"); the
+    rating drop-downs show the value's short name, the full anchor sentences stand next to them."""
+    at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
+    columns = json.loads(at.data_editor(key="sc_w_grid_withdrawal").proto.columns)
+    assert [columns[f"s{s}"]["label"] for s in (1, 3)] == ["0-5", "10-15"]
+    assert min(columns[f"s{s}"]["width"] for s in range(1, 11)) >= 68
+    significance = at.selectbox(key="sc_w_sig_complaint_therapist")
+    assert [significance.format_func(v) for v in range(1, 6)] == [
+        "1 · None", "2 · Minor", "3 · Some", "4 · Moderate", "5 · High"]
+    resolution = at.selectbox(key="sc_w_glob_overall_resolution")
+    assert max(len(resolution.format_func(v)) for v in range(1, 6)) <= 20
+    text = all_text(at)
+    assert "**4** Moderate significance: more than some, not enough to be rated 5" in text
+    assert cb.RESOLUTION.anchor(resolution.value) in text

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import altair as alt
 import duckdb
 import pandas as pd
 from reportlab.platypus import CondPageBreak, Flowable
 
 from rrrs_core import codebook as cb
-from rrrs_core.charts.theme import house_config
-from rrrs_core.palette import HIGHLIGHT
+from rrrs_core.charts.therapist import contribution_chart
 from rrrs_core.queries import caseload as caseload_q
 from rrrs_core.queries import directory, recency
 from rrrs_core.queries import severity as sev
@@ -26,11 +24,7 @@ from rrrs_core.reports import layout as lay
 from rrrs_core.reports import review as rv
 from rrrs_core.scope import CLINIC, Scope
 
-DASHES = ([1, 0], [5, 3], [2, 2], [8, 3, 2, 3])
 REVIEW_ROWS = 15   # sessions listed under "to review first"; the rest are counted
-# Okabe-Ito colours left over once the 3RS families and the highlight have theirs; dashes tell dyads apart
-# in greyscale print too.
-DYAD_COLOURS = ("#E69F00", "#56B4E9", "#000000", "#8C564B", "#7F7F7F", "#F0E442")
 
 
 def therapist_report(con: duckdb.DuckDBPyConnection, therapist_id: str, *, generated_by: str,
@@ -126,32 +120,6 @@ def _caseload(cases: pd.DataFrame, threshold: int) -> list[Flowable]:
         *b.bullets(f"<b>{b.esc(f.label)}</b>: {b.esc(f.definition)}" for f in caseload_q.FLAGS),
     ]
     return story
-
-
-def contribution_chart(sessions: pd.DataFrame, threshold: int = 4, width: int = 430) -> alt.TopLevelMixin:
-    """Therapist contribution of every rated session over time, one line per dyad; sessions at or above
-    the threshold get a HIGHLIGHT ring, and a dashed HIGHLIGHT rule marks the threshold."""
-    data_ = sessions.loc[sessions.therapist_contribution.notna(),
-                         ["dyad_id", "session_number", "session_date", "therapist_contribution"]].copy()
-    data_["therapist_contribution"] = data_["therapist_contribution"].astype(float)
-    data_["date"] = pd.to_datetime(data_.session_date)
-    data_ = data_.dropna(subset=["date"])
-    data_["high"] = data_.therapist_contribution >= threshold
-    dyads = sorted(data_.dyad_id.unique())
-    colour = alt.Color("dyad_id:N", title="Dyad", scale=alt.Scale(
-        domain=dyads, range=[DYAD_COLOURS[i % len(DYAD_COLOURS)] for i in range(len(dyads))]))
-    x = alt.X("date:T", title="Session date", axis=alt.Axis(format="%b %Y", labelAngle=0))
-    y = alt.Y("therapist_contribution:Q", title="Therapist contribution",
-              scale=alt.Scale(domain=[0.8, 5.2], nice=False), axis=alt.Axis(values=[1, 2, 3, 4, 5]))
-    dash = alt.StrokeDash("dyad_id:N", title="Dyad", scale=alt.Scale(
-        domain=dyads, range=[DASHES[i % len(DASHES)] for i in range(len(dyads))]))
-    base = alt.Chart(data_).encode(x=x, y=y, color=colour, strokeDash=dash)
-    lines = base.mark_line(strokeWidth=1.4, opacity=0.8)
-    points = base.mark_point(filled=True, size=28)
-    rings = alt.Chart(data_[data_.high]).mark_point(size=150, strokeWidth=2.2, color=HIGHLIGHT).encode(x=x, y=y)
-    rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color=HIGHLIGHT, strokeDash=[4, 3]).encode(
-        y=alt.Y("t:Q", scale=alt.Scale(domain=[0.8, 5.2], nice=False)))
-    return alt.layer(rule, lines, points, rings, width=width, height=190, config=house_config())
 
 
 def _contribution(sessions: pd.DataFrame, threshold: int) -> list[Flowable]:

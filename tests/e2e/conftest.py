@@ -7,7 +7,8 @@ background networking switched off, and every browser request to another host is
 test that made it.
 
 Journeys: test_pages (every page), test_navigation (caseload -> dyad -> session), test_pdf, test_threshold,
-test_shared_link, test_cold_start (own server) and test_upload (writes to the database: runs last).
+test_shared_link, test_links_and_shell (README links, refusals, toolbar, demo switcher; a restarted server
+with sign-in of its own), test_cold_start (own server) and test_upload (writes to the database: runs last).
 """
 
 from __future__ import annotations
@@ -327,6 +328,11 @@ def require_tool(name: str, package: str) -> str:
 
 def sidebar(page):
     return page.locator('[data-testid="stSidebar"]')
+
+
+def nav_links(page):
+    """The sidebar's page links (rrrs draws them with st.page_link; Streamlit's own list is switched off)."""
+    return sidebar(page).locator('[data-testid="stPageLink-NavLink"]')
 
 
 def selectbox(page, label: str):

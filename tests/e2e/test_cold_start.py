@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_no_exception, shot, sidebar, wait_ready
+from tests.e2e.conftest import assert_no_exception, nav_links, shot, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ def test_deep_link_first_after_start_goes_through_app_py(new_context, cold_app_u
     expect(page.locator('[data-testid="stMain"]')).to_contain_text("Dyad D1")
     assert_no_exception(page)
     shot(page, "cold-start-deep-link")
-    titles = [t.strip() for t in sidebar(page).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    titles = [t.strip() for t in nav_links(page).all_inner_texts()]
     assert "Dyad trajectory" in titles and "app" not in titles, titles  # app.py's st.navigation, titled
     assert page.get_by_text("Demo mode - no sign-in").count() == 1  # app.py's auth.banner ran
     assert page.url.endswith("/dyad?dyad=D1"), page.url  # the link a supervisor shares still reads the same

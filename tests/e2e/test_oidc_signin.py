@@ -105,7 +105,7 @@ def test_oidc_sign_in_shows_own_caseload_only(browser, oidc_app: str) -> None:
         page.wait_for_url(re.compile(r"/oauth2/authorize"))
         page.locator('input[name="sub"]').fill(SUBJECT)
         page.get_by_role("button", name="Authorize").click()
-        page.wait_for_url(re.compile(re.escape(oidc_app) + r"/(\?.*)?$"))  # back from /oauth2callback
+        page.wait_for_url(re.compile(re.escape(oidc_app) + r"/(caseload)?(\?.*)?$"))  # back from /oauth2callback
         wait_ready(page)
 
         expect(sidebar(page)).to_contain_text("Signed in as")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_no_exception, goto, grid_rows, page_text, shot, sidebar, wait_ready
+from tests.e2e.conftest import assert_no_exception, goto, grid_rows, nav_links, page_text, shot, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ def test_page_opens_with_its_content(page, name: str, url: str, texts: list) -> 
 def test_every_page_in_the_navigation_opens(page) -> None:
     """Also the pages added later (scoresheet, audit, ...): each nav link runs without an error."""
     goto(page, "/")
-    links = sidebar(page).locator('[data-testid="stSidebarNavLink"]')
+    links = nav_links(page)
     titles = [t.strip() for t in links.all_inner_texts()]
     assert {"Caseload", "Dyad trajectory", "Session detail", "Therapist contribution", "Clinic",
             "Data"} <= set(titles), titles
