@@ -48,6 +48,7 @@ SUPPRESSION_NOTE = (
     "header). A row's contribution ratings and their mean are shown or hidden together."
 )
 PERIODS: tuple[str, ...] = ("month", "quarter")
+DEFAULT_PERIOD = "quarter"  # months split a small clinic's treatments into cells too small to show
 ALL_TREATMENTS = "All treatments"
 UNSPECIFIED = "Unspecified"
 RATINGS = range(1, 6)
@@ -131,10 +132,22 @@ class _Plan:
     ratings: dict[str, pd.DataFrame]
     therapists: pd.DataFrame
     hidden: set[Key]
+    hidden_vars: set[Key]  # every variable of a hidden unit: what the tables print as hidden
 
 
-def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
-    """One row of the trends table (and its contribution-table twin, `rated`, if listed) as one unit."""
+def _part_key(row: Key, part: str) -> Key:
+    return ("part", part, *row[1:])
+
+
+def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: bool) -> None:
+    """One row of the trends table (and its contribution-table twin, `rated`, if listed) as one unit.
+
+    `keep`: a whole-clinic row of `MIN_CELL` or more sessions. Its sessions, share, rated sessions and
+    mean resolution are hidden only when nothing else can protect a small cell (`Cells.reluctant`); its
+    contribution-rated sessions (with the rating distribution) and small rated sessions (1-4, with the
+    mean) are units of their own that can be hidden while the row stays. The contribution count is apart
+    because a treatment missing from the contribution table is known to have none: shown beside the
+    total's sessions, it bounds how many sessions such a treatment has."""
     key = _row_key(kind, r)
     n, n_rated = int(r.n), int(r.n_rated)  # type: ignore[attr-defined]
     n_tc = int(rated.n) if rated is not None else 0  # type: ignore[attr-defined]
@@ -148,9 +161,10 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
     cells.var(v["tc"], n_tc, lo=1 if listed else 0, hi=math.inf if listed else 0, count=True)
     tc_sum = sum(k * int(getattr(rated, f"c{k}")) for k in RATINGS) if listed else 0
     cells.var(v["tc_sum"], tc_sum, hi=math.inf if listed else 0, per=v["tc"])
-    rank = 3 if r.is_total else 2  # type: ignore[attr-defined]
-    cells.unit(key, [v[m] for m in _ROW_MEASURES if m != "tc_sum"], rank,
-               n < MIN_CELL or _small(n_rated) or _small(n_tc), size=n)
+    # Complements are taken from month rows before quarter rows (the quarter view is the default: a hidden
+    # month is better protected by another month of the treatment than by blanking its quarter).
+    rank = 5 if r.is_total else 2 if kind == "month" else 4  # type: ignore[attr-defined]
+    members = [v[m] for m in _ROW_MEASURES if m != "tc_sum"]
     # A row's rating counts and their mean are shown or hidden together (one small count hides the row's
     # distribution; its rated sessions stay): cell-by-cell hiding in a table of treatments x ratings x
     # months, tied to quarters, needs far more complements for the same protection.
@@ -163,7 +177,21 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None) -> None:
         cells.unit(dist, [v["tc_sum"], *(v[("c", k)] for k in RATINGS)], rank - 2,
                    any(_small(c) for c in counts), size=n_tc)
         tied.append(dist)
-    cells.tied[key] = tied
+    if keep:  # see the docstring: the row, less its small parts and its contribution count
+        small = [v["rated"], v["res_sum"]] if _small(n_rated) else []
+        cells.unit(key, [m for m in members if m not in small and m != v["tc"]], rank, False, size=n)
+        cells.reluctant.add(key)
+        parts = [_part_key(key, "tc")]
+        cells.unit(parts[0], [v["tc"]], rank, _small(n_tc), size=n_tc)
+        cells.tied[parts[0]] = tied
+        if small:
+            parts.append(_part_key(key, "rated"))
+            cells.unit(parts[1], small, rank, True, size=n_rated)
+            cells.tied[parts[1]] = []
+        cells.tied[key] = parts
+    else:
+        cells.unit(key, members, rank, n < MIN_CELL or _small(n_rated) or _small(n_tc), size=n)
+        cells.tied[key] = tied
     for part in ("ruptured", "rated", "tc"):
         cells.relate({v[part]: 1.0, v["n"]: -1.0}, below=True)
     for count, total in (("rated", "res_sum"), ("tc", "tc_sum")):
@@ -224,6 +252,13 @@ def _therapist_means(cells: Cells, therapists: pd.DataFrame, month_totals: list[
                           **{_var(part, k): -1.0 for k in month_totals}, extra: -1.0})
 
 
+def _kept_totals(rows: dict[str, pd.DataFrame]) -> set[Key]:
+    """The whole-clinic rows kept shown unless nothing else can protect a small cell: `MIN_CELL` or more
+    sessions."""
+    return {_row_key(kind, r) for kind in PERIODS for r in rows[kind].itertuples()
+            if r.is_total and r.n >= MIN_CELL}
+
+
 def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     """Everything the Clinic page and its PDF publish, with one suppression pattern for all of it.
 
@@ -231,12 +266,20 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     trends and contribution tables (a row of each describes the same sessions: one unit hides both), the
     therapist table, and the header totals they add up to are modelled together as one reader would
     combine them; `suppression.protect` then hides cells until no hidden figure can be pinned or proved
-    small.
+    small. Whole-clinic rows of `MIN_CELL` or more sessions are hidden last (`_kept_totals`, `_add_row`).
     """
     rows = {kind: _raw_rows(con, scope, kind) for kind in PERIODS}
     ratings = {kind: _raw_ratings(con, scope, kind) for kind in PERIODS}
     therapists = _raw_therapists(con, scope)
     head = overview(con, scope)
+    cells = _cells(rows, ratings, therapists, head, _kept_totals(rows))
+    hidden = suppression.protect(cells)
+    return _Plan(rows, ratings, therapists, hidden, suppression.hidden_vars(cells, hidden))
+
+
+def _cells(rows: dict[str, pd.DataFrame], ratings: dict[str, pd.DataFrame], therapists: pd.DataFrame,
+           head: dict[str, int], kept: set[Key]) -> Cells:
+    """The reader's model of everything published (see `_compute_plan`)."""
     cells = Cells(min_cell=MIN_CELL)
     dated = cells.var(("dated sessions",), head["n_sessions"] - head["n_undated"])
     everyone = cells.var(("all sessions",), head["n_sessions"])
@@ -245,7 +288,7 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     for kind in PERIODS:
         rated = {_row_key(kind, r): r for r in ratings[kind].itertuples()}
         for r in rows[kind].itertuples():
-            _add_row(cells, kind, r, rated.get(_row_key(kind, r)))
+            _add_row(cells, kind, r, rated.get(_row_key(kind, r)), _row_key(kind, r) in kept)
         for _, group in rows[kind].groupby("period_start"):  # each measure: components vs total
             keys = [_row_key(kind, r) for r in group.itertuples()]
             total = [k for k in keys if k[3]]
@@ -276,7 +319,9 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     cells.relate({**{("ruptured", "therapist", i): 1.0 for i in range(len(therapists))},
                   **{_var("ruptured", k): -1.0 for k in month_totals}, undated: -1.0})
     _therapist_means(cells, therapists, month_totals, head["n_undated"])
-    return _Plan(rows, ratings, therapists, suppression.protect(cells))
+    return cells
+
+
 
 
 _MEMO: OrderedDict[str, _Plan] = OrderedDict()
@@ -312,43 +357,54 @@ def _shown(value: object, hidden: bool) -> str:
     return SUPPRESSED if hidden else str(int(value))  # type: ignore[call-overload]
 
 
-def trends(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "month") -> pd.DataFrame:
-    """Per period and treatment (plus an 'All treatments' row): sessions, share with ruptures, mean
-    overall resolution. `rupture_share` is sessions with >= 1 rupture segment / sessions. `suppressed`
-    marks rows hidden by the suppression rule (primary or complementary)."""
+def _newest_first(out: pd.DataFrame) -> pd.DataFrame:
+    """Newest period first; in each period the whole clinic first, then the treatments A-Z."""
+    order = out.assign(_later=out.period_start).sort_values(["_later", "is_total", "treatment"],
+                                                            ascending=[False, False, True], kind="stable")
+    return order.drop(columns="_later").reset_index(drop=True)
+
+
+def _mask(plan: _Plan, kind: str, raw: pd.DataFrame, measure: object) -> pd.Series:
+    """Whether each row's `measure` is hidden (its unit is: the row, its rating distribution, or the small
+    part of a shown whole-clinic row)."""
+    return pd.Series([_var(measure, _row_key(kind, r)) in plan.hidden_vars for r in raw.itertuples()],
+                     index=raw.index, dtype=bool)
+
+
+def trends(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "quarter") -> pd.DataFrame:
+    """Per period (newest first) and treatment (the 'All treatments' row first): sessions, share with
+    ruptures, mean overall resolution. `rupture_share` is sessions with >= 1 rupture segment / sessions.
+    `suppressed` marks rows whose sessions are hidden by the suppression rule (primary or complementary);
+    a whole-clinic row of 5 or more sessions never is, though its rated sessions may be."""
     kind = _period(period)
     plan = _plan(con, scope)
     raw = plan.rows[kind]
-    hidden = [_row_key(kind, r) in plan.hidden for r in raw.itertuples()]
+    hidden, rated_hidden = _mask(plan, kind, raw, "n"), _mask(plan, kind, raw, "rated")
     out = raw[["period_start", "treatment", "is_total"]].copy()
     out["sessions"] = [_shown(n, h) for n, h in zip(raw.n, hidden, strict=True)]
-    out["rupture_share"] = raw.share.where(~pd.Series(hidden, index=raw.index, dtype=bool))
-    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n_rated, hidden, strict=True)]
-    out["mean_resolution"] = raw.mean_res.where(
-        ~pd.Series(hidden, index=raw.index, dtype=bool) & (raw.n_rated >= MIN_CELL))
-    out["suppressed"] = pd.Series(hidden, index=raw.index, dtype=bool)
-    return out.reset_index(drop=True)
+    out["rupture_share"] = raw.share.where(~_mask(plan, kind, raw, "ruptured"))
+    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n_rated, rated_hidden, strict=True)]
+    out["mean_resolution"] = raw.mean_res.where(~_mask(plan, kind, raw, "res_sum") & (raw.n_rated >= MIN_CELL))
+    out["suppressed"] = hidden
+    return _newest_first(out)
 
 
 def contribution_table(
-    con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "month"
+    con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "quarter"
 ) -> pd.DataFrame:
-    """Per period and treatment (plus 'All treatments'): how many sessions got each therapist
-    contribution rating 1-5, and the mean, among sessions with a contribution rating."""
+    """Per period (newest first) and treatment ('All treatments' first): how many sessions got each
+    therapist contribution rating 1-5, and the mean, among sessions with a contribution rating."""
     kind = _period(period)
     plan = _plan(con, scope)
     raw = plan.ratings[kind]
-    row_hidden = pd.Series([_row_key(kind, r) in plan.hidden for r in raw.itertuples()], index=raw.index,
-                           dtype=bool)
     out = raw[["period_start", "treatment", "is_total"]].copy()
-    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n, row_hidden, strict=True)]
-    mean_hidden = pd.Series([_ratings_key(_row_key(kind, r)) in plan.hidden for r in raw.itertuples()],
-                            index=raw.index, dtype=bool)
+    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n, _mask(plan, kind, raw, "tc"), strict=True)]
+    mean_hidden = _mask(plan, kind, raw, "tc_sum")
     for k in RATINGS:
-        out[f"rating_{k}"] = [_shown(getattr(r, f"c{k}"), h) for r, h in zip(raw.itertuples(), mean_hidden,
-                                                                              strict=True)]
+        shown = _mask(plan, kind, raw, ("c", k))
+        out[f"rating_{k}"] = [_shown(getattr(r, f"c{k}"), h) for r, h in zip(raw.itertuples(), shown, strict=True)]
     out["mean_contribution"] = raw.mean_tc.where(~mean_hidden & (raw.n >= MIN_CELL))
-    return out.reset_index(drop=True)
+    return _newest_first(out)
 
 
 # --- therapists ---------------------------------------------------------------------------------------
