@@ -182,7 +182,7 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: boo
         cells.unit(key, [m for m in members if m not in small and m != v["tc"]], rank, False, size=n)
         cells.reluctant.add(key)
         parts = [_part_key(key, "tc")]
-        cells.unit(parts[0], [v["tc"]], rank, _small(n_tc), size=n_tc)
+        cells.unit(parts[0], [v["tc"]], 1, _small(n_tc), size=n_tc)  # before any row: a total count only
         cells.tied[parts[0]] = tied
         if small:
             parts.append(_part_key(key, "rated"))
