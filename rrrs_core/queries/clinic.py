@@ -98,6 +98,15 @@ def _raw_ratings(con: duckdb.DuckDBPyConnection, scope: Scope, period: str) -> p
     return con.execute(sql, [period, *params]).df()
 
 
+def _every_row(rows: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The contribution table with a row for every row of the trends table (0 ratings where none)."""
+    keys = rows[["period_start", "is_total", "treatment"]]
+    out = keys.merge(ratings, on=["period_start", "is_total", "treatment"], how="left")
+    counts = ["n", *(f"c{k}" for k in RATINGS)]
+    out[counts] = out[counts].fillna(0).astype(int)
+    return out
+
+
 def _row_key(kind: str, r: object) -> Key:
     return ("row", kind, pd.Timestamp(r.period_start).date(), bool(r.is_total), r.treatment)  # type: ignore[attr-defined]
 
@@ -158,7 +167,9 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: boo
     cells.var(v["rated"], n_rated, count=True)
     res = 0.0 if n_rated == 0 else float(r.mean_res) * n_rated  # type: ignore[attr-defined]
     cells.var(v["res_sum"], round(res), per=v["rated"])
-    cells.var(v["tc"], n_tc, lo=1 if listed else 0, hi=math.inf if listed else 0, count=True)
+    # The contribution table lists every row of the trends table (`_every_row`), 0 ratings included, so a
+    # hidden row's contribution count is not known to be 0 (which, beside a shown total, would bound it).
+    cells.var(v["tc"], n_tc, hi=math.inf if listed else 0, count=True)
     tc_sum = sum(k * int(getattr(rated, f"c{k}")) for k in RATINGS) if listed else 0
     cells.var(v["tc_sum"], tc_sum, hi=math.inf if listed else 0, per=v["tc"])
     # Complements are taken from month rows before quarter rows (the quarter view is the default: a hidden
@@ -177,17 +188,14 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: boo
         cells.unit(dist, [v["tc_sum"], *(v[("c", k)] for k in RATINGS)], rank - 2,
                    any(_small(c) for c in counts), size=n_tc)
         tied.append(dist)
-    if keep:  # see the docstring: the row, less its small parts and its contribution count
-        small = [v["rated"], v["res_sum"]] if _small(n_rated) else []
-        cells.unit(key, [m for m in members if m not in small and m != v["tc"]], rank, False, size=n)
+    if keep:  # see the docstring: sessions and share stay; the rated and contribution counts can go
+        cells.unit(key, [v["n"], v["ruptured"]], rank, False, size=n)
         cells.reluctant.add(key)
-        parts = [_part_key(key, "tc")]
-        cells.unit(parts[0], [v["tc"]], 1, _small(n_tc), size=n_tc)  # before any row: a total count only
+        parts = [_part_key(key, "tc"), _part_key(key, "rated")]
+        cells.unit(parts[0], [v["tc"]], 1, _small(n_tc), size=n_tc)
         cells.tied[parts[0]] = tied
-        if small:
-            parts.append(_part_key(key, "rated"))
-            cells.unit(parts[1], small, rank, True, size=n_rated)
-            cells.tied[parts[1]] = []
+        cells.unit(parts[1], [v["rated"], v["res_sum"]], 1, _small(n_rated), size=n_rated)
+        cells.tied[parts[1]] = []
         cells.tied[key] = parts
     else:
         cells.unit(key, members, rank, n < MIN_CELL or _small(n_rated) or _small(n_tc), size=n)
@@ -253,10 +261,22 @@ def _therapist_means(cells: Cells, therapists: pd.DataFrame, month_totals: list[
 
 
 def _kept_totals(rows: dict[str, pd.DataFrame]) -> set[Key]:
-    """The whole-clinic rows kept shown unless nothing else can protect a small cell: `MIN_CELL` or more
-    sessions."""
-    return {_row_key(kind, r) for kind in PERIODS for r in rows[kind].itertuples()
-            if r.is_total and r.n >= MIN_CELL}
+    """The whole-clinic rows hidden only as a last resort: those of `MIN_CELL` or more sessions, except one
+    per month with fewer than `MIN_CELL` sessions (a partial first or last month). The periods add up to the
+    header's dated sessions and the months to their quarter, so such a month's total is the quarter's minus
+    the other months' unless one of those is hidden too: the smallest of them is (else the quarter's)."""
+    totals = {kind: rows[kind][rows[kind].is_total] for kind in PERIODS}
+    kept = {_row_key(kind, r) for kind in PERIODS for r in totals[kind].itertuples() if r.n >= MIN_CELL}
+    quarter_of = {_row_key("month", r): pd.Timestamp(r.period_start).to_period("Q").start_time.date()
+                  for r in totals["month"].itertuples()}
+    for small, quarter in quarter_of.items():
+        if small in kept:
+            continue
+        siblings = sorted((k for k, qs in quarter_of.items() if qs == quarter and k in kept),
+                          key=lambda k: int(totals["month"].set_index("period_start").n.get(pd.Timestamp(k[2]), 0)))
+        quarter_key = ("row", "quarter", quarter, True, ALL_TREATMENTS)
+        kept -= {siblings[0]} if siblings else {quarter_key}
+    return kept
 
 
 def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
@@ -269,7 +289,7 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     small. Whole-clinic rows of `MIN_CELL` or more sessions are hidden last (`_kept_totals`, `_add_row`).
     """
     rows = {kind: _raw_rows(con, scope, kind) for kind in PERIODS}
-    ratings = {kind: _raw_ratings(con, scope, kind) for kind in PERIODS}
+    ratings = {kind: _every_row(rows[kind], _raw_ratings(con, scope, kind)) for kind in PERIODS}
     therapists = _raw_therapists(con, scope)
     head = overview(con, scope)
     cells = _cells(rows, ratings, therapists, head, _kept_totals(rows))

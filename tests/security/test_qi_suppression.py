@@ -9,7 +9,7 @@ Relations it uses: each period's treatments sum to 'All treatments' and a quarte
 (sessions, rated sessions, sessions with ruptures = share x sessions, resolution sum = mean x rated, and
 each contribution count and contribution sum); the period totals sum to the header's dated sessions and the
 therapists to its coded sessions; the therapists' ruptured sessions sum to the months' (plus at most the
-undated sessions); a listed row has at least one session (a listed contribution row at least one rating);
+undated sessions); a listed row has at least one session (the contribution table lists every row, 0 ratings included);
 a part never exceeds its whole; ratings run 1-5.
 
 "Pinned below 5", the criterion asserted:
@@ -152,7 +152,7 @@ class Attacker:
             for m in ("tc", "tc_sum", *[f"c{i}" for i in q.RATINGS]):
                 self.known[v[m]] = 0
         else:
-            self._count(v["tc"], c.rated_sessions, lo=1)  # type: ignore[attr-defined]
+            self._count(v["tc"], c.rated_sessions)  # type: ignore[attr-defined]  # rows with 0 ratings are listed
             for i in q.RATINGS:
                 self._count(v[f"c{i}"], getattr(c, f"rating_{i}"))
             self._product(v["tc_sum"], c.mean_contribution, v["tc"])  # type: ignore[attr-defined]
@@ -522,3 +522,23 @@ def test_H04_contribution_table_mean_times_rated_pins_no_hidden_count(demo40: du
     assert found == [], found[:10]
     # The rule that makes it so: a mean is never shown beside a hidden rating count.
     assert checked_rows == 0
+
+
+def test_demo_whole_clinic_rows_of_5_or_more_are_shown(demo40: duckdb.DuckDBPyConnection) -> None:
+    """Issue 15: the whole-clinic row of a period is shown when it has 5 or more sessions; secondary
+    suppression hides treatment rows instead. Before, the monthly view blanked Nov 2023 (34 sessions), and
+    the quarterly view Q4 2023 and Q1 2024. The one exception: a month of fewer than 5 sessions (the demo's
+    first and last) would be its quarter's total minus the other months', so the smallest other month of
+    its quarter is hidden with it."""
+    truth = true_values(demo40)
+    for kind in q.PERIODS:
+        totals = q.trends(demo40, period=kind).query("is_total").set_index("period_start")
+        hidden = {p for p, r in totals.iterrows() if r.sessions == H and truth[("n", kind, p, q.ALL_TREATMENTS)] >= MIN}
+        small = {p for p in totals.index if truth[("n", kind, p, q.ALL_TREATMENTS)] < MIN}
+        if kind == "quarter":
+            assert hidden == set() and small == set()
+        else:
+            assert len(small) == 2 and len(hidden) <= len(small), (small, hidden)
+            assert totals.loc[pd.Timestamp("2023-11-01"), "sessions"] == "34"
+            assert totals.loc[pd.Timestamp("2023-12-01"), "sessions"] == "33"
+    assert pinned_below_5(demo40) == []
