@@ -152,7 +152,7 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: boo
     """One row of the trends table (and its contribution-table twin, `rated`, if listed) as one unit.
 
     `keep`: a whole-clinic row of `MIN_CELL` or more sessions. Its sessions, share, rated sessions and
-    mean resolution are hidden only when nothing else can protect a small cell (`Cells.reluctant`); its
+    mean resolution are hidden only when no other cell as near can protect a small one (`Cells.reluctant`); its
     contribution-rated sessions (with the rating distribution) and small rated sessions (1-4, with the
     mean) are units of their own that can be hidden while the row stays. The contribution count is apart
     because a treatment missing from the contribution table is known to have none: shown beside the
@@ -188,14 +188,17 @@ def _add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: boo
         cells.unit(dist, [v["tc_sum"], *(v[("c", k)] for k in RATINGS)], rank - 2,
                    any(_small(c) for c in counts), size=n_tc)
         tied.append(dist)
-    if keep:  # see the docstring: sessions and share stay; the rated and contribution counts can go
-        cells.unit(key, [v["n"], v["ruptured"]], rank, False, size=n)
+    if keep:  # see the docstring: the row less its contribution count and small rated sessions
+        small = [v["rated"], v["res_sum"]] if _small(n_rated) else []
+        cells.unit(key, [m for m in members if m not in small and m != v["tc"]], rank, False, size=n)
         cells.reluctant.add(key)
-        parts = [_part_key(key, "tc"), _part_key(key, "rated")]
-        cells.unit(parts[0], [v["tc"]], 1, _small(n_tc), size=n_tc)
+        parts = [_part_key(key, "tc")]
+        cells.unit(parts[0], [v["tc"]], 1, _small(n_tc), size=n_tc)  # before any row: a total's count only
         cells.tied[parts[0]] = tied
-        cells.unit(parts[1], [v["rated"], v["res_sum"]], 1, _small(n_rated), size=n_rated)
-        cells.tied[parts[1]] = []
+        if small:
+            parts.append(_part_key(key, "rated"))
+            cells.unit(parts[1], small, rank, True, size=n_rated)
+            cells.tied[parts[1]] = []
         cells.tied[key] = parts
     else:
         cells.unit(key, members, rank, n < MIN_CELL or _small(n_rated) or _small(n_tc), size=n)
@@ -261,7 +264,8 @@ def _therapist_means(cells: Cells, therapists: pd.DataFrame, month_totals: list[
 
 
 def _kept_totals(rows: dict[str, pd.DataFrame]) -> set[Key]:
-    """The whole-clinic rows hidden only as a last resort: those of `MIN_CELL` or more sessions, except one
+    """The whole-clinic rows hidden only when nothing as near can protect a small cell: those of `MIN_CELL` or
+    more sessions, except one
     per month with fewer than `MIN_CELL` sessions (a partial first or last month). The periods add up to the
     header's dated sessions and the months to their quarter, so such a month's total is the quarter's minus
     the other months' unless one of those is hidden too: the smallest of them is (else the quarter's)."""

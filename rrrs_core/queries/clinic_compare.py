@@ -74,7 +74,8 @@ def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: st
         dist_hidden = rated is not None and rated.rating_1 == clinic.SUPPRESSED  # type: ignore[attr-defined]
         cells[when] = {"Sessions": _count(row, "sessions"),
                        "With ruptures": _measure(row, "rupture_share", hidden, "{:.0%}"),
-                       "Mean resolution": _measure(row, "mean_resolution", hidden, "{:.2f}"),
+                       "Mean resolution": _measure(row, "mean_resolution", hidden or (
+                           row is not None and row.rated_sessions == clinic.SUPPRESSED), "{:.2f}"),  # type: ignore[attr-defined]
                        "Mean contribution": _measure(rated, "mean_contribution", dist_hidden, "{:.2f}")}
     for measure, change_fmt, scale in (("Sessions", "{:+.0f}", 1), ("With ruptures", "{:+.0f} pts", 100),
                                        ("Mean resolution", "{:+.2f}", 1), ("Mean contribution", "{:+.2f}", 1)):
