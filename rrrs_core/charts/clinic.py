@@ -94,8 +94,10 @@ def _n_rows(trends: pd.DataFrame, n_field: str, n_title: str, x: alt.X, colour: 
         text=alt.Text(f"{n_field}:N"),
         color=alt.Color("treatment:N", title="Treatment", scale=colour),
     )
+    slot = width / max(1, trends["period_start"].nunique())  # px per period: smaller text when crowded
+    size = 10 if slot >= 22 else 8
     parts = [base.transform_filter(f"{'' if total else '!'}datum.is_total").mark_text(
-        fontSize=10, baseline="middle", fontWeight="bold" if total else "normal") for total in (False, True)]
+        fontSize=size, baseline="middle", fontWeight="bold" if total else "normal") for total in (False, True)]
     return alt.layer(*parts).properties(width=width, height=N_ROW_PX * len(domain), title=alt.Title(
         n_title, fontSize=11, fontWeight="normal", anchor="start"))
 

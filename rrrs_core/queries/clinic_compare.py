@@ -18,7 +18,8 @@ from rrrs_core.queries import clinic
 from rrrs_core.scope import CLINIC, Scope
 
 NOT_AVAILABLE = "-"
-NOTE = ("The whole clinic's latest period beside the one before, as in the tables below: '*' = suppressed, "
+NOTE = ("The whole clinic's latest period with a shown total beside the one before, as in the tables below: "
+        "'*' = suppressed, "
         "'-' = nothing to show (no sessions, or fewer than 5 rated). With ruptures changes in percentage points. "
         "The latest period may still be running: compare its sessions before reading a change as a trend.")
 
@@ -55,7 +56,9 @@ def _measure(row: object | None, col: str, hidden: bool, fmt: str) -> tuple[str,
 
 
 def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "quarter") -> Comparison | None:
-    """The latest period with dated sessions and the calendar period before it; None without dated sessions.
+    """The latest period whose whole-clinic row is shown (else the latest with dated sessions) and the
+    calendar period before it; None without dated sessions. A last month of one session is suppressed, and
+    a comparison of two '*' columns says nothing.
 
     Sessions: the whole clinic's sessions. With ruptures: the share of them with a rupture segment (change in
     percentage points). Mean resolution and mean contribution: over the rated sessions, shown from 5 rated.
@@ -64,7 +67,8 @@ def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: st
     if trends.empty:
         return None
     contribution = clinic.contribution_table(con, scope, period)
-    latest = pd.to_datetime(trends.period_start).max()
+    shown = trends[trends.is_total & (trends.sessions != clinic.SUPPRESSED)]
+    latest = pd.to_datetime((shown if not shown.empty else trends).period_start).max()
     previous = latest - pd.DateOffset(months=3 if period == "quarter" else 1)
     out = []
     cells: dict[str, dict[str, tuple[str, float | None]]] = {}
