@@ -6,7 +6,7 @@ import streamlit as st
 
 from rrrs_core import reports
 from rrrs_core.charts import clinic as charts
-from rrrs_core.queries import clinic
+from rrrs_core.queries import clinic, clinic_compare
 from rrrs_core.scope import CLINIC
 from rrrs_ui import auth, glue, widgets
 from rrrs_ui.glue import query
@@ -27,10 +27,11 @@ with widgets.guard():
 
     st.caption("Clinic-wide and de-identified for QI meetings: no patient or dyad ids, therapists only by "
                "pseudonym. The scope selector of the other pages does not apply here.")
-    current = widgets.param("period", "month")
-    period = st.radio("Period", clinic.PERIODS, index=clinic.PERIODS.index(current)
-                      if current in clinic.PERIODS else 0, horizontal=True, format_func=str.capitalize)
-    widgets.set_param("period", None if period == "month" else period)
+    current = widgets.param("period", clinic.DEFAULT_PERIOD)
+    period = st.radio("Period", clinic.PERIODS, index=clinic.PERIODS.index(current if current in clinic.PERIODS
+                                                                           else clinic.DEFAULT_PERIOD),
+                      horizontal=True, format_func=str.capitalize)
+    widgets.set_param("period", None if period == clinic.DEFAULT_PERIOD else period)
 
     pdf_download("Download clinic report (PDF)", f"rrrs-clinic-{period}.pdf",
                  lambda con, who, _scope: reports.clinic_report(con, generated_by=who.name, period=period),
@@ -49,6 +50,13 @@ with widgets.guard():
     if trends.empty:
         st.info("No dated sessions yet, so there are no trends to show.")
     else:
+        summary = query(clinic_compare.comparison, CLINIC, period)
+        st.subheader(f"This {period} ({summary.now}) vs the previous one ({summary.before})")
+        st.dataframe(summary.rows, hide_index=True, column_config={
+            "measure": "Whole clinic", "now": st.column_config.TextColumn(summary.now, **COUNT),
+            "before": st.column_config.TextColumn(summary.before, **COUNT),
+            "change": st.column_config.TextColumn("Change", **COUNT)})
+        st.caption(clinic_compare.NOTE)
         st.vega_lite_chart(glue.chart(charts.rupture_share_chart, trends, period, width=820), theme=None, width="content")
         st.vega_lite_chart(glue.chart(charts.resolution_chart, trends, period, width=820), theme=None, width="content")
 

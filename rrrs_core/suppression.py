@@ -81,6 +81,10 @@ class Cells:
     # stays a solution for every reader to whom those variables are hidden (hiding only removes knowledge).
     solutions: list[dict[Key, float]] = field(default_factory=list)
     moving: dict[Key, list[int]] = field(default_factory=dict)  # variable -> solutions that move it
+    # Units hidden only when no other unit as near can protect a disclosed value (the whole-clinic rows):
+    # they come after every other candidate at the same distance. (Last of all, whatever the distance, made
+    # the reader's chains through months, quarters and therapists hide nearly every other cell first.)
+    reluctant: set[Key] = field(default_factory=set)
 
     def var(self, key: Key, value: float, lo: float = 0.0, hi: float = math.inf, count: bool = False,
             per: Key | None = None) -> Key:
@@ -308,8 +312,9 @@ def _order(cells: Cells, k: Key) -> tuple[bool, str]:
 
 def _candidates(cells: Cells, hidden: set[Key], unknown: set[Key], target: Key) -> list[Key]:
     """Units whose hiding could widen `target`'s range: owners of known variables in the relations of its
-    block, best first: nearest to `target` (relation hops through hidden values), lower rank, larger (a
-    large cell can absorb a small one's range)."""
+    block, best first: nearest to `target` (relation hops through hidden values), `reluctant` units after
+    the others as near, lower rank, then the smallest (secondary suppression hides the next smallest cells, so that as little as possible is lost;
+    `_best` moves on to a larger one when a small one cannot undo the disclosure)."""
     hops: dict[int, int] = {}
     seen, layer, depth = {target}, [target], 0
     while layer:
@@ -329,7 +334,7 @@ def _candidates(cells: Cells, hidden: set[Key], unknown: set[Key], target: Key) 
             u = cells.owner.get(k)
             if u is not None and k not in unknown and u not in hidden and u not in cells.fixed:
                 near[u] = min(near.get(u, d), d)
-    return sorted(near, key=lambda u: (near[u], cells.rank[u], -cells.size[u], repr(u)))
+    return sorted(near, key=lambda u: (near[u], u in cells.reluctant, cells.rank[u], cells.size[u], repr(u)))
 
 
 def _best(cells: Cells, unknown: set[Key], target: Key, options: list[Key]) -> Key:
@@ -356,8 +361,9 @@ def violations(cells: Cells, hidden: set[Key]) -> list[Key]:
 def protect(cells: Cells) -> set[Key]:
     """Primary suppression plus complementary units, until no hidden variable is disclosed.
 
-    A disclosed variable that no hiding can protect (its block holds nothing but fixed header totals, e.g.
-    a clinic with fewer than `min_cell` sessions in all) is left as it is: the header is published anyway.
+    A disclosed variable that no hiding can protect (its block holds nothing but fixed units, e.g. the
+    header of a clinic with fewer than `min_cell` sessions in all) is left as it is: the header is
+    published anyway.
     """
     cells.index()
     hidden = close(cells, cells.primary - cells.fixed)

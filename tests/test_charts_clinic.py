@@ -27,7 +27,7 @@ def trends(period: str, n_periods: int, start: str = "2023-02-01") -> pd.DataFra
 
 
 def x_of(chart) -> dict:
-    return chart.to_dict()["layer"][0]["encoding"]["x"]
+    return chart.to_dict()["vconcat"][0]["layer"][0]["encoding"]["x"]
 
 
 @pytest.mark.parametrize(("period", "n", "width", "tick", "fmt"), [
@@ -83,3 +83,23 @@ def test_a_period_without_sessions_breaks_the_line_instead_of_bridging_it(period
     rows = spec["datasets"][spec["data"]["name"]]
     assert sum(r["rupture_share"] is None for r in rows) == 4          # drawn as breaks, not bridged
     assert render.to_png(charts.rupture_share_chart(gappy, period))[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("build", "field"), [(charts.rupture_share_chart, "sessions"),
+                                              (charts.resolution_chart, "rated_sessions")])
+def test_every_point_shows_its_n_under_the_chart(build, field) -> None:
+    """Issue 15: a row of n per line (treatments and the whole clinic) on the chart's time axis, so a small
+    period (29 sessions) does not read like a trend; '*' where suppressed. Not a tooltip: drawn text."""
+    frame = trends("quarter", 4)
+    frame.loc[frame.index[-1], field] = "29"
+    frame.loc[frame.index[0], [field, "rupture_share", "mean_resolution"]] = ["*", None, None]
+    spec = build(frame, "quarter").to_dict()
+    plot, n_rows = spec["vconcat"]
+    texts = n_rows["layer"]
+    assert {t["mark"]["type"] for t in texts} == {"text"}
+    assert {t["encoding"]["text"]["field"] for t in texts} == {field}
+    assert n_rows["layer"][0]["encoding"]["x"]["field"] == plot["layer"][0]["encoding"]["x"]["field"]
+    assert n_rows["layer"][0]["encoding"]["y"]["scale"]["domain"] == ["CBT", "Psychodynamic", ALL_TREATMENTS]
+    rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
+    assert {"29", "*"} <= {r[field] for r in rows}
+    assert render.to_png(build(frame, "quarter"), scale=1)[:4] == b"\x89PNG"

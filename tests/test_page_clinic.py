@@ -72,7 +72,7 @@ def test_small_clinic_has_no_identifiers_and_shows_suppression(monkeypatch: pyte
     columns = {c for d in at.dataframe for c in d.value.columns}
     assert not {c for c in columns if "dyad" in c or "patient" in c or c == "therapist_id"}
     assert "Suppression rule" in joined
-    trends = at.dataframe[0].value.set_index("treatment")
+    trends = at.dataframe[1].value.set_index("treatment")  # after the period comparison
     assert trends.loc["Psychodynamic", "sessions"] == SUPPRESSED  # 4 sessions
     assert pd.isna(trends.loc["Psychodynamic", "rupture_share"])
     # CBT's 6 sessions are hidden too, else 10 (All treatments) - 6 would give Psychodynamic's 4.
@@ -81,7 +81,7 @@ def test_small_clinic_has_no_identifiers_and_shows_suppression(monkeypatch: pyte
     for frame in _chart_frames(at):  # the charts carry the same gaps (their data reaches the browser)
         shown = frame[frame.treatment != "All treatments"]
         assert shown.rupture_share.isna().all() and shown.mean_resolution.isna().all()
-    therapists = at.dataframe[2].value
+    therapists = at.dataframe[3].value
     con = store.connect(clinic_db)
     key = stored_secret(con)  # the page created the database's secret
     con.close()
@@ -101,7 +101,7 @@ def test_scope_param_is_ignored(monkeypatch: pytest.MonkeyPatch, clinic_db: Path
     at = run_page(monkeypatch, clinic_db, scope="therapist:T2")
     totals = {m.label: m.value for m in at.metric}
     assert totals["Coded sessions"] == "10"
-    assert at.dataframe[0].value.set_index("treatment").loc["All treatments", "sessions"] == "10"
+    assert at.dataframe[1].value.set_index("treatment").loc["All treatments", "sessions"] == "10"
 
 
 def test_big_clinic_quarter_is_unsuppressed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -111,29 +111,49 @@ def test_big_clinic_quarter_is_unsuppressed(monkeypatch: pytest.MonkeyPatch, tmp
     con.close()
     at = run_page(monkeypatch, db, period="quarter")
     assert at.radio[0].value == "quarter"
-    trends = at.dataframe[0].value.set_index("treatment")
+    trends = at.dataframe[1].value.set_index("treatment")
     assert trends.loc["CBT", "sessions"] == "15"
     assert trends.loc["CBT", "rupture_share"] == pytest.approx(60.0)  # shown as a percentage
     assert trends.loc["All treatments", "mean_resolution"] == pytest.approx(3.5)
-    tc = at.dataframe[1].value.set_index("treatment")
+    tc = at.dataframe[2].value.set_index("treatment")
     assert tc.loc["Psychodynamic", "rating_2"] == "15"
     assert "PAT-" not in "\n".join(page_text(at))
 
 
 def test_period_radio_updates_url(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     at = run_page(monkeypatch, clinic_db)
-    assert "period" not in at.query_params
-    at.radio[0].set_value("quarter").run()
+    assert "period" not in at.query_params and at.radio[0].value == "quarter"  # issue 15: quarter by default
+    at.radio[0].set_value("month").run()
     assert not at.exception
-    assert at.query_params.get("period") == "quarter"
+    assert at.query_params.get("period") == "month"
+
+
+def test_page_compares_this_period_with_the_previous_one_and_shows_n(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    """Issue 15: the latest quarter beside the one before (big clinic: Q2 2026 5 sessions, Q1 2026 25), and
+    n drawn under both trend charts."""
+    db = tmp_path / "big.duckdb"
+    con = store.connect(db)
+    big_clinic(con)
+    con.execute("UPDATE session SET session_date = session_date + INTERVAL 31 DAY WHERE dyad_id = 'A0'")
+    con.close()
+    at = run_page(monkeypatch, db)
+    assert "This quarter (Q2 2026) vs the previous one (Q1 2026)" in [s.value for s in at.subheader]
+    summary = at.dataframe[0].value.set_index("measure")
+    assert summary.loc["Sessions"].tolist() == ["5", "25", "-20"]
+    specs = [el.proto.spec for el in at.main if getattr(el, "type", None) == "vega_lite_chart"]
+    assert len(specs) == 2
+    assert "n: sessions behind each point" in specs[0] and "n: rated sessions behind each point" in specs[1]
+    trends = at.dataframe[1].value
+    assert trends.period_start.iloc[0] > trends.period_start.iloc[-1]  # newest first
 
 
 def test_pseudonyms_match_between_page_runs_and_the_pdf(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
     from rrrs_core.reports import clinic_report
     from tests.test_reports import pdf_text
 
-    first = sorted(run_page(monkeypatch, clinic_db).dataframe[2].value.therapist)
-    assert sorted(run_page(monkeypatch, clinic_db).dataframe[2].value.therapist) == first
+    first = sorted(run_page(monkeypatch, clinic_db).dataframe[3].value.therapist)
+    assert sorted(run_page(monkeypatch, clinic_db).dataframe[3].value.therapist) == first
     con = store.connect(clinic_db)
     try:
         text = " ".join(pdf_text(clinic_report(con, generated_by="dave")))

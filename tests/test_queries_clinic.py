@@ -67,7 +67,7 @@ def big_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 def test_small_clinic_trends_suppress_small_cells(clinic_con: duckdb.DuckDBPyConnection) -> None:
     rows = by_treatment(q.trends(clinic_con, period="month"))
-    assert list(rows) == ["CBT", "Psychodynamic", q.ALL_TREATMENTS]
+    assert list(rows) == [q.ALL_TREATMENTS, "CBT", "Psychodynamic"]  # the whole clinic first (issue 15)
     pd_ = rows["Psychodynamic"]  # D2 + D4: 4 sessions (primary suppression)
     assert (pd_["sessions"], pd_["rated_sessions"]) == (H, H) and pd_["suppressed"]
     assert pd.isna(pd_["rupture_share"]) and pd.isna(pd_["mean_resolution"])
@@ -183,7 +183,7 @@ def test_trend_charts_render_png(big_con: duckdb.DuckDBPyConnection, period: str
     for chart in (charts.rupture_share_chart(trends, period), charts.resolution_chart(trends, period)):
         png = render.to_png(chart)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-        colours = chart.to_dict()["layer"][0]["encoding"]["color"]["scale"]["range"]
+        colours = chart.to_dict()["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["range"]
         # Treatment lines never borrow a 3RS family colour.
         assert not set(colours) & set(palette.FAMILY_COLOURS.values())
 
@@ -502,3 +502,69 @@ def test_the_derivability_check_can_fail(con: duckdb.DuckDBPyConnection, monkeyp
     leaks = derivable(con)
     q._MEMO.clear()
     assert ("n", "month", pd.Timestamp("2026-02-01"), "ISTDP") in leaks
+
+
+# --- issue 15: quarter by default, newest first, whole-clinic rows kept, period comparison ----------------
+
+
+def test_quarter_is_the_default_period(big_con: duckdb.DuckDBPyConnection) -> None:
+    assert q.DEFAULT_PERIOD == "quarter"
+    assert q.trends(big_con).period_start.dt.month.tolist() == [1, 1, 1]  # Q1 2026, not March
+    assert q.contribution_table(big_con).period_start.dt.month.tolist() == [1, 1, 1]
+
+
+def test_tables_run_newest_first_with_the_whole_clinic_on_top(con: duckdb.DuckDBPyConnection) -> None:
+    month_clinic(con)
+    for table in (q.trends(con, period="month"), q.contribution_table(con, period="month")):
+        starts = table.period_start.tolist()
+        assert starts == sorted(starts, reverse=True) and starts[0] == pd.Timestamp("2026-03-01")
+        firsts = table.groupby("period_start", sort=False).head(1)
+        assert firsts.is_total.all() and (firsts.treatment == q.ALL_TREATMENTS).all()
+
+
+def test_secondary_suppression_spares_a_reluctant_unit() -> None:
+    """A (2 sessions) is hidden; B (30) or the total (32) must be too. The total is reluctant (the whole
+    clinic's row), so B is hidden, even though the total is the nearer, larger cell."""
+    from rrrs_core import suppression as s
+
+    cells = s.Cells(min_cell=q.MIN_CELL)
+    everyone = cells.var(("all",), 32)
+    cells.unit(("header",), [everyone], 9, False)
+    cells.fixed.add(("header",))
+    for name, n in (("A", 2), ("B", 30)):
+        cells.unit((name,), [cells.var(("n", name), n, lo=1, count=True)], 2, n < q.MIN_CELL, size=n)
+    cells.unit(("total",), [cells.var(("n", "total"), 32, lo=1, count=True)], 1, False, size=32)
+    cells.reluctant.add(("total",))
+    cells.relate({("n", "A"): 1.0, ("n", "B"): 1.0, ("n", "total"): -1.0})
+    cells.relate({("n", "total"): 1.0, everyone: -1.0})
+    assert s.protect(cells) == {("A",), ("B",)}
+
+
+def test_period_comparison(big_con: duckdb.DuckDBPyConnection) -> None:
+    """Q2 2026 (dyad A0 moved to April: 5 CBT sessions) against Q1 2026 (25 sessions)."""
+    from rrrs_core.queries import clinic_compare
+
+    big_con.execute("UPDATE session SET session_date = session_date + INTERVAL 31 DAY WHERE dyad_id = 'A0'")
+    summary = clinic_compare.comparison(big_con, period="quarter")
+    assert (summary.now, summary.before) == ("Q2 2026", "Q1 2026")
+    rows = summary.rows.set_index("measure")
+    assert rows.loc["Sessions"].tolist() == ["5", "25", "-20"]
+    assert rows.loc["With ruptures"].tolist() == ["60%", "60%", "+0 pts"]
+    assert rows.loc["Mean resolution"].tolist() == ["3.00", "3.60", "-0.60"]  # 5 x 3 vs (5 x 3 + 15 x 4) / 25
+    assert rows.loc["Mean contribution"].tolist() == ["1.00", "1.60", "-0.60"]
+
+
+def test_period_comparison_keeps_hidden_cells_hidden(big_con: duckdb.DuckDBPyConnection) -> None:
+    """April has 2 sessions: its whole-clinic row is suppressed, so the summary shows '*' and no change."""
+    from rrrs_core.queries import clinic_compare
+
+    big_con.execute("UPDATE session SET session_date = session_date + INTERVAL 31 DAY "
+                    "WHERE dyad_id = 'A0' AND session_number <= 2")
+    month = q.trends(big_con, period="month").query("is_total").set_index("period_start")
+    assert month.loc[pd.Timestamp("2026-04-01"), "sessions"] == H
+    summary = clinic_compare.comparison(big_con, period="month")
+    rows = summary.rows.set_index("measure")
+    assert summary.now == "Apr 2026" and rows.loc["Sessions", "now"] == H
+    assert rows.loc["With ruptures", "now"] == H and (rows.change == "").all()
+    shown = "\n".join(summary.rows.to_numpy().ravel())
+    assert "2" not in shown.replace("2026", "")  # April's 2 sessions appear nowhere

@@ -67,7 +67,7 @@ def test_therapist_report_is_reproducible(clinic):
 
 
 def test_clinic_report_is_de_identified(clinic):
-    pages = pdf_text(clinic_report(clinic, generated_by="dave", now=NOW))
+    pages = pdf_text(clinic_report(clinic, generated_by="dave", now=NOW, period="month"))
     text = " ".join(pages)
     assert "Clinic quality-improvement report" in text
     assert re.search(r"\bD\d\b", text) is None                    # no dyad ids
@@ -75,8 +75,9 @@ def test_clinic_report_is_de_identified(clinic):
     assert re.search(r"\b[TS]\d\b", text) is None                  # no therapist ids, only pseudonyms
     key = stored_secret(clinic)                                    # keyed pseudonyms, as on the page
     assert sorted(re.findall(r"Therapist [0-9a-f]{6}", text)) == sorted(pseudonym(t, key) for t in ("T1", "T2", "S1"))
-    assert "Jan 2026 Psychodynamic * - * -" in text                # 4 sessions: suppressed
-    assert "Jan 2026 CBT * - * -" in text                          # 6, hidden so 10 - 6 cannot give the 4
+    # Psychodynamic (4 sessions) and CBT (6, hidden so 10 - 6 cannot give the 4) are all '*': left out here.
+    assert "Jan 2026 Psychodynamic" not in text and "Jan 2026 CBT" not in text
+    assert "2 treatment row(s) with every cell suppressed are left out here" in text
     assert "Jan 2026 All treatments 10 80% 9 2.78" in text
     assert "Generated for dave on 2026-03-01 14:05" in text and "Page 1 of" in text
 
@@ -104,6 +105,8 @@ def test_clinic_report_on_read_only_connection_needs_the_secret(tmp_path, monkey
 def test_clinic_report_by_quarter(clinic):
     text = " ".join(pdf_text(clinic_report(clinic, generated_by="dave", now=NOW, period="quarter")))
     assert "Q1 2026" in text
+    default = " ".join(pdf_text(clinic_report(clinic, generated_by="dave", now=NOW)))
+    assert "Q1 2026 All treatments 10" in default and "Jan 2026" not in default  # quarter by default
     with pytest.raises(ValueError, match="period"):
         clinic_report(clinic, generated_by="dave", period="week")
 
@@ -142,3 +145,11 @@ def test_python_episodes_agree_with_sql_counts(tmp_path):
         assert [len(r.episodes) for r in reviews] == traj.episodes.tolist(), dyad_id
         assert [len(r.unaddressed) for r in reviews] == traj.unaddressed.tolist(), dyad_id
     con.close()
+
+
+def test_clinic_report_compares_the_latest_period_with_the_one_before(clinic):
+    """Issue 15: this period vs the previous one, on paper as on the page (Q1 2026 had 10 sessions, Q4 2025
+    none)."""
+    text = " ".join(pdf_text(clinic_report(clinic, generated_by="dave", now=NOW)))
+    assert "This quarter (Q1 2026) vs the previous one (Q4 2025)" in text
+    assert "Whole clinic Q1 2026 Q4 2025 Change Sessions 10 0 +10 With ruptures 80% - " in text

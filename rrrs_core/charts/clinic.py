@@ -3,7 +3,9 @@
 One line per treatment plus a heavier black 'All treatments' line. Suppressed cells (fewer than five
 sessions, or hidden so that one cannot be worked out from the total: see `queries.clinic`) arrive as NULL
 and break the line instead of being bridged, so a gap is visibly "not shown" rather than an invented trend;
-a period in which a treatment has no sessions at all breaks its line the same way.
+a period in which a treatment has no sessions at all breaks its line the same way. Under each chart, rows of
+n (one per line) give the sessions behind every point ('*' where suppressed), so that a small period does not
+read like a trend.
 """
 
 from __future__ import annotations
@@ -76,21 +78,46 @@ def with_gaps(trends: pd.DataFrame, period: str) -> pd.DataFrame:
     return full.assign(is_total=full["treatment"] == ALL_TREATMENTS)
 
 
+N_ROW_PX = 15  # height of one line of the n rows under a chart
+
+
+def _n_rows(trends: pd.DataFrame, n_field: str, n_title: str, x: alt.X, colour: alt.Scale,
+            width: int) -> alt.Chart:
+    """The n behind every point, one row per line (treatments, then the whole clinic), under the chart on
+    the same time axis: '*' where the cell is suppressed, nothing where there were no sessions. A tooltip is
+    not enough: a point of 29 sessions must not read like one of 120, on screen or on paper."""
+    domain = colour.domain
+    base = alt.Chart(trends).transform_filter(f"isValid(datum['{n_field}'])").encode(
+        x=x.axis(None),
+        y=alt.Y("treatment:N", title=None, sort=domain, scale=alt.Scale(domain=domain),
+                axis=alt.Axis(ticks=False, domain=False, labelFontSize=10)),
+        text=alt.Text(f"{n_field}:N"),
+        color=alt.Color("treatment:N", title="Treatment", scale=colour),
+    )
+    slot = width / max(1, trends["period_start"].nunique())  # px per period: smaller text when crowded
+    size = 10 if slot >= 22 else 8
+    parts = [base.transform_filter(f"{'' if total else '!'}datum.is_total").mark_text(
+        fontSize=size, baseline="middle", fontWeight="bold" if total else "normal") for total in (False, True)]
+    return alt.layer(*parts).properties(width=width, height=N_ROW_PX * len(domain), title=alt.Title(
+        n_title, fontSize=11, fontWeight="normal", anchor="start"))
+
+
 def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, y_scale: alt.Scale,
-                 axis_format: str, period: str, width: int) -> alt.TopLevelMixin:
+                 axis_format: str, period: str, width: int, n_field: str, n_title: str) -> alt.TopLevelMixin:
     trends = with_gaps(trends, period)
     unit = _TIME_UNIT.get(period, "yearmonth")
     colour, dash = _scales(trends)
     x_scale, x_axis = _x_axis(trends, period, width)
+    x = alt.X(f"{unit}(period_start):T", title=period.capitalize(), scale=x_scale, axis=x_axis)
     base = alt.Chart(trends, title=title).encode(
-        x=alt.X(f"{unit}(period_start):T", title=period.capitalize(), scale=x_scale, axis=x_axis),
+        x=x,
         y=alt.Y(f"{field}:Q", title=axis_title, scale=y_scale, axis=alt.Axis(format=axis_format)),
         color=alt.Color("treatment:N", title="Treatment", scale=colour),
         tooltip=[
             alt.Tooltip(f"{unit}(period_start):T", title=period.capitalize(),
                         format=_TIME_FORMAT.get(period, "%b %Y")),
             alt.Tooltip("treatment:N", title="Treatment"),
-            alt.Tooltip("sessions:N", title="Sessions"),
+            alt.Tooltip(f"{n_field}:N", title=n_title),
             alt.Tooltip(f"{field}:Q", title=axis_title, format=axis_format),
         ],
     )
@@ -100,17 +127,20 @@ def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, 
     points = base.mark_point(filled=True, size=40, opacity=1, invalid="filter")
     # autosize pad: width/height size the plot in the app as in the PDF (Streamlit would fit the
     # whole chart, axes and legend included, into them).
-    return configure((lines + points).properties(width=width, height=240,
-                                                 autosize=alt.AutoSizeParams(type="pad")))
+    plot = (lines + points).properties(width=width, height=240)
+    return configure(alt.vconcat(plot, _n_rows(trends, n_field, n_title, x, colour, width), spacing=6,
+                                 autosize=alt.AutoSizeParams(type="pad")).resolve_scale(x="shared"))
 
 
 def rupture_share_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
     """Lines of `rupture_share` from `queries.clinic.trends()`."""
     return _trend_chart(trends, "rupture_share", "Share of sessions with ruptures",
-                        "Sessions with >= 1 rupture segment", alt.Scale(domain=[0, 1]), ".0%", period, width)
+                        "Sessions with >= 1 rupture segment", alt.Scale(domain=[0, 1]), ".0%", period, width,
+                        "sessions", "n: sessions behind each point (* = suppressed)")
 
 
 def resolution_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
     """Lines of `mean_resolution` (1-5, 3 = average) from `queries.clinic.trends()`."""
     return _trend_chart(trends, "mean_resolution", "Mean overall resolution",
-                        "Mean overall resolution (1-5)", alt.Scale(domain=[1, 5]), ".1f", period, width)
+                        "Mean overall resolution (1-5)", alt.Scale(domain=[1, 5]), ".1f", period, width,
+                        "rated_sessions", "n: rated sessions behind each point (* = suppressed)")

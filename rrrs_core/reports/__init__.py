@@ -3,7 +3,7 @@
 ```python
 dyad_report(con, dyad_id, *, generated_by, scope=CLINIC, threshold=4, now=None) -> bytes
 therapist_report(con, therapist_id, *, generated_by, scope=CLINIC, threshold=4, now=None) -> bytes
-clinic_report(con, *, generated_by, now=None, period="month") -> bytes
+clinic_report(con, *, generated_by, now=None, period="quarter") -> bytes
 report_all(db_path, out_dir, *, generated_by, workers=2, progress=None, threshold=4, now=None) -> list[Path]
 ```
 

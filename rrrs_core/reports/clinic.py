@@ -20,7 +20,7 @@ from reportlab.platypus import CondPageBreak, Flowable
 
 from rrrs_core.charts import clinic as clinic_charts
 from rrrs_core.queries import clinic as clinic_q
-from rrrs_core.queries import directory
+from rrrs_core.queries import clinic_compare, directory
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import images
 from rrrs_core.reports import layout as lay
@@ -30,8 +30,8 @@ CHART_WIDTH = 430
 
 
 def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: datetime | None = None,
-                  period: str = "month") -> bytes:
-    """PDF bytes of the clinic QI report (`period`: 'month', as the page opens, or 'quarter')."""
+                  period: str = clinic_q.DEFAULT_PERIOD) -> bytes:
+    """PDF bytes of the clinic QI report (`period`: 'quarter', as the page opens, or 'month')."""
     if period not in clinic_q.PERIODS:
         raise ValueError(f"period must be one of {clinic_q.PERIODS}, not {period!r}")
     totals = clinic_q.overview(con, CLINIC)
@@ -61,9 +61,10 @@ def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: dat
         story.append(b.para("No dated sessions yet, so there are no trends to show.", "body"))
     else:
         story += [
+            *_comparison(clinic_compare.comparison(con, CLINIC, period), period),
             b.para("Trends", "h1"),
-            b.para("Gaps in a line are suppressed cells (fewer than five sessions, or hidden to protect one).",
-                   "small"),
+            b.para("Gaps in a line are suppressed cells (fewer than five sessions, or hidden to protect one). "
+                   "Under each chart, n gives the sessions behind every point.", "small"),
             images.chart(clinic_charts.rupture_share_chart(trends, period, width=CHART_WIDTH)),
             b.gap(6),
             images.chart(clinic_charts.resolution_chart(trends, period, width=CHART_WIDTH)),
@@ -75,21 +76,49 @@ def clinic_report(con: duckdb.DuckDBPyConnection, *, generated_by: str, now: dat
 
 
 def _period(value: object, period: str) -> str:
-    ts = pd.Timestamp(value)
-    return f"Q{ts.quarter} {ts.year}" if period == "quarter" else f"{ts:%b %Y}"
+    return clinic_compare.label(value, period)
 
 
 def _totals(df: pd.DataFrame) -> list[int]:
     return [i for i, total in enumerate(df.is_total) if total]
 
 
+def _comparison(summary: clinic_compare.Comparison | None, period: str) -> list[Flowable]:
+    if summary is None:
+        return []
+    rows = [[r.measure, r.now, r.before, r.change] for r in summary.rows.itertuples()]
+    return [
+        b.para(f"This {period} ({summary.now}) vs the previous one ({summary.before})", "h1"),
+        b.table(["Whole clinic", summary.now, summary.before, "Change"], rows, [0.34, 0.22, 0.22, 0.22],
+                right=range(1, 4)),
+        b.para(b.esc(clinic_compare.NOTE), "small"),
+        b.gap(6),
+    ]
+
+
+def _shown_rows(df: pd.DataFrame, cells: list[str]) -> tuple[pd.DataFrame, int]:
+    """The rows to print: every whole-clinic row and every treatment row with a shown cell. A treatment
+    row whose cells are all suppressed says only that the treatment had sessions that period, which the
+    Clinic page lists; leaving it out of the PDF publishes less, never more."""
+    blank = (df[cells] == clinic_q.SUPPRESSED).all(axis=1) & ~df.is_total
+    return df[~blank].reset_index(drop=True), int(blank.sum())
+
+
+def _left_out(n: int) -> list[Flowable]:
+    return [b.para(f"{n} treatment row(s) with every cell suppressed are left out here (the Clinic page lists "
+                   "them).", "small")] if n else []
+
+
 def _trends_table(trends: pd.DataFrame, period: str) -> list[Flowable]:
+    trends, left_out = _shown_rows(trends, ["sessions", "rated_sessions"])
     rows = [[_period(r.period_start, period), r.treatment, r.sessions, b.fmt_share(r.rupture_share),
              r.rated_sessions, b.fmt_mean(r.mean_resolution)] for r in trends.itertuples()]
     return [
         CondPageBreak(200), b.para("Ruptures and resolution", "h1"),
-        b.para("With ruptures: sessions with at least one rupture segment / sessions. Mean resolution: mean "
-               "Overall resolution (1-5, 3 = average) of rated sessions. Bold: all treatments.", "small"),
+        b.para("Newest first. With ruptures: sessions with at least one rupture segment / sessions. Mean "
+               "resolution: mean Overall resolution (1-5, 3 = average) of rated sessions. Bold: all treatments.",
+               "small"),
+        *_left_out(left_out),
         b.table([period.capitalize(), "Treatment", "Sessions", "With ruptures", "Rated sessions",
                  "Mean resolution"], rows, [0.14, 0.26, 0.14, 0.15, 0.15, 0.16], right=range(2, 6),
                 bold_rows=_totals(trends)),
@@ -98,12 +127,14 @@ def _trends_table(trends: pd.DataFrame, period: str) -> list[Flowable]:
 
 def _contribution_table(table: pd.DataFrame, period: str) -> list[Flowable]:
     ratings = [f"rating_{r}" for r in clinic_q.RATINGS]
+    table, left_out = _shown_rows(table, ["rated_sessions", *ratings])
     rows = [[_period(r.period_start, period), r.treatment, r.rated_sessions,
              *[getattr(r, c) for c in ratings], b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
     return [
         CondPageBreak(200), b.para("Therapist-contribution ratings", "h1"),
-        b.para("Sessions per therapist-contribution rating (1 usual - 5 clearly caused) among rated sessions. "
-               "Bold: all treatments.", "small"),
+        b.para("Newest first. Sessions per therapist-contribution rating (1 usual - 5 clearly caused) among rated "
+               "sessions. Bold: all treatments.", "small"),
+        *_left_out(left_out),
         b.table([period.capitalize(), "Treatment", "Rated sessions", *[f"Rated {r}" for r in clinic_q.RATINGS],
                  "Mean contribution"], rows, [0.12, 0.2, 0.1, 0.08, 0.08, 0.08, 0.08, 0.08, 0.12],
                 right=range(2, 9), bold_rows=_totals(table)),

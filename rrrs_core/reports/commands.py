@@ -127,7 +127,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 
     p = common(rep.add_parser("clinic", help="de-identified clinic aggregates for QI meetings"), threshold=False)
     p.add_argument("--out", required=True, help="PDF file to write")
-    p.add_argument("--period", choices=("month", "quarter"), default="month", help="trend period")
+    p.add_argument("--period", choices=("month", "quarter"), default="quarter", help="trend period (default: quarter, as the Clinic page opens)")
     p.set_defaults(func=cmd_report_clinic)
 
     p = common(rep.add_parser("all", help="one therapist report per therapist, on all cores"))

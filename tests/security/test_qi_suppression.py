@@ -9,7 +9,7 @@ Relations it uses: each period's treatments sum to 'All treatments' and a quarte
 (sessions, rated sessions, sessions with ruptures = share x sessions, resolution sum = mean x rated, and
 each contribution count and contribution sum); the period totals sum to the header's dated sessions and the
 therapists to its coded sessions; the therapists' ruptured sessions sum to the months' (plus at most the
-undated sessions); a listed row has at least one session (a listed contribution row at least one rating);
+undated sessions); a listed row has at least one session (the contribution table lists every row, 0 ratings included);
 a part never exceeds its whole; ratings run 1-5.
 
 "Pinned below 5", the criterion asserted:
@@ -152,7 +152,7 @@ class Attacker:
             for m in ("tc", "tc_sum", *[f"c{i}" for i in q.RATINGS]):
                 self.known[v[m]] = 0
         else:
-            self._count(v["tc"], c.rated_sessions, lo=1)  # type: ignore[attr-defined]
+            self._count(v["tc"], c.rated_sessions)  # type: ignore[attr-defined]  # rows with 0 ratings are listed
             for i in q.RATINGS:
                 self._count(v[f"c{i}"], getattr(c, f"rating_{i}"))
             self._product(v["tc_sum"], c.mean_contribution, v["tc"])  # type: ignore[attr-defined]
@@ -405,9 +405,11 @@ def test_page_and_pdf_publish_the_same_cells(con: duckdb.DuckDBPyConnection) -> 
         pdf = reports.clinic_report(con, generated_by="qi", period=period)
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
         label = "Mar 2026" if period == "month" else "Q1 2026"
-        for treatment in ("CBT", "DBT", "EMDR"):  # the table's cells come out one per line
-            assert f"{label}\n{treatment}\n{H}\n" in text, (period, treatment)
+        for treatment in ("CBT", "DBT", "EMDR"):  # all-'*' rows are left out of the PDF (issue 15), and said so
+            assert f"{label}\n{treatment}\n" not in text, (period, treatment)
+        assert "3 treatment row(s) with every cell suppressed are left out" in " ".join(text.split())
         assert f"{label}\n{q.ALL_TREATMENTS}\n22\n" in text
+        assert "\n20\n" not in text  # CBT's 20 sessions
         assert "suppressed (fewer than 5 sessions, or hidden to protect another cell)" in " ".join(text.split())
 
 
@@ -522,3 +524,28 @@ def test_H04_contribution_table_mean_times_rated_pins_no_hidden_count(demo40: du
     assert found == [], found[:10]
     # The rule that makes it so: a mean is never shown beside a hidden rating count.
     assert checked_rows == 0
+
+
+def test_demo_whole_clinic_rows_of_5_or_more_are_shown(demo40: duckdb.DuckDBPyConnection) -> None:
+    """Issue 15: the whole-clinic row of a period is shown when it has 5 or more sessions; secondary
+    suppression hides treatment rows instead. Before, the monthly view blanked Nov 2023 (34 sessions) and 11
+    other months, and the quarterly view Q4 2023 and Q1 2024. The exceptions: a month of fewer than 5 sessions
+    would be its quarter's total minus the other months', so other months of its quarter are hidden with it;
+    and a month with so few sessions per treatment that each treatment would be provably small."""
+    truth = true_values(demo40)
+    quarter = {kind: {} for kind in q.PERIODS}
+    for kind in q.PERIODS:
+        totals = q.trends(demo40, period=kind).query("is_total").set_index("period_start")
+        hidden = {p for p, r in totals.iterrows() if r.sessions == H and truth[("n", kind, p, q.ALL_TREATMENTS)] >= MIN}
+        small = {p for p in totals.index if truth[("n", kind, p, q.ALL_TREATMENTS)] < MIN}
+        quarter[kind] = (hidden, small)
+    assert quarter["quarter"] == (set(), set())
+    hidden, small = quarter["month"]
+    assert {str(p)[:7] for p in small} == {"2025-06"}
+    # Jun 2025 (1 session) and Feb 2023 (6 sessions in three treatments: each would be provably 1-4 once
+    # hidden, so the total goes with them) take other months of their quarters along, and nothing else.
+    assert {str(p)[:7] for p in hidden} <= {"2023-02", "2023-03", "2025-04", "2025-05"}, hidden
+    months = q.trends(demo40, period="month").query("is_total").set_index("period_start")
+    assert months.loc[pd.Timestamp("2023-11-01"), "sessions"] == "34"
+    assert months.loc[pd.Timestamp("2023-12-01"), "sessions"] == "33"
+    assert (months.sessions != H).sum() >= len(months) - 5
