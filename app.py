@@ -16,6 +16,7 @@ PAGES: dict[str, tuple[str, str, str]] = {  # name -> (file, title, url path)
     "clinic": ("pages/clinic.py", "Clinic", "clinic"),
     "data": ("pages/data.py", "Data", "data"),
     "scoresheet": ("pages/scoresheet.py", "Scoresheet", "scoresheet"),
+    "reliability": ("pages/reliability.py", "Coder reliability", "reliability"),
     "audit": ("pages/audit.py", "Audit trail", "audit"),
     "users": ("pages/users.py", "Users", "users"),
 }
