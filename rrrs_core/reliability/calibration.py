@@ -116,7 +116,10 @@ def status(table: pd.DataFrame, criterion: Criterion = DEFAULT) -> tuple[str, li
     checks = [(i, "ICC2", criterion.icc_min) for i in extract.FAMILY_ITEMS] + \
              [(i, "ac1", criterion.ac1_min) for i in FAMILY_PRESENCE]
     for item, statistic, minimum in checks:
-        row = table[(table.item == item) & (table.statistic == statistic)].iloc[0]
+        found = table[(table.item == item) & (table.statistic == statistic)]
+        if found.empty:
+            continue
+        row = found.iloc[0]
         name = "ICC(2,1)" if statistic == "ICC2" else "AC1"
         if pd.isna(row.value):
             short.append(f"{item}: {name} undefined ({row.reason})")

@@ -59,6 +59,6 @@ def drift(con: duckdb.DuckDBPyConnection, period: str = "quarter", since: dt.dat
                                                                  same_coders=False))}
         out.append([coder, start, n_sess, n_seg, stats["ac1"].value, stats["agreement"].value,
                     stats["ac1"].reason])
-    frame = pd.DataFrame(out, columns=COLUMNS)
+    frame = pd.DataFrame(out, columns=COLUMNS).astype({"ac1": float, "agreement": float})
     frame["period_start"] = pd.to_datetime(frame.period_start)
     return frame
