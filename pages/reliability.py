@@ -22,6 +22,7 @@ with widgets.guard():
                + rel.CHECK_MINUS_RULE)
     agreement, drill, calibration, drift = st.tabs(["Agreement", "Drill-down", "Calibration", "Drift"])
     with agreement:
+        rel.pdf_button(design)
         rel.agreement(design)
     with drill:
         if pair is None:

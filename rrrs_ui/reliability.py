@@ -19,6 +19,7 @@ from rrrs_core.reliability.design import Design
 from rrrs_core.scope import CLINIC
 from rrrs_ui import auth, glue, widgets
 from rrrs_ui.glue import query
+from rrrs_ui.pdf_button import pdf_download
 from rrrs_ui.permit import permit
 from rrrs_ui.text import md
 
@@ -243,3 +244,13 @@ def drift_section(design: Design) -> None:
     st.caption("Each double-coded session counts for both of its coders: a coder whose line falls while the "
                "others stay level is drifting from the group.")
 
+
+
+def pdf_button(design: Design) -> None:
+    """The methods-section table as a PDF, built on click for the signed-in user, audited."""
+    from rrrs_core import reports
+
+    name = "-".join(design.coders) if design.coders else "routine"
+    pdf_download("Download reliability report (PDF)", f"rrrs-reliability-{name}.pdf",
+                 lambda con, who, _scope: reports.reliability_report(con, design, generated_by=who.name),
+                 target=f"reliability/{name}", key="rel_pdf")
