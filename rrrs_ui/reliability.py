@@ -236,13 +236,19 @@ def calibration_section(v: pairs.Viewer, who: access.Principal) -> None:
 def drift_section(design: Design) -> None:
     period = st.radio("Period", drift.PERIODS, horizontal=True, format_func=str.capitalize, key="drift_period")
     frame = query(drift.drift, period, design.since, design.until)
-    if frame.ac1.notna().sum() == 0:
+    if frame.icc.notna().sum() == 0:
         st.info("Too few data: no coder has 5 or more routine double-coded sessions in any "
                 f"{period}, so there is no agreement over time to show.")
         return
     st.vega_lite_chart(glue.chart(charts.drift_chart, frame, period), theme=None, width="stretch")
     st.caption("Each double-coded session counts for both of its coders: a coder whose line falls while the "
-               "others stay level is drifting from the group.")
+               "others stay level is drifting from the group. AC1 on rupture presence per segment is in the "
+               "table below; it stays high on rare codes, which is why the line is the ICC.")
+    st.dataframe(frame, hide_index=True, placeholder="", column_config={
+        "coder_id": "Coder", "period_start": st.column_config.DateColumn(period.capitalize(), format="YYYY-MM"),
+        "sessions": "Sessions", "segments": "Segments", "icc": st.column_config.NumberColumn("ICC(1,1)", **NUM),
+        "ac1": st.column_config.NumberColumn("AC1", **NUM),
+        "agreement": st.column_config.NumberColumn("Agreement", format="percent"), "reason": "Why empty"})
 
 
 

@@ -94,3 +94,25 @@ def test_marking_is_checked_transactional_and_audited(rel_con):
     assert rows == [("s1", "mark reference", "D1/1", "reference: C1"),
                     ("s1", "mark reference", "D1/1", "reference removed")]
     assert calibration.references(rel_con).empty
+
+
+def test_a_verified_demo_import_marks_the_master_coders_references(con, tmp_path):
+    from rrrs_core import demo, demo_calibration
+    from rrrs_core.importing.api import import_path
+
+    demo.write(tmp_path / "demo", n_dyads=12, seed=5)
+    import_path(con, tmp_path / "demo")
+    refs = calibration.references(con)
+    assert len(refs) == demo_calibration.N_CALIBRATION and set(refs.reference_coder) == {demo_calibration.MASTER}
+    assert (refs.coders == 6).all(), "every coder coded every calibration session"
+    assert not calibration.overview(con).empty
+
+
+def test_an_unverified_import_marks_no_reference(con, tmp_path):
+    from rrrs_core import demo
+    from rrrs_core.importing.api import import_path
+
+    demo.write(tmp_path / "demo", n_dyads=12, seed=5)
+    (tmp_path / "demo" / demo.MARKER_FILE).unlink()  # not proven synthetic: M1 is just a coder
+    import_path(con, tmp_path / "demo")
+    assert calibration.references(con).empty

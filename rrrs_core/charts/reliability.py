@@ -60,8 +60,9 @@ def pair_timeline_chart(marks: pd.DataFrame, disputed: pd.DataFrame, coder_a: st
 
 
 def drift_chart(frame: pd.DataFrame, period: str = "quarter", width: int = WIDTH) -> alt.TopLevelMixin:
-    """Each coder's AC1 on rupture presence by period (`drift.drift`); periods with too few sessions are gaps."""
-    data = frame[frame.ac1.notna()]
+    """Each coder's ICC(1,1) on rupture frequency by period (`drift.drift`); periods with too few sessions
+    are left out."""
+    data = frame[frame.icc.notna()]
     labels = [f"{d.year} Q{(d.month - 1) // 3 + 1}" if period == "quarter" else d.strftime("%b %Y")
               for d in data.period_start]
     data = data.assign(period_label=labels, sessions_text=data.sessions.astype(str) + " sessions")
@@ -73,8 +74,10 @@ def drift_chart(frame: pd.DataFrame, period: str = "quarter", width: int = WIDTH
         CATEGORY_DASHES[i % len(CATEGORY_DASHES)] for i in range(len(coders))]))
     x = alt.X("period_label:O", title=period.capitalize(), scale=alt.Scale(domain=domain),
               axis=alt.Axis(labelAngle=0 if period == "quarter" else -45))
-    y = alt.Y("ac1:Q", title="AC1, rupture presence", scale=alt.Scale(domain=[0, 1]))
-    tooltip = [alt.Tooltip("coder_id:N", title="Coder"), alt.Tooltip("period_label:N", title=period.capitalize()), alt.Tooltip("ac1:Q", title="AC1", format=".2f"),
+    y = alt.Y("icc:Q", title="ICC(1,1), rupture frequency", scale=alt.Scale(domain=[min(0.0, float(
+        data.icc.min()) if len(data) else 0.0), 1]))
+    tooltip = [alt.Tooltip("coder_id:N", title="Coder"), alt.Tooltip("period_label:N", title=period.capitalize()), alt.Tooltip("icc:Q", title="ICC(1,1)", format=".2f"),
+               alt.Tooltip("ac1:Q", title="AC1, rupture presence", format=".2f"),
                alt.Tooltip("sessions_text:N", title="Double-coded")]
     base = alt.Chart(data).encode(x=x, y=y, color=colour, tooltip=tooltip)
     line = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
@@ -82,5 +85,6 @@ def drift_chart(frame: pd.DataFrame, period: str = "quarter", width: int = WIDTH
     return alt.layer(line, points, config=house_config()).properties(
         width=width, height=260, autosize=FIT_X,
         title=alt.Title("Agreement over time, per coder",
-                        subtitle=f"Gwet's AC1 on rupture presence per segment, routine double-coded sessions; "
-                                 f"a {period} with fewer than 5 of a coder's sessions is left out."))
+                        subtitle=["ICC(1,1) of each coder's rupture frequency (segments marked) against their "
+                                  "partner's, on routine double-coded sessions;",
+                                  f"a {period} with fewer than 5 of a coder's sessions is left out."]))

@@ -124,7 +124,7 @@ def status(table: pd.DataFrame, criterion: Criterion = DEFAULT) -> tuple[str, li
         if pd.isna(row.value):
             short.append(f"{item}: {name} undefined ({row.reason})")
         elif row.value < minimum:
-            short.append(f"{item}: {name} {row.value:.2f} < {minimum:.2f}")
+            short.append(f"{item}: {name} {row.value:.3f} < {minimum:.2f}")
     return (MEETS if not short else NOT_YET), short
 
 
