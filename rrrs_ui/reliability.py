@@ -132,13 +132,13 @@ def drill_down(v: pairs.Viewer, coder_a: str, coder_b: str, design: Design, key:
     row = listed.loc[pick]
     comp = query(pairs.compare, v, row.dyad_id, int(row.session_number), coder_a, coder_b)
     title_b = f"Reference ({comp.coder_b})" if coder_b == pairs.REFERENCE else None
-    left, right = st.columns([3, 2], gap="medium")
+    left, right = st.columns([2, 1], gap="medium")
     with left:
         st.vega_lite_chart(glue.chart(charts.pair_timeline_chart, comp.marks, comp.disputed, comp.coder_a,
                                       comp.coder_b, comp.n_segments, comp.segment_minutes, title_b=title_b),
                            theme=None, width="stretch")
     with right:
-        st.subheader("Disputed codes: the manual's definitions")
+        st.markdown("#### Disputed codes: the manual's definitions")
         if comp.definitions.empty:
             st.success("No disputed mark: both codings mark the same codes check in the same segments.")
         for d in comp.definitions.itertuples():
@@ -160,11 +160,12 @@ def reference_buttons(comp: pairs.Comparison) -> None:
     st.caption(f"Reference coding of this session: {current or 'none (not a calibration session)'}.")
     cols = st.columns(3)
     for col, coder in zip(cols, (comp.coder_a, comp.coder_b), strict=False):
-        if coder != current and col.button(f"Make {coder}'s coding the reference", key=f"ref_{coder}"):
+        if coder != current and col.button(f"Mark {coder} as reference", key=f"ref_{coder}",
+                                           help=f"Make {coder}'s coding the reference of this calibration session"):
             _write(lambda c=coder: calibration.mark(glue.connection(), comp.dyad_id, comp.session_number, c,
                                                     user=auth.principal().subject, role=auth.principal().role,
                                                     permit=permit()))
-    if current and cols[2].button("Remove the reference", key="ref_remove"):
+    if current and cols[2].button("Remove reference", key="ref_remove"):
         _write(lambda: calibration.unmark(glue.connection(), comp.dyad_id, comp.session_number,
                                           user=auth.principal().subject, role=auth.principal().role,
                                           permit=permit()))

@@ -12,17 +12,19 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from rrrs_core.charts.session import WIDTH, _mark_layer, _prepare, _y
+from rrrs_core.charts.session import WIDTH, _mark_layer, _prepare
 from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import CATEGORY_COLOURS, CATEGORY_DASHES, HIGHLIGHT
 
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
+LABEL_LIMIT = 170  # px: leaves the timeline room beside the definitions on a 1024 px laptop
 DISPUTE_TEXT = "Disputed: check in one coding, absent or check-minus in the other"
 
 
 def _panel(marks: pd.DataFrame, disputed: pd.DataFrame, coder: str, order: list[str], x_scale: alt.Scale,
            ticks: list[int], width: int, title: str) -> alt.LayerChart:
-    y = _y("label:N", order)
+    y = alt.Y("label:N", sort=order, scale=alt.Scale(domain=order), title=None,
+              axis=alt.Axis(labelLimit=LABEL_LIMIT))  # long code names are cut (full name in the tooltip)
     grid = alt.Chart(pd.DataFrame({"m": ticks})).mark_rule(color="#e6e6e6").encode(
         x=alt.X("m:Q", scale=x_scale, axis=alt.Axis(values=ticks, title="Minutes into the session")))
     box = alt.Chart(disputed.assign(what=DISPUTE_TEXT)).mark_rect(
