@@ -140,3 +140,20 @@ def test_calibration_status_for_a_trainee(monkeypatch, rel_db):
     assert overview.loc["C2", "status"] in (calibration.MEETS, calibration.NOT_YET)
     assert "C2: **" in "\n".join(str(m.value) for m in [*at.success, *at.warning])
     assert at.selectbox(key="cal_session").options, "the trainee's disagreements with the reference are listed"
+
+
+def test_supervisor_marks_a_reference_from_the_drill_down_and_coders_cannot(monkeypatch, rel_db):
+    at = run(monkeypatch, rel_db, "sup1", {"pair": "C1,C2"})
+    session = at.selectbox(key="drill_session")
+    label = session.options[session.index]
+    dyad, number = label.split(" session ")[0], int(label.split(" session ")[1].split(" ")[0])
+    at.button(key="ref_C1").click().run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    con = store.connect(rel_db)
+    refs = con.execute("SELECT dyad_id, session_number, coder_id, marked_by FROM reference_coding").fetchall()
+    audit = con.execute("SELECT actor, target FROM audit WHERE action = 'mark reference'").fetchall()
+    con.close()
+    assert refs == [(dyad, number, "C1", "sup1")] and audit == [("sup1", f"{dyad}/{number}")]
+    assert "Reference coding of this session: C1" in all_text(at)
+    at = run(monkeypatch, rel_db, "c3", {"pair": "C1,C3"})
+    assert not [b for b in at.button if str(b.key).startswith("ref_")], "coders get no reference buttons"
