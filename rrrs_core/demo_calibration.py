@@ -10,7 +10,8 @@ primary coding (the earliest; the demo marks no consensus) stay exactly as they 
   coded by every other coder and by the master coder `MASTER`. Everyone's coding is a noisy copy of the
   session's first coding (the master's a little less noisy); a verified synthetic import marks the master's
   codings as the references (`importing.load`).
-- Drift: `DRIFTER` second-codes about `DRIFT_SHARE` of the single-coded sessions, and the share of the
+- Drift: `DRIFTER` second-codes about `DRIFT_SHARE` of the single-coded sessions (at most
+  `DRIFT_MAX`), and the share of the
   first coder's rupture markers they miss grows steadily from the usual 12% to 75% by the last session date,
   so their agreement falls quarter by quarter.
 
@@ -30,6 +31,7 @@ MASTER = "M1"  # coder index N_CODERS in the demo's coder names
 N_CALIBRATION = 10
 DRIFTER = dm.N_CODERS - 1  # C6
 DRIFT_SHARE = 0.15
+DRIFT_MAX = 400  # sessions: ~40 a quarter over the demo's ten quarters, at any clinic size
 BASE_DROP, LATE_DROP, MASTER_DROP = 0.12, 0.75, 0.05
 
 
@@ -60,6 +62,8 @@ def extend(sim: dm.Simulation, seed: int) -> dm.Simulation:
     coded_by_drifter[sim.coding_session[sim.coding_coder == DRIFTER]] = True
     pool = np.setdiff1d(np.flatnonzero(~coded_by_drifter & (per_session == 1)), calibration)
     drift_sess = np.sort(pool[rng.random(len(pool)) < DRIFT_SHARE])
+    if len(drift_sess) > DRIFT_MAX:  # a big clinic: enough for a quarterly line, not a third more double-coding
+        drift_sess = np.sort(rng.choice(drift_sess, DRIFT_MAX, replace=False))
     day = (sim.session_date - sim.session_date.min()).astype(np.int64)
     late = day[drift_sess] / max(int(day.max()), 1)
     drift_drop = BASE_DROP + (LATE_DROP - BASE_DROP) * late
