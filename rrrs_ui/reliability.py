@@ -198,7 +198,8 @@ def calibration_section(v: pairs.Viewer, who: access.Principal) -> None:
         st.info("No coder has coded a calibration session yet." if v.coder_id is None else
                 "You have not coded a calibration session yet.")
     else:
-        st.dataframe(overview, hide_index=True, placeholder="", column_config={
+        st.dataframe(overview, hide_index=True, placeholder="", column_order=[  # status first: seen at 1024 px
+            "coder_id", "status", "sessions", "icc_rupture_segments", "ac1_rupture", "short_of"], column_config={
             "coder_id": "Coder", "sessions": "Calibration sessions",
             "icc_rupture_segments": st.column_config.NumberColumn("ICC(2,1) rupture segments", **NUM),
             "ac1_rupture": st.column_config.NumberColumn("AC1 rupture presence", **NUM),
