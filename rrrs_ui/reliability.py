@@ -8,6 +8,7 @@ whole clinic; session-level views (drill-down, reference codings) follow the vie
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -171,7 +172,8 @@ def reference_buttons(comp: pairs.Comparison) -> None:
                                           permit=permit()))
 
 
-def _write(action) -> None:  # noqa: ANN001 - a no-argument callable
+def _write(action: Callable[[], None]) -> None:
+    """Run a write, then recompute every page from the new data."""
     action()
     glue.data_changed()
     st.rerun()

@@ -7,10 +7,12 @@ kappa, alpha and percent agreement side by side, so the kappa paradox is visible
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.reliability import extract
+from rrrs_core.reliability.design import Design
 
 GROUPS = {"family": "Family frequency", "global": "Global rating", "seg": "Code frequency",
           "sig": "Significance rating", "presence_family": "Family presence", "presence_code": "Code presence"}
@@ -89,7 +91,8 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return text.replace("0.", ".", 1) if abs(value) < 1 else text
 
 
-def page_tables(con, design) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[int, int]]:
+def page_tables(con: duckdb.DuckDBPyConnection, design: Design
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[int, int]]:
     """What the Reliability page shows for a design, in one cached call: the ICC and presence tables, the
     long table (for the CSV) and the design's size (sessions, coders)."""
     from rrrs_core.reliability.table import reliability
