@@ -32,6 +32,11 @@ BANDS_RULE = ("Bands: ICC by Koo & Li (2016), judged on the 95% CI (poor < .50, 
               "Landis & Koch (1977) (slight .00-.20, fair -.40, moderate -.60, substantial -.80, almost "
               "perfect > .80). An empty cell gives its reason.")
 NUM = {"format": "%.2f"}
+ALL_STATISTICS = {  # the CSV's columns (rrrs reliability), labelled for reading
+    "item": "Item", "statistic": "Statistic", "value": st.column_config.NumberColumn("Value", format="%.3f"),
+    "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
+    "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"), "n_units": "Units (n)", "n_coders": "Coders",
+    "reason": "Why empty", "band": "Band", "unit": "Unit", "method": "Method", "lead": "Shown first"}
 
 
 def viewer(who: access.Principal) -> pairs.Viewer:
@@ -111,7 +116,7 @@ def agreement(design: Design) -> None:
                        "agreement": st.column_config.NumberColumn("Agreement", format="percent"),
                        "n_units": "Segments", "n_coders": "Coders", "reason": "Why empty"})
     with st.expander("Every statistic (all ICC forms, kappa method)"):
-        st.dataframe(frame, hide_index=True, placeholder="")
+        st.dataframe(frame, hide_index=True, placeholder="", column_config=ALL_STATISTICS)
 
 
 def _session_label(row: pd.Series) -> str:
@@ -223,7 +228,10 @@ def calibration_section(v: pairs.Viewer, who: access.Principal) -> None:
         drill_down(v, trainee, pairs.REFERENCE, Design(), key="cal_session")
     if who.role in ("admin", "supervisor"):
         with st.expander("Reference codings (calibration sessions)"):
-            st.dataframe(refs, hide_index=True, placeholder="")
+            st.dataframe(refs, hide_index=True, placeholder="", column_config={
+                "dyad_id": "Dyad", "session_number": "Session", "session_date": "Date",
+                "reference_coder": "Reference coder", "marked_by": "Marked by", "marked_at": "Marked at",
+                "coders": "Other coders"})
             st.caption("Mark a reference from the drill-down (Agreement tab, choose a pair and a session), "
                        "or name the session here.")
             cols = st.columns(3)

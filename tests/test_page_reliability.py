@@ -157,3 +157,19 @@ def test_supervisor_marks_a_reference_from_the_drill_down_and_coders_cannot(monk
     assert "Reference coding of this session: C1" in all_text(at)
     at = run(monkeypatch, rel_db, "c3", {"pair": "C1,C3"})
     assert not [b for b in at.button if str(b.key).startswith("ref_")], "coders get no reference buttons"
+
+
+def test_every_table_has_human_column_labels(monkeypatch, rel_db):
+    import re
+
+    from tests.apptest import headers
+
+    con = store.connect(rel_db)
+    for s in range(1, 7):
+        calibration.mark(con, "D1", s, "C1", user="boss", role="admin", permit=OPEN)
+    con.close()
+    at = run(monkeypatch, rel_db, "boss", {"pair": "C1,C2"})
+    raw = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+    shown = {h for table in at.dataframe for h in headers(table)}
+    assert len(at.dataframe) >= 6  # ICC, presence, all statistics, calibration overview and codes, references
+    assert not {h for h in shown if raw.match(h)}, shown
