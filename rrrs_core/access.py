@@ -22,10 +22,10 @@ from rrrs_core.store import one, scalar, transaction
 ROLES = ("admin", "supervisor", "therapist", "coder", "qi")
 DASHBOARD = ("caseload", "dyad", "session", "contribution")
 PAGES: dict[str, tuple[str, ...]] = {
-    "admin": (*DASHBOARD, "clinic", "data", "scoresheet", "audit", "users"),
-    "supervisor": (*DASHBOARD, "clinic", "data", "scoresheet"),
+    "admin": (*DASHBOARD, "clinic", "data", "scoresheet", "reliability", "audit", "users"),
+    "supervisor": (*DASHBOARD, "clinic", "data", "scoresheet", "reliability"),
     "therapist": DASHBOARD,
-    "coder": ("scoresheet",),
+    "coder": ("scoresheet", "reliability"),
     "qi": ("clinic",),
 }
 NOBODY = Scope.therapists([], "No identified data")

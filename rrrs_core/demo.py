@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rrrs_core import demo_calibration
 from rrrs_core.demo_model import ARCHETYPES, BOOK, N_CODERS, N_ITEMS, TREATMENTS, Simulation, simulate
 from rrrs_core.importing import synthetic
 
@@ -52,7 +53,7 @@ def _frame(sim: Simulation) -> DemoTables:
     n_dyads = len(sim.dyad_archetype)
     therapists = _ids("T", len(sim.trainee), 2)
     dyads, patients = _ids("D", n_dyads, 4), _ids("P", n_dyads, 4)
-    coders = [f"C{i}" for i in range(1, N_CODERS + 1)]
+    coders = [*(f"C{i}" for i in range(1, N_CODERS + 1)), demo_calibration.MASTER]
     sess, coder = sim.coding_session, sim.coding_coder
     dyad, ther = sim.session_dyad[sess], sim.dyad_therapist[sim.session_dyad[sess]]
     sup = sim.supervisor[ther]
@@ -94,7 +95,8 @@ def _frame(sim: Simulation) -> DemoTables:
 
 def generate(n_dyads: int = 40, seed: int = 7) -> DemoTables:
     """Simulate a clinic of `n_dyads` dyads (~20 sessions each); deterministic for a seed."""
-    return _frame(simulate(n_dyads, np.random.default_rng(seed)))
+    sim = simulate(n_dyads, np.random.default_rng(seed))
+    return _frame(demo_calibration.extend(sim, seed))
 
 
 def write_tables(out: Path, tables: DemoTables) -> None:

@@ -257,4 +257,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         FROM audit;
         """,
     ),
+    (
+        9,
+        "reference codings for coder calibration (which coding of a calibration session is the standard)",
+        # One reference per session: the named coder's current, final coding (a master coder's, or a
+        # consensus), so a corrected reference is used as corrected. Who marked it and when, for the trail.
+        """
+        CREATE TABLE reference_coding (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            coder_id       VARCHAR NOT NULL,
+            marked_by      VARCHAR NOT NULL,
+            marked_at      TIMESTAMP NOT NULL,
+            PRIMARY KEY (dyad_id, session_number)
+        );
+        """,
+    ),
 ]

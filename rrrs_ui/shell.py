@@ -29,6 +29,7 @@ PAGES: dict[str, tuple[str, str]] = {  # url path (= access page name) -> (file,
     "clinic": ("pages/clinic.py", "Clinic"),
     "data": ("pages/data.py", "Data"),
     "scoresheet": ("pages/scoresheet.py", "Scoresheet"),
+    "reliability": ("pages/reliability.py", "Coder reliability"),
     "audit": ("pages/audit.py", "Audit trail"),
     "users": ("pages/users.py", "Users"),
 }

@@ -42,8 +42,10 @@ def test_pages_per_role(people):
     pages = {s: set(access.PAGES[access.resolve(people, s).role]) for s in
              ("admin@clinic", "sup1@clinic", "t1@clinic", "qi@clinic", "c1@clinic")}
     assert pages["qi@clinic"] == {"clinic"}
-    assert pages["c1@clinic"] == {"scoresheet"}
+    assert pages["c1@clinic"] == {"scoresheet", "reliability"}
     assert "clinic" not in pages["t1@clinic"] and "audit" not in pages["sup1@clinic"]
+    assert "reliability" in pages["sup1@clinic"] and "reliability" in pages["admin@clinic"]
+    assert "reliability" not in pages["t1@clinic"] | pages["qi@clinic"]
     assert {"audit", "users"} <= pages["admin@clinic"]
     with pytest.raises(PermissionDeniedError):
         access.require(access.resolve(people, "qi@clinic"), "dyad")

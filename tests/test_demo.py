@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from rrrs_core import codebook as cb
 from rrrs_core import demo
+from rrrs_core import demo_calibration as dc
+from rrrs_core.demo_model import simulate
 
 BOOK = cb.CODEBOOK_3RS_2015
 CODING = ["dyad_id", "session_number", "coder_id"]
@@ -96,7 +99,7 @@ def test_ids_staff_and_schedule(tables: demo.DemoTables) -> None:
     s = tables.sessions
     assert s["dyad_id"].str.fullmatch(r"D\d{4}").all() and s["patient_id"].str.fullmatch(r"P\d{4}").all()
     assert s["therapist_id"].str.fullmatch(r"T\d{2}").all()
-    assert set(s["coder_id"]) <= {f"C{i}" for i in range(1, 7)}
+    assert set(s["coder_id"]) <= {*(f"C{i}" for i in range(1, 7)), "M1"}  # M1: the calibration master coder
     assert s.duplicated(CODING).sum() == 0
     staff = s.drop_duplicates("therapist_id").set_index("therapist_id")
     supervisors = set(staff["supervisor_id"].dropna())
@@ -203,8 +206,10 @@ def test_high_therapist_contribution_present_at_default_size(tables: demo.DemoTa
 
 def test_second_coder_copies_with_small_disagreements(bigger: demo.DemoTables) -> None:
     s = bigger.sessions
+    calibration = s.loc[s.coder_id == "M1", SESSION].drop_duplicates()
+    s = s[~s.set_index(SESSION).index.isin(pd.MultiIndex.from_frame(calibration))]
     coders = s.groupby(SESSION)["coder_id"].nunique()
-    assert 0.10 <= (coders == 2).mean() <= 0.30 and coders.max() == 2
+    assert 0.10 <= (coders == 2).mean() <= 0.40 and coders.max() == 2  # the drifting C6 second-codes more
     same = s.drop(columns="coder_id").drop_duplicates()
     assert len(same) == len(coders), "both codings of a session share every session field"
     doubled = coders[coders == 2].index
@@ -246,3 +251,43 @@ def test_large_clinic_size_and_speed() -> None:
     assert 90_000 <= len(big.sessions.drop_duplicates(SESSION)) <= 110_000
     assert len(big.archetypes) == 5000 and big.sessions["therapist_id"].str.fullmatch(r"T\d{4}").all()
     assert elapsed < 15, f"generate(5000) took {elapsed:.1f}s"
+
+
+def test_calibration_set_and_drift_are_appended_after_the_simulated_codings() -> None:
+    """The calibration set and the drifting coder never change a simulated coding or its place (so every
+    session's primary coding, the earliest, is the same as without them)."""
+    plain = demo._frame(simulate(40, np.random.default_rng(7)))
+    full = demo.generate()
+    n = len(plain.sessions)
+    pd.testing.assert_frame_equal(full.sessions.iloc[:n], plain.sessions)
+    for name in ("marks", "ratings"):
+        old = getattr(plain, name)
+        new = getattr(full, name).merge(plain.sessions[CODING], on=CODING)
+        pd.testing.assert_frame_equal(new.sort_values(list(old.columns)).reset_index(drop=True),
+                                      old.sort_values(list(old.columns)).reset_index(drop=True))
+    added = full.sessions.iloc[n:]
+    calibration = added.loc[added.coder_id == dc.MASTER, SESSION]
+    assert len(calibration) == dc.N_CALIBRATION and calibration.dyad_id.is_unique
+    coded = full.sessions.merge(calibration, on=SESSION).groupby(SESSION).coder_id.agg(set)
+    assert (coded == {*(f"C{i}" for i in range(1, 7)), dc.MASTER}).all(), "every coder and the master"
+    assert set(added.coder_id) - {dc.MASTER} >= {"C6"}
+
+
+def test_the_drifting_coder_misses_more_ruptures_over_time() -> None:
+    full = demo.generate(400, seed=11)
+    n = len(demo._frame(simulate(400, np.random.default_rng(11))).sessions)
+    drift = full.sessions.iloc[n:].query("coder_id == 'C6'")
+    first = full.sessions.iloc[:n].drop_duplicates(SESSION)
+    rupture = full.marks[(full.marks.code.map(FAMILY) != "resolution") & (full.marks.clarity == "check")]
+    per = rupture.groupby(CODING).segment.nunique()
+
+    def count(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(pd.MultiIndex.from_frame(frame[CODING]).map(per).fillna(0).to_numpy(), index=frame.index)
+
+    pairs = drift[SESSION].merge(first[[*SESSION, "coder_id", "session_date"]], on=SESSION)
+    pairs["c6"] = count(drift.reset_index(drop=True)).to_numpy()
+    pairs["first"] = count(pairs).to_numpy()
+    pairs = pairs[pairs["first"] > 0].assign(session_date=lambda d: pd.to_datetime(d.session_date))
+    early = pairs[pairs.session_date < pairs.session_date.quantile(0.25)]
+    late = pairs[pairs.session_date > pairs.session_date.quantile(0.75)]
+    assert (early.c6 / early["first"]).mean() > (late.c6 / late["first"]).mean() + 0.2

@@ -86,3 +86,27 @@ def test_too_few_data_exits_2(tmp_path):
     assert not out.exists()
     res = run("reliability", "--out", str(out), "--coders", "C1", "--db", str(db))
     assert res.returncode == 2 and "at least 2 coders" in res.stderr
+
+
+def test_reference_calibration_csv_and_status(rel_db, tmp_path):
+    from rrrs_core.permits import OPEN
+    from rrrs_core.reliability import calibration
+
+    out = tmp_path / "cal.csv"
+    res = run("reliability", "--out", str(out), "--db", str(rel_db), "--reference", "C2")
+    assert res.returncode == 2 and "Too few data for reliability: 0 calibration sessions" in res.stderr
+    con = store.connect(rel_db)
+    try:
+        for s in range(1, N_SESSIONS + 1):
+            calibration.mark(con, "D1", s, "C1", user="boss", role="admin", permit=OPEN)
+    finally:
+        con.close()
+    res = run("reliability", "--out", str(out), "--db", str(rel_db), "--reference", "C2")
+    assert res.returncode == 0, res.stderr
+    assert "calibration: C2 against the reference codings" in res.stdout
+    assert "C2: not yet" in res.stdout and "short of it: confrontation_segments" in res.stdout
+    rows = list(csv.DictReader(out.open()))
+    assert {r["statistic"] for r in rows if r["unit"] == "sessions"} == {"ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k",
+                                                                        "ICC3k"}
+    res = run("reliability", "--out", str(out), "--db", str(rel_db), "--reference", "C2", "--coders", "C1,C2")
+    assert res.returncode == 2 and "either --coders or --reference" in res.stderr

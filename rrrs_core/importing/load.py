@@ -153,5 +153,12 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
         SELECT i.coding_id, s.n AS n_ratings, {globals_} FROM ins i JOIN {RATINGS_TYPED} s USING ({KEY})""",
         segments=f"""SELECT i.coding_id, s.segment, bit_or(s.flags) AS flags
         FROM ins i JOIN {MARKS_TYPED} s USING ({KEY}) GROUP BY ALL""")
+    if synthetic:  # the demo clinic's master coder made its calibration sessions' references
+        from rrrs_core.demo_calibration import MASTER
+
+        con.execute("""
+            INSERT INTO reference_coding SELECT DISTINCT dyad_id, session_number, coder_id, ?, current_localtimestamp()
+            FROM ins i WHERE coder_id = ? AND NOT EXISTS (SELECT 1 FROM reference_coding r
+                WHERE r.dyad_id = i.dyad_id AND r.session_number = i.session_number)""", [user, MASTER])
     con.execute("DROP TABLE ins")
     return int(batch_id), counts

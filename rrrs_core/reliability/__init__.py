@@ -3,5 +3,7 @@
 - `design`: which codings are compared (a fully crossed set of coders, or routine double-coding).
 - `extract`: per-session values and per-segment presence of the compared codings, aggregated in SQL.
 - `icc`, `categorical`: the statistics; `bands`: how to read them; `table`: one row per item and statistic.
+- `view`: the page's and the PDF's tables; `pairs`: coder pairs, disputed marks and definitions (the
+  drill-down); `calibration`: reference codings and the criterion; `drift`: agreement per coder over time.
 - `command`: `rrrs reliability`.
 """

@@ -28,7 +28,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     if args.coders is not None and not coders:
         print("rrrs: --coders needs coder ids separated by commas, e.g. --coders C1,C2", file=sys.stderr)
         return 2
-    design = Design(coders=coders)
+    if coders and args.reference:
+        print("rrrs: give either --coders or --reference, not both", file=sys.stderr)
+        return 2
+    design = Design(coders=coders, reference_for=args.reference or None)
     con = store.connect(args.db, read_only=True)
     try:
         n_sessions, n_coders = require_data(con, design)
@@ -51,6 +54,12 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(export.to_csv(out))
     print(f"Wrote {len(out)} rows to {path}: {design.describe()}; {n_sessions} sessions, {n_coders} coders")
+    if design.reference_for is not None:
+        from rrrs_core.reliability import calibration
+
+        verdict, short = calibration.status(frame)
+        print(f"{design.reference_for}: {verdict} ({calibration.DEFAULT.describe()})"
+              + "".join(f"\n  short of it: {s}" for s in short))
     return 0
 
 
@@ -60,6 +69,9 @@ def add_reliability_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--coders", help="compare these coders (comma-separated) on the sessions each of them coded "
                                     "(fully crossed); default: routine double-coding over the clinic")
+    p.add_argument("--reference", metavar="CODER",
+                   help="calibration: compare this coder with the reference codings of the calibration sessions "
+                        "(fully crossed pair) and print whether they meet the criterion")
     p.add_argument("--db", help="DuckDB file (default: $RRRS_DB or data/rrrs.duckdb)")
     p.add_argument("--by", default="cli", help="who is exporting (audited, with the OS account)")
     p.set_defaults(func=cmd_reliability)

@@ -38,15 +38,17 @@ class Design:
     coders: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
+    reference_for: str | None = None  # calibration: this coder against the sessions' reference codings
 
     @property
     def crossed(self) -> bool:
-        return bool(self.coders)
+        """Same raters for every session: listed coders, or (calibration) the reference and one trainee."""
+        return bool(self.coders) or self.reference_for is not None
 
     @property
     def k(self) -> int:
         """Codings compared per session."""
-        return len(self.coders) if self.crossed else 2
+        return len(self.coders) if self.coders else 2
 
     @property
     def lead(self) -> str:
@@ -54,6 +56,8 @@ class Design:
         return "ICC2" if self.crossed else "ICC1"
 
     def describe(self) -> str:
+        if self.reference_for is not None:
+            return f"calibration: {self.reference_for} against the reference codings"
         if self.crossed:
             return f"fully crossed: sessions coded by each of {', '.join(self.coders)}"
         return "routine double-coding: each session's two earliest final codings"
@@ -61,11 +65,31 @@ class Design:
 
 ROUTINE = Design()
 
+# Calibration: slot 1 is each calibration session's reference coding (the marked coder's current, final
+# coding; it may be a consensus), slot 2 the trainee's current, final coding of it. A session where the
+# trainee made the reference is left out (they would agree with themselves). coder_id 'reference' keeps
+# the reference apart from the trainee even when one master coder made every reference.
+REFERENCE_SELECTION = """
+    SELECT coding_id, dyad_id, session_number, coder_id, slot FROM (
+        SELECT c.coding_id, c.dyad_id, c.session_number,
+            CASE WHEN c.coder_id = $trainee THEN c.coder_id ELSE 'reference' END AS coder_id,
+            CASE WHEN c.coder_id = $trainee THEN 2 ELSE 1 END AS slot,
+            count(*) OVER (PARTITION BY c.dyad_id, c.session_number) AS n_codings
+        FROM coding c
+        JOIN reference_coding r USING (dyad_id, session_number)
+        JOIN session s USING (dyad_id, session_number)
+        WHERE c.is_current AND c.status = 'final' AND {period} AND r.coder_id <> $trainee
+          AND (c.coder_id = r.coder_id OR (c.coder_id = $trainee AND {compared}))
+    ) WHERE n_codings = 2"""
+
 
 def selection(design: Design) -> tuple[str, dict[str, object]]:
     """SQL for the compared codings (coding_id, dyad_id, session_number, coder_id, slot 1..k), and its
     parameters. Use it as a CTE: `WITH sel AS (<sql>) ...`."""
     params: dict[str, object] = {"since": design.since, "until": design.until}
+    if design.reference_for is not None:
+        params["trainee"] = design.reference_for
+        return REFERENCE_SELECTION.format(period=_PERIOD, compared=COMPARED), params
     if design.crossed:
         params["coders"] = list(design.coders)
         sql = f"""
@@ -99,6 +123,10 @@ def coders(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def check(con: duckdb.DuckDBPyConnection, design: Design) -> None:
     """Refuse a crossed design naming fewer than two coders, a coder twice, or an unknown coder."""
+    if design.reference_for is not None:
+        if design.reference_for not in coders(con):
+            raise ReliabilityInputError(f"Unknown coder {design.reference_for}: no final coding by that coder.")
+        return
     if not design.crossed:
         return
     if len(design.coders) < 2:

@@ -107,7 +107,9 @@ def require_data(con: duckdb.DuckDBPyConnection, design: Design) -> tuple[int, i
     check(con, design)
     n_sessions, n_coders, _ = extract.design_size(con, design)
     noun = "session" if n_sessions == 1 else "sessions"
-    what = f"{noun} coded by each of {', '.join(design.coders)}" if design.crossed else \
+    what = f"calibration {noun} coded by {design.reference_for} and with a reference coding" \
+        if design.reference_for is not None else \
+        f"{noun} coded by each of {', '.join(design.coders)}" if design.crossed else \
         f"double-coded {noun} (two final codings by different coders)"
     if n_sessions < MIN_SESSIONS:
         raise ReliabilityInputError(f"Too few data for reliability: {n_sessions} {what}; at least "

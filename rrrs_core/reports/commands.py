@@ -79,6 +79,25 @@ def cmd_report_clinic(args: argparse.Namespace) -> int:
         con, generated_by=args.user, period=args.period))
 
 
+def cmd_report_reliability(args: argparse.Namespace) -> int:
+    from rrrs_core import store
+    from rrrs_core.reliability.command import parse_coders
+    from rrrs_core.reliability.design import Design, ReliabilityInputError
+    from rrrs_core.reliability.table import require_data
+    from rrrs_core.reports import reliability_report
+
+    design = Design(coders=parse_coders(args.coders))
+    con = store.connect(args.db, read_only=True)
+    try:
+        require_data(con, design)
+    except ReliabilityInputError as exc:
+        print(f"rrrs: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    return _write_report(args, "reliability", lambda con: reliability_report(con, design, generated_by=args.user))
+
+
 def cmd_report_all(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -129,6 +148,13 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="PDF file to write")
     p.add_argument("--period", choices=("month", "quarter"), default="quarter", help="trend period (default: quarter, as the Clinic page opens)")
     p.set_defaults(func=cmd_report_clinic)
+
+    p = common(rep.add_parser("reliability", help="coder agreement: the methods-section table (ICC with CI "
+                                                  "and n, kappa/AC1)"), threshold=False)
+    p.add_argument("--out", required=True, help="PDF file to write")
+    p.add_argument("--coders", help="a fully crossed set of coders (comma-separated); default: routine "
+                                    "double-coding over the clinic")
+    p.set_defaults(func=cmd_report_reliability)
 
     p = common(rep.add_parser("all", help="one therapist report per therapist, on all cores"))
     p.add_argument("--out-dir", required=True, help="folder for the PDFs (created if missing)")

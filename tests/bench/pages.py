@@ -29,7 +29,7 @@ def _pick_targets(db: Path) -> dict[str, dict[str, str]]:
                                    "ORDER BY sum(rupture_segments) DESC, dyad_id LIMIT 1")
     con.close()
     return {"caseload": {}, "dyad": {"dyad": dyad}, "session": {"dyad": dyad, "session": str(session)},
-            "contribution": {}, "clinic": {}, "data": {}}
+            "contribution": {}, "clinic": {}, "data": {}, "reliability": {}}
 
 
 class Recorder:

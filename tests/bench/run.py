@@ -44,13 +44,39 @@ def _release_app_connection() -> None:
 MAIN = sys.modules["__main__"]
 
 
+def bench_reliability_cli(db: Path, size: str, runs: int) -> str:
+    """`rrrs reliability` (routine double-coding over the whole clinic) as a user runs it: a new process,
+    wall time including Python's start-up and the audit row. Goal: under 10 s on the 100k clinic."""
+    import subprocess
+
+    from rrrs_core import store
+    from rrrs_core.reliability.design import ROUTINE
+    from rrrs_core.reliability.extract import design_size
+
+    con = store.connect(db, read_only=True)
+    n_sessions, n_coders, _ = design_size(con, ROUTINE)
+    con.close()
+    rrrs = Path(sys.executable).with_name("rrrs")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(rrrs), "reliability", "--out", str(Path(tmp) / "rel.csv"), "--db", str(db), "--by", "bench"]
+
+        def once() -> None:
+            subprocess.run(cmd, check=True, capture_output=True)
+
+        t = median_time(once, max(1, min(runs, 3)))
+    return (f"\n## Coder reliability\n\n| command | time |\n|---|---|\n"
+            f"| `rrrs reliability` ({size} clinic: {n_sessions:,} double-coded sessions, {n_coders} coders; "
+            f"median of {max(1, min(runs, 3))}, wall, new process) | {_fmt(t)} |\n"
+            "\nThe Reliability page's warm rerun is in the page table above (row `reliability`).\n")
+
+
 def main() -> None:
     from tests.bench.imports import bench_import
     from tests.bench.pages import _pick_targets, apptest_floor, bench_pages
 
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
-    parts = os.environ.get("RRRS_BENCH_PARTS", "import,pages,pdf,memory").split(",")
+    parts = os.environ.get("RRRS_BENCH_PARTS", "import,pages,pdf,reliability,memory").split(",")
     runs = int(os.environ.get("RRRS_BENCH_RUNS", "5"))
     head = (f"# Benchmarks\n\nMeasured {dt.date.today():%Y-%m-%d} at commit `{git_rev()}` on {machine()}; "
             f"load average at start {load_average()} (a shared machine: figures are medians). Reproduce with `make bench` (`RRRS_BENCH_RUNS={runs}`). Every figure is the "
@@ -133,6 +159,11 @@ def main() -> None:
         print(text, flush=True)
         _section("pdf", text)
 
+    if "reliability" in parts:
+        text = bench_reliability_cli(db, big, runs)
+        print(text, flush=True)
+        _section("reliability", text)
+
     if "memory" in parts:
         from tests.bench.memory import peak_memory_mb
 
@@ -142,7 +173,7 @@ def main() -> None:
         print(text, flush=True)
         _section("memory", text)
 
-    OUT.write_text(head + "".join(_section(p) for p in ("import", "pages", "pdf", "memory")))
+    OUT.write_text(head + "".join(_section(p) for p in ("import", "pages", "pdf", "reliability", "memory")))
     print(f"wrote {OUT}")
 
 
