@@ -62,3 +62,19 @@ def headers(table: Any) -> list[str]:
 def column_type(table: Any, column: str) -> str | None:
     """The configured column type ("multiselect", "link", ...) of one column, None when not configured."""
     return ((json.loads(table.proto.columns or "{}").get(column) or {}).get("type_config") or {}).get("type")
+
+
+def dataframe_heights(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The `height` each st.dataframe call asks for, in call order (AppTest does not expose a table's
+    height); fills as the page runs."""
+    import streamlit as st
+
+    heights: list[object] = []
+    real = st.dataframe
+
+    def spy(*args: object, **kwargs: object) -> object:
+        heights.append(kwargs.get("height"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", spy)
+    return heights

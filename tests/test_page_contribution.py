@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rrrs_ui import cells
-from tests.apptest import headers, open_clean
+from tests.apptest import dataframe_heights, headers, open_clean
 
 PAGE = "pages/contribution.py"
 
@@ -70,14 +69,7 @@ def test_list_shows_up_to_30_rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     for n in range(1, 30):
         add_session(con, "D6", n, [(2, "minimal_response", "check")], globals_(r=1 + n % 3, tc=4 + n % 2))
     con.close()
-    heights: list[object] = []
-    real = st.dataframe
-
-    def spy(*args: object, **kwargs: object) -> object:
-        heights.append(kwargs.get("height"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(st, "dataframe", spy)   # AppTest does not expose a table's height
+    heights = dataframe_heights(monkeypatch)
     at = run_page(monkeypatch, db)
     df = at.dataframe[0].value
     assert len(df) == 29 and df.severity.is_monotonic_decreasing

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rrrs_ui import tables
+from tests.apptest import dataframe_heights
 
 PAGE = "pages/dyad.py"
 
@@ -166,14 +166,7 @@ def test_sessions_table_shows_up_to_20_rows_without_scrolling(monkeypatch: pytes
     for n in range(1, 26):
         add_session(con, "D8", n, [], globals_())
     con.close()
-    heights: list[object] = []
-    real = st.dataframe
-
-    def spy(*args: object, **kwargs: object) -> object:
-        heights.append(kwargs.get("height"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(st, "dataframe", spy)   # AppTest does not expose a table's height
+    heights = dataframe_heights(monkeypatch)
     at = run_page(monkeypatch, db, dyad="D8")
     assert at.dataframe[0].value.Session.tolist()[:3] == [25, 24, 23]
     assert heights[-1] == 35 + 35 * 20 + 3                       # Streamlit's default shows 10 rows
