@@ -58,30 +58,34 @@ class CoderLine:
         return self.calibration in (calibration.MEETS, REFERENCE)
 
     def text(self, esc: Callable[[str], str] = str, warn: Callable[[str], str] = str) -> str:
-        """The line; `esc` escapes the coder id for the medium, `warn` marks what a reader should not trust
-        yet (no or too few double-coded sessions, criterion not met)."""
-        head = f"{esc(self.coder_id)}: "
+        """The line; `esc` makes plain text safe for the medium (Markdown, ReportLab markup), `warn` marks
+        (already escaped) what a reader should not trust yet: no or too few double-coded sessions, an
+        undefined ICC, the calibration criterion not met."""
+        def caution(text: str) -> str:
+            return warn(esc(text))
+
+        head = esc(f"{self.coder_id}: ")
         if self.consensus_only:
-            return head + "consensus coding (derived from the coders' codings: no agreement of its own)"
+            return head + esc("consensus coding (derived from the coders' codings: no agreement of its own)")
         noun = "session" if self.sessions == 1 else "sessions"
         if self.sessions == 0:
-            agreement = warn("no double-coded sessions")
+            agreement = caution("no double-coded sessions")
         elif self.reason == FEW_SESSIONS:
-            agreement = warn(f"only {self.sessions} double-coded {noun} (fewer than {MIN_SESSIONS}: no ICC yet)")
+            agreement = caution(f"only {self.sessions} double-coded {noun} (fewer than {MIN_SESSIONS}: no ICC yet)")
         elif self.icc is None:
-            agreement = warn(f"ICC undefined ({self.reason})") + f", {self.sessions} double-coded {noun}"
+            agreement = caution(f"ICC undefined ({self.reason})") + esc(f", {self.sessions} double-coded {noun}")
         else:
             ci = f" [{fmt(self.ci_low)}-{fmt(self.ci_high)}]" if self.ci_low is not None else ""
-            agreement = f"ICC {fmt(self.icc)}{ci} on {ITEM_LABEL}, {self.sessions} double-coded {noun}"
+            agreement = esc(f"ICC {fmt(self.icc)}{ci} on {ITEM_LABEL}, {self.sessions} double-coded {noun}")
         if self.calibration == REFERENCE:
-            cal = "calibration: reference coder"
+            cal = esc("calibration: reference coder")
         elif self.calibration == calibration.MEETS:
-            cal = "calibration: meets criterion"
+            cal = esc("calibration: meets criterion")
         elif self.calibration is None:
-            cal = warn(f"not yet calibrated ({NO_CALIBRATION})")
+            cal = caution(f"not yet calibrated ({NO_CALIBRATION})")
         else:
-            cal = warn("not yet calibrated (criterion not met)")
-        return f"{head}{agreement}; {cal}"
+            cal = caution("not yet calibrated (criterion not met)")
+        return f"{head}{agreement}{esc('; ')}{cal}"
 
 
 def _agreement(con: duckdb.DuckDBPyConnection, coder_id: str) -> tuple[int, float | None, float | None,
