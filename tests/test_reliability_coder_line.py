@@ -13,8 +13,10 @@ from rrrs_core.reliability import calibration, extract
 from rrrs_core.reliability import coder_line as cl
 from rrrs_core.reliability.design import Design
 from rrrs_core.reliability.icc import icc_forms
+from rrrs_core.reports import dyad_report
 from tests.builders import add_dyad, add_session, add_therapist, globals_
 from tests.test_reliability_store import double_coded_clinic
+from tests.test_reports import NOW, pdf_text
 
 N = 6
 RUPTURE_FAMILIES = ("denial", "complaint_therapist")  # withdrawal, confrontation
@@ -42,8 +44,7 @@ def rupture_segments(marks: list[tuple[int, str, str]]) -> int:
     return len({seg for seg, code, clarity in marks if code in RUPTURE_FAMILIES and clarity == "check"})
 
 
-@pytest.fixture
-def lines_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def coder_line_clinic(con: duckdb.DuckDBPyConnection) -> None:
     """D1 1-6: A then B (both double-coded), then H (third: never compared in the routine design).
     D2 1-3: E then C (three double-coded sessions each). D3 1: N alone. D4 1: a consensus coding by X."""
     add_therapist(con, "T1")
@@ -58,6 +59,11 @@ def lines_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         add_session(con, "D2", s, [(1, "denial", "check")], globals_(), coder_id="C")
     add_session(con, "D3", 1, [(1, "denial", "check")], globals_(), coder_id="N")
     add_session(con, "D4", 1, [(1, "denial", "check")], globals_(), coder_id="X", consensus=True)
+
+
+@pytest.fixture
+def lines_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    coder_line_clinic(con)
     return con
 
 
@@ -124,3 +130,18 @@ def test_calibration_status_against_the_reference_codings(lines_con):
 
 def test_lines_keep_the_order_given_and_drop_repeats(lines_con):
     assert [line.coder_id for line in cl.coder_lines(lines_con, ("B", "A", "B"))] == ["B", "A"]
+
+
+def test_dyad_report_cover_carries_the_lines(lines_con):
+    mark_references(lines_con)
+    add_session(lines_con, "D1", 7, marks_a(1), globals_(), coder_id="B")  # B's primary coding of session 7
+    pages = pdf_text(dyad_report(lines_con, "D1", generated_by="alice", now=NOW))
+    want = cl.coder_line(lines_con, "A").text()
+    assert want.startswith("A: ICC .") and want.endswith("calibration: reference coder")
+    cover = pages[0]
+    assert "Coder reliability " + want in cover                  # most sessions first: A (6), then B (1)
+    assert cl.coder_line(lines_con, "B").text() in cover and cover.index("B: ICC") > cover.index("A: ICC")
+    assert "How coder reliability is computed" in " ".join(pages)
+    few = pdf_text(dyad_report(lines_con, "D2", generated_by="alice", now=NOW))[0]
+    assert ("E: only 3 double-coded sessions (fewer than 5: no ICC yet); not yet calibrated (no calibration "
+            "sessions)") in few

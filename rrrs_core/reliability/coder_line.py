@@ -64,7 +64,7 @@ class CoderLine:
         def caution(text: str) -> str:
             return warn(esc(text))
 
-        head = esc(f"{self.coder_id}: ")
+        head = f"{esc(self.coder_id)}: "
         if self.consensus_only:
             return head + esc("consensus coding (derived from the coders' codings: no agreement of its own)")
         noun = "session" if self.sessions == 1 else "sessions"
@@ -73,7 +73,7 @@ class CoderLine:
         elif self.reason == FEW_SESSIONS:
             agreement = caution(f"only {self.sessions} double-coded {noun} (fewer than {MIN_SESSIONS}: no ICC yet)")
         elif self.icc is None:
-            agreement = caution(f"ICC undefined ({self.reason})") + esc(f", {self.sessions} double-coded {noun}")
+            agreement = caution(f"ICC undefined ({self.reason})") + ", " + esc(f"{self.sessions} double-coded {noun}")
         else:
             ci = f" [{fmt(self.ci_low)}-{fmt(self.ci_high)}]" if self.ci_low is not None else ""
             agreement = esc(f"ICC {fmt(self.icc)}{ci} on {ITEM_LABEL}, {self.sessions} double-coded {noun}")
@@ -85,7 +85,7 @@ class CoderLine:
             cal = caution(f"not yet calibrated ({NO_CALIBRATION})")
         else:
             cal = caution("not yet calibrated (criterion not met)")
-        return f"{head}{agreement}{esc('; ')}{cal}"
+        return f"{head}{agreement}; {cal}"
 
 
 def _agreement(con: duckdb.DuckDBPyConnection, coder_id: str) -> tuple[int, float | None, float | None,
