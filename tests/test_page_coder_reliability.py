@@ -30,7 +30,7 @@ def lines_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 def reliability_markdown(at) -> str:
     """The one reliability line, its Markdown escapes (`rrrs_ui.text.md`) undone: what a reader sees."""
-    found = [m for m in at.markdown if m.value.startswith("**Coder reliability**")]
+    found = [m for m in [*at.markdown, *at.caption] if m.value.startswith("**Coder reliability**")]
     assert len(found) == 1, [m.value for m in at.markdown]
     return re.sub(r"\\(.)", r"\1", found[0].value)
 
