@@ -18,11 +18,12 @@ def _warn(text: str) -> str:
 
 
 def show_coder_reliability(coder_ids: Iterable[str], *, what: str = "the sessions shown") -> None:
-    """One line per coder (in the order given, repeats dropped), cached per rerun and set of coders."""
-    ids = tuple(dict.fromkeys(str(c) for c in coder_ids))
+    """One line per coder (in the order given, repeats dropped). Cached per coder, not per set of coders: a
+    clinic has a handful of coders, so after a few dyads every line is warm."""
+    ids = list(dict.fromkeys(str(c) for c in coder_ids))
     if not ids:
         return
-    lines = [line.text(esc=md, warn=_warn) for line in query(coder_line.coder_lines, ids)]
+    lines = [query(coder_line.coder_line, c).text(esc=md, warn=_warn) for c in ids]
     label = f"**Coder reliability** ({what}):"
     if len(lines) == 1:
         st.markdown(f"{label} {lines[0]}", help=coder_line.RULE)
