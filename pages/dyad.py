@@ -17,6 +17,7 @@ from rrrs_core.queries.severity import RULE as SEVERITY_RULE
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
 from rrrs_ui import widgets as w
+from rrrs_ui.coder_reliability import show_coder_reliability
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
@@ -194,6 +195,7 @@ def main() -> None:
         st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "
                 "appear here once they are marked final.")
         return
+    show_coder_reliability(traj.coder_id.value_counts().index, what="coders of the sessions shown, most first")
     figs = q.key_figures(traj)
     show_key_figures(info, figs, tc)
     show_guidance(traj, figs, tc)

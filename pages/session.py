@@ -18,6 +18,7 @@ from rrrs_core.reports.review import SessionReview
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, cells, glue
 from rrrs_ui import widgets as w
+from rrrs_ui.coder_reliability import show_coder_reliability
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
@@ -227,6 +228,7 @@ def main() -> None:
         st.info(f"This session has no final coding yet{drafts}. Upload a final coding on **Data**.")
         return
     coder = choose_coder(codings)
+    show_coder_reliability([coder], what="the coding shown")
     marks = query(q.marks, scope, *chosen, coder)
     episodes, unlinked = query(ep.session_episodes, scope, *chosen, coder)
     ratings = query(q.ratings, scope, *chosen, coder)

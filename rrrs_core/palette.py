@@ -11,6 +11,7 @@ CONFRONTATION = "#D55E00"   # vermillion
 RESOLUTION = "#009E73"      # bluish green
 HIGHLIGHT = "#CC79A7"       # reddish purple: sessions at/above the therapist-contribution threshold
 NEUTRAL = "#7F7F7F"         # grey: other global ratings, axes, pending
+CAUTION = "#B45F06"         # dark orange: a figure not to trust yet (coder not calibrated), in print
 SESSION_END = "#C4C4C4"     # light grey: a rupture episode the session's end cut short (unaddressed in session)
 LIGHT = {                   # check-minus (unclear) marks: same hue, lighter
     "withdrawal": "#9CC7E4",

@@ -10,6 +10,8 @@ would agree with them by construction.
   cannot be separated from error and only the one-way forms apply (ICC1, ICC1k). Each session with two or
   more codings contributes its two earliest: the coders whose coding of it reached the database first
   (the first id of each coder's version history, as in the primary-coding rule of `views`), then coder id.
+  `Design(coder="C3")` keeps only the routine sessions where C3 is one of those two: C3's own agreement, as
+  the dyad and session pages show it beside the figures (`coder_line`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Design:
     since: dt.date | None = None
     until: dt.date | None = None
     reference_for: str | None = None  # calibration: this coder against the sessions' reference codings
+    coder: str | None = None  # routine design only: the sessions where this coder is one of the two compared
 
     @property
     def crossed(self) -> bool:
@@ -60,6 +63,8 @@ class Design:
             return f"calibration: {self.reference_for} against the reference codings"
         if self.crossed:
             return f"fully crossed: sessions coded by each of {', '.join(self.coders)}"
+        if self.coder is not None:
+            return f"routine double-coding: the sessions where {self.coder} is one of the two earliest final codings"
         return "routine double-coding: each session's two earliest final codings"
 
 
@@ -83,6 +88,19 @@ REFERENCE_SELECTION = """
     ) WHERE n_codings = 2"""
 
 
+ROUTINE_SELECTION = """
+    SELECT coding_id, dyad_id, session_number, coder_id, slot FROM (
+        SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id,
+            row_number() OVER (PARTITION BY c.dyad_id, c.session_number ORDER BY l.first_id, c.coder_id) AS slot,
+            count(*) OVER (PARTITION BY c.dyad_id, c.session_number) AS n_codings
+        FROM coding c {theirs}
+        JOIN (SELECT dyad_id, session_number, coder_id, min(coding_id) AS first_id FROM coding {theirs} GROUP BY ALL) l
+          USING (dyad_id, session_number, coder_id)
+        JOIN session s USING (dyad_id, session_number)
+        WHERE {compared} AND {period}
+    ) WHERE n_codings >= 2 AND slot <= 2"""
+
+
 def selection(design: Design) -> tuple[str, dict[str, object]]:
     """SQL for the compared codings (coding_id, dyad_id, session_number, coder_id, slot 1..k), and its
     parameters. Use it as a CTE: `WITH sel AS (<sql>) ...`."""
@@ -101,18 +119,18 @@ def selection(design: Design) -> tuple[str, dict[str, object]]:
             WHERE {COMPARED} AND list_contains($coders::VARCHAR[], c.coder_id) AND {_PERIOD}
         ) WHERE n_coders = len($coders::VARCHAR[])"""
         return sql, params
-    sql = f"""
+    if design.coder is None:
+        return ROUTINE_SELECTION.format(compared=COMPARED, period=_PERIOD, theirs=""), params
+    # One coder: read only the sessions they coded (not the clinic's), then keep those where they hold slot
+    # 1 or 2.
+    params["coder"] = design.coder
+    theirs = f"SEMI JOIN (SELECT dyad_id, session_number FROM coding c WHERE {COMPARED} AND c.coder_id = $coder) t " \
+             "USING (dyad_id, session_number)"
+    sql = ROUTINE_SELECTION.format(compared=COMPARED, period=_PERIOD, theirs=theirs)
+    return f"""
     SELECT coding_id, dyad_id, session_number, coder_id, slot FROM (
-        SELECT c.coding_id, c.dyad_id, c.session_number, c.coder_id,
-            row_number() OVER (PARTITION BY c.dyad_id, c.session_number ORDER BY l.first_id, c.coder_id) AS slot,
-            count(*) OVER (PARTITION BY c.dyad_id, c.session_number) AS n_codings
-        FROM coding c
-        JOIN (SELECT dyad_id, session_number, coder_id, min(coding_id) AS first_id FROM coding GROUP BY ALL) l
-          USING (dyad_id, session_number, coder_id)
-        JOIN session s USING (dyad_id, session_number)
-        WHERE {COMPARED} AND {_PERIOD}
-    ) WHERE n_codings >= 2 AND slot <= 2"""
-    return sql, params
+        SELECT *, bool_or(coder_id = $coder) OVER (PARTITION BY dyad_id, session_number) AS theirs FROM ({sql})
+    ) WHERE theirs""", params
 
 
 def coders(con: duckdb.DuckDBPyConnection) -> list[str]:

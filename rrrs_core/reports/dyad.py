@@ -10,6 +10,7 @@ is the pseudonym.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
@@ -18,12 +19,14 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak
 
 from rrrs_core import codebook as cb
 from rrrs_core import notes as notes_mod
+from rrrs_core import palette
 from rrrs_core.charts import dyad as dyad_charts
 from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
 from rrrs_core.queries import caseload as cq
 from rrrs_core.queries import directory, recency
 from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import severity as sev
+from rrrs_core.reliability import coder_line as cl
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
@@ -53,7 +56,8 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
 
     last = recency.last_session(con, dyad_id, scope)
     flags = cq.dyad_flags(con, dyad_id, dyad["therapist_id"], threshold)
-    story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold, last, flags)
+    reliability = cl.coder_lines(con, tuple(traj.coder_id.value_counts().index)) if len(traj) else []
+    story: list[Flowable] = _cover(dyad, traj, reviews, codings, scope, threshold, last, flags, reliability)
     if len(traj):
         story += [PageBreak(), *_trajectory(traj, strip, threshold), *_session_table(traj, threshold)]
         flagged = rv.flagged_in_order(reviews)
@@ -96,6 +100,18 @@ def _coders(codings: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def _reliability(lines: Sequence[cl.CoderLine]) -> str:
+    """The line beside the figures for each coder of the sessions shown (most sessions first); what is not to
+    be trusted yet in bold orange."""
+    if not lines:
+        return "no coded sessions yet"
+
+    def warn(text: str) -> str:
+        return f'<font color="{palette.CAUTION}"><b>{text}</b></font>'
+
+    return "<br/>".join(line.text(esc=b.esc, warn=warn) for line in lines)
+
+
 def _codebooks(codings: pd.DataFrame) -> str:
     pairs = sorted({(r.codebook_id, r.codebook_version) for r in codings.itertuples()})
     if not pairs:
@@ -108,7 +124,8 @@ def _codebooks(codings: pd.DataFrame) -> str:
 
 
 def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codings: pd.DataFrame,
-           scope: Scope, threshold: int, last: recency.LastSession, flags: list[cq.Flag]) -> list[Flowable]:
+           scope: Scope, threshold: int, last: recency.LastSession, flags: list[cq.Flag],
+           reliability: Sequence[cl.CoderLine] = ()) -> list[Flowable]:
     role = "trainee" if dyad.get("trainee") else "staff therapist"
     story: list[Flowable] = [
         b.para(f"Supervision report: dyad {b.esc(dyad['dyad_id'])}", "title"),
@@ -128,6 +145,7 @@ def _cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codi
              + (" - definitions on the caseload page" if flags else "")),
             ("Codebook", _codebooks(codings)),
             ("Coders", _coders(codings)),
+            ("Coder reliability", _reliability(reliability)),
             ("Highlighted", f"therapist contribution at or above {threshold} (of 5)"),
             ("Scope", b.esc(scope.label)),
         ]),
@@ -294,4 +312,6 @@ def _notes(notes: pd.DataFrame) -> list[Flowable]:
 
 def _about(threshold: int) -> list[Flowable]:
     return [b.para("How the flags are computed", "h2"),
-            *b.bullets(style="bullet_small", items=rv.flag_rules(threshold, EPISODE_WINDOW))]
+            *b.bullets(style="bullet_small", items=rv.flag_rules(threshold, EPISODE_WINDOW)),
+            b.para("How coder reliability is computed", "h2"),
+            b.para(b.esc(cl.RULE), "small")]
