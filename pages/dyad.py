@@ -195,10 +195,10 @@ def main() -> None:
         st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "
                 "appear here once they are marked final.")
         return
-    show_coder_reliability(traj.coder_id.value_counts().index, what="coders of the sessions shown, most first")
     figs = q.key_figures(traj)
     show_key_figures(info, figs, tc)
     show_guidance(traj, figs, tc)
+    show_coder_reliability(traj.coder_id.value_counts().index, what="coders of the sessions shown, most first")
     st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc), theme=None)
     st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc, width=900), theme=None, width="content")
     strip = query(q.segment_strip, scope, dyad_id)

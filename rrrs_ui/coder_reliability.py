@@ -23,9 +23,16 @@ def show_coder_reliability(coder_ids: Iterable[str], *, what: str = "the session
     ids = list(dict.fromkeys(str(c) for c in coder_ids))
     if not ids:
         return
-    lines = [query(coder_line.coder_line, c).text(esc=md, warn=_warn) for c in ids]
+    found = [query(coder_line.coder_line, c) for c in ids]
+    lines = [f.text(esc=md, warn=_warn) for f in found]
     label = f"**Coder reliability** ({what}):"
     if len(lines) == 1:
         st.markdown(f"{label} {lines[0]}", help=coder_line.RULE)
-    else:
-        st.markdown(label + "\n" + "\n".join(f"- {line}" for line in lines), help=coder_line.RULE)
+        return
+    # Several coders: a one-line summary that stays out of the way of the dyad's own figures, the lines on
+    # demand (open at once when a coder's figures should not be trusted yet).
+    doubtful = [f.coder_id for f in found if not f.calibrated or f.icc is None]
+    summary = (f"Coder reliability: {len(found)} coders; " + (
+        f"not yet trusted: {', '.join(doubtful)}" if doubtful else "all calibrated, ICC available"))
+    with st.expander(f":orange[{md(summary)}]" if doubtful else md(summary), expanded=False):
+        st.markdown(f"({md(what)})\n" + "\n".join(f"- {line}" for line in lines), help=coder_line.RULE)

@@ -65,3 +65,24 @@ def test_small_clinic_marks_too_few_double_coded_sessions(monkeypatch, clinic_db
     at = run_page(monkeypatch, clinic_db, "pages/session.py", dyad="D1", session="3", coder="C2")
     assert "(the coding shown): C2: :orange[**only 1 double-coded session" in reliability_markdown(at)
     assert "Coder reliability" in text(at)
+
+
+def test_several_coders_fold_into_a_summary_naming_the_doubtful(monkeypatch, tmp_path):
+    """A dyad coded by several coders gets one summary line (the doubtful coders named) that opens to a line
+    per coder, below the key figures, so the dyad's own figures stay on the first screen."""
+    from tests.builders import add_dyad, add_session, add_therapist, globals_
+
+    path = tmp_path / "multi.duckdb"
+    con = store.connect(path)
+    add_therapist(con, "T1")
+    add_dyad(con, "D1", "T1")
+    for n, coder in enumerate(["A", "A", "B"], start=1):
+        add_session(con, "D1", n, [], globals_(), coder_id=coder)
+    con.close()
+    at = run_page(monkeypatch, path, "pages/dyad.py", dyad="D1")
+    box = next(e for e in at.expander if "Coder reliability" in e.label)
+    assert box.label == ":orange[Coder reliability: 2 coders; not yet trusted: A, B]"
+    inside = re.sub(r"\\(.)", r"\1", box.markdown[0].value)
+    assert "- A: :orange[**no double-coded sessions**]" in inside and "- B: " in inside
+    labels = [m.label for m in at.metric]
+    assert labels and not any(m.value.startswith("**Coder reliability**") for m in at.markdown)
