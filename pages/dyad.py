@@ -198,7 +198,7 @@ def main() -> None:
     show_key_figures(info, figs, tc)
     show_guidance(traj, figs, tc)
     st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc), theme=None)
-    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc, width=900), theme=None, width="content")
+    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc), theme=None, width="content")
     strip = query(q.segment_strip, scope, dyad_id)
     event = st.vega_lite_chart(glue.chart(charts.segment_strip_chart, strip, traj, tc, selectable=True), theme=None,
                             on_select="rerun", selection_mode="pick", key="strip")
