@@ -14,7 +14,8 @@ from tests.e2e.conftest import assert_no_exception, goto, selectbox, shot, wait_
 pytestmark = pytest.mark.browser
 
 # Vega draws SVG: the chart's own box and every text in it (titles, axis labels, legend entries) must end
-# within the main column's content box. Text outside the <svg> box is clipped by it, so both are checked.
+# within the main column's content box. Text outside the <svg> box is clipped by it, so both are checked; and
+# no title or subtitle line may be cut short with an ellipsis (Vega's title limit in a narrow chart).
 _OVERFLOW_JS = """() => {
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   const box = main.getBoundingClientRect();
@@ -25,6 +26,8 @@ _OVERFLOW_JS = """() => {
     if (!svg || svg.getBoundingClientRect().width === 0) continue;   // in a hidden tab
     const title = (svg.querySelector('.role-title-text') || {}).textContent || '(untitled)';
     charts.push(title);
+    for (const el of svg.querySelectorAll('.role-title-text text, .role-title-subtitle text'))
+      if ((el.textContent || '').includes('\u2026')) cut.push(`${title}: title cut to "${el.textContent}"`);
     for (const el of [svg, ...svg.querySelectorAll('text')]) {
       const r = el.getBoundingClientRect();
       if (r.width > 0 && r.right > right + 1)
