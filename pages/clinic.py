@@ -57,8 +57,8 @@ with widgets.guard():
             "before": st.column_config.TextColumn(summary.before, **COUNT),
             "change": st.column_config.TextColumn("Change", **COUNT)})
         st.caption(clinic_compare.NOTE)
-        st.vega_lite_chart(glue.chart(charts.rupture_share_chart, trends, period, width=820), theme=None, width="content")
-        st.vega_lite_chart(glue.chart(charts.resolution_chart, trends, period, width=820), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.rupture_share_chart, trends, period), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.resolution_chart, trends, period), theme=None, width="content")
 
         period_col = st.column_config.DateColumn(period.capitalize(), format=PERIOD_FORMAT[period])
         st.subheader("Ruptures and resolution")

@@ -103,4 +103,4 @@ with widgets.guard():
     if dist.empty:
         st.info("No therapist-contribution ratings in this scope yet.")
     else:
-        st.vega_lite_chart(glue.chart(charts.distribution_chart, dist, threshold, width=760), theme=None, width="content")
+        st.vega_lite_chart(glue.chart(charts.distribution_chart, dist, threshold), theme=None, width="content")

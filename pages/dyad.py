@@ -200,7 +200,7 @@ def main() -> None:
     show_guidance(traj, figs, tc)
     show_coder_reliability(traj.coder_id.value_counts().index, what="coders of the sessions shown, most first")
     st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc), theme=None)
-    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc, width=900), theme=None, width="content")
+    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc), theme=None, width="content")
     strip = query(q.segment_strip, scope, dyad_id)
     event = st.vega_lite_chart(glue.chart(charts.segment_strip_chart, strip, traj, tc, selectable=True), theme=None,
                             on_select="rerun", selection_mode="pick", key="strip")

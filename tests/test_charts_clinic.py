@@ -12,7 +12,7 @@ from rrrs_core.charts import clinic as charts
 from rrrs_core.charts import render
 from rrrs_core.queries.clinic import ALL_TREATMENTS
 
-APP_WIDTH, PDF_WIDTH = 820, 430  # pages/clinic.py and reports/clinic.py
+WIDE, PDF_WIDTH = 820, 430  # a wide chart (the app's before it had to fit a laptop), reports/clinic.py
 
 
 def trends(period: str, n_periods: int, start: str = "2023-02-01") -> pd.DataFrame:
@@ -31,14 +31,14 @@ def x_of(chart) -> dict:
 
 
 @pytest.mark.parametrize(("period", "n", "width", "tick", "fmt"), [
-    ("month", 3, APP_WIDTH, {"interval": "month", "step": 1}, "%b %Y"),          # a new clinic: every month
-    ("month", 32, APP_WIDTH, {"interval": "month", "step": 3}, "%b %Y"),         # the demo clinic's span
+    ("month", 3, WIDE, {"interval": "month", "step": 1}, "%b %Y"),          # a new clinic: every month
+    ("month", 32, WIDE, {"interval": "month", "step": 3}, "%b %Y"),         # the demo clinic's span
     ("month", 32, PDF_WIDTH, {"interval": "month", "step": 6}, "%b %Y"),
-    ("month", 120, APP_WIDTH, {"interval": "year", "step": 1}, "%Y"),            # ten years
+    ("month", 120, WIDE, {"interval": "year", "step": 1}, "%Y"),            # ten years
     ("month", 120, PDF_WIDTH, {"interval": "year", "step": 2}, "%Y"),
-    ("quarter", 11, APP_WIDTH, {"interval": "month", "step": 3}, "Q%q %Y"),      # every quarter
+    ("quarter", 11, WIDE, {"interval": "month", "step": 3}, "Q%q %Y"),      # every quarter
     ("quarter", 11, PDF_WIDTH, {"interval": "month", "step": 6}, "Q%q %Y"),
-    ("quarter", 40, APP_WIDTH, {"interval": "year", "step": 1}, "%Y"),
+    ("quarter", 40, WIDE, {"interval": "year", "step": 1}, "%Y"),
 ])
 def test_labels_thin_out_on_calendar_boundaries(period: str, n: int, width: int, tick: dict, fmt: str) -> None:
     x = x_of(charts.rupture_share_chart(trends(period, n), period, width=width))
@@ -52,7 +52,7 @@ def test_labels_thin_out_on_calendar_boundaries(period: str, n: int, width: int,
 
 def test_domain_is_the_data_span_not_rounded_out() -> None:
     """Before: Vega's 'nice' domain ran months past the last period; now half a period either side."""
-    x = x_of(charts.resolution_chart(trends("month", 32), "month", width=APP_WIDTH))
+    x = x_of(charts.resolution_chart(trends("month", 32), "month", width=WIDE))
     lo, hi = x["scale"]["domain"]
     assert x["scale"]["nice"] is False
     assert (lo["year"], lo["month"], lo["date"]) == (2023, 1, 17)   # first period: February 2023

@@ -78,6 +78,7 @@ def with_gaps(trends: pd.DataFrame, period: str) -> pd.DataFrame:
     return full.assign(is_total=full["treatment"] == ALL_TREATMENTS)
 
 
+APP_WIDTH = 480  # plot width: with the y axis and the n rows' labels (~75 px) within theme.APP_COLUMN_PX
 N_ROW_PX = 15  # height of one line of the n rows under a chart
 
 
@@ -132,14 +133,14 @@ def _trend_chart(trends: pd.DataFrame, field: str, title: str, axis_title: str, 
                                  autosize=alt.AutoSizeParams(type="pad")).resolve_scale(x="shared"))
 
 
-def rupture_share_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
+def rupture_share_chart(trends: pd.DataFrame, period: str = "month", width: int = APP_WIDTH) -> alt.TopLevelMixin:
     """Lines of `rupture_share` from `queries.clinic.trends()`."""
     return _trend_chart(trends, "rupture_share", "Share of sessions with ruptures",
                         "Sessions with >= 1 rupture segment", alt.Scale(domain=[0, 1]), ".0%", period, width,
                         "sessions", "n: sessions behind each point (* = suppressed)")
 
 
-def resolution_chart(trends: pd.DataFrame, period: str = "month", width: int = 640) -> alt.TopLevelMixin:
+def resolution_chart(trends: pd.DataFrame, period: str = "month", width: int = APP_WIDTH) -> alt.TopLevelMixin:
     """Lines of `mean_resolution` (1-5, 3 = average) from `queries.clinic.trends()`."""
     return _trend_chart(trends, "mean_resolution", "Mean overall resolution",
                         "Mean overall resolution (1-5)", alt.Scale(domain=[1, 5]), ".1f", period, width,

@@ -21,12 +21,13 @@ rating_colours = palette.contribution_colours
 MAX_THERAPISTS = 40  # bars a person can read; a whole clinic can have a thousand therapists
 
 
-def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 520,
+def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 480,
                        limit: int = MAX_THERAPISTS) -> alt.TopLevelMixin:
     """Stacked horizontal bars from `contribution_distribution()` (therapist_id, rating, n).
 
     With more than `limit` therapists in scope only the `limit` with the most ratings at or above the
-    threshold are drawn (the ones a supervisor looks at first), and the subtitle says so.
+    threshold are drawn (the ones a supervisor looks at first), and the subtitle says so. The default
+    `width` (the plot) leaves room for the axes within `theme.APP_COLUMN_PX`, a laptop's main column.
     """
     data = dist.assign(
         anchor=dist["rating"].map({r: cb.CONTRIBUTION.anchor(r) for r in RATINGS}),
@@ -38,8 +39,8 @@ def distribution_chart(dist: pd.DataFrame, threshold: int = 4, width: int = 520,
     order = ranked.sort_values(["high", "total"], ascending=False, kind="stable").index.tolist()
     subtitle = [f"Ratings at or above the threshold ({threshold}) in purple"]
     if len(order) > limit:
-        subtitle.append(f"The {limit} therapists with the most such ratings, of {len(order)} in scope; "
-                        "narrow the scope to see the others")
+        subtitle += [f"The {limit} therapists with the most such ratings, of {len(order)} in scope;",
+                     "narrow the scope to see the others"]  # two lines: one is wider than a laptop column
         order = order[:limit]
         data = data[data["therapist_id"].isin(order)]
     n_therapists = max(len(order), 1)

@@ -16,6 +16,7 @@ from rrrs_core.charts.theme import house_config
 from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT, NEUTRAL
 
 WIDTH = 760
+RATINGS_WIDTH = 540  # two panels of 240 px + axes = ~530 px: fits theme.APP_COLUMN_PX on a 1024 px laptop
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
 NONE_COLOUR = "#F2F2F2"  # a segment with no mark of that family
 FAMILY_TITLES = {"withdrawal": "Withdrawal", "confrontation": "Confrontation", "resolution": "Resolution"}
@@ -104,8 +105,11 @@ def _ratings_frame(traj: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return long
 
 
-def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
+def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = RATINGS_WIDTH) -> alt.TopLevelMixin:
     """The four global ratings as small multiples on their 1-5 scales; pending sessions say so.
+
+    A facet cannot stretch to the page, so the default `width` fits the narrowest main column (1024 px
+    browser, sidebar open); the PDF passes its own.
 
     One layered chart faceted by rating (a panel per rating, titled with the rating and its scale),
     not a concatenation of four layered panels: Altair builds and serialises it ~3x faster and Vega
@@ -187,7 +191,8 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
         x=alt.X("minute_start:Q", title="Minutes into the session", axis=alt.Axis(tickMinStep=5)),
         x2=alt.X2("minute_end:Q"), y=y,
         yOffset=alt.YOffset("lane:N", sort=[FAMILY_TITLES[f] for f in cb.FAMILIES]),
-        color=alt.Color("kind:N", scale=kind_scale(), title="Marked in segment"),
+        color=alt.Color("kind:N", scale=kind_scale(), title="Marked in segment",
+                        legend=alt.Legend(columns=4)),  # one row of 7 entries is wider than a laptop column
         tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
                  alt.Tooltip("minutes:N", title="Minutes"), alt.Tooltip("lane:N", title="Family"),
                  alt.Tooltip("codes:N", title="Codes")],
@@ -205,8 +210,8 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     return alt.layer(
         cells, frame, width=width, height=alt.Step(13), autosize=FIT_X, config=house_config(),
         title=alt.Title("Where ruptures and resolution strategies fell",
-                        subtitle="Each session row has three lanes: withdrawal, confrontation, resolution. "
-                                 f"Framed: therapist contribution {threshold} or more."))
+                        subtitle=["Each session row has three lanes: withdrawal, confrontation, resolution.",
+                                  f"Framed: therapist contribution {threshold} or more."]))
 
 
 def row_labels(traj: pd.DataFrame) -> dict[int, str]:

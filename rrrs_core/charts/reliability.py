@@ -57,8 +57,12 @@ def pair_timeline_chart(marks: pd.DataFrame, disputed: pd.DataFrame, coder_a: st
         color="shared").properties(
         autosize=FIT_X,
         title=alt.Title(f"{coder_a} and {title_b or coder_b}: {n} disputed mark{'s' if n != 1 else ''}",
-                        subtitle=["Pink boxes: " + DISPUTE_TEXT.lower() + ".",
-                                  "Filled: check. Light, dashed outline: check-minus (counts as absent)."]))
+                        # short lines: beside the definitions the chart is ~360 px wide on a 1024 px laptop,
+                        # and Vega cuts a longer line with an ellipsis
+                        subtitle=["Pink boxes: disputed: check in one coding,",
+                                  "absent or check-minus in the other.",
+                                  "Filled: check. Light, dashed outline:",
+                                  "check-minus (counts as absent)."]))
 
 
 def drift_chart(frame: pd.DataFrame, period: str = "quarter", width: int = WIDTH) -> alt.TopLevelMixin:
@@ -87,6 +91,6 @@ def drift_chart(frame: pd.DataFrame, period: str = "quarter", width: int = WIDTH
     return alt.layer(line, points, config=house_config()).properties(
         width=width, height=260, autosize=FIT_X,
         title=alt.Title("Agreement over time, per coder",
-                        subtitle=["ICC(1,1) of each coder's rupture frequency (segments marked) against their "
-                                  "partner's, on routine double-coded sessions;",
+                        subtitle=["ICC(1,1) of each coder's rupture frequency (segments marked)",  # lines that
+                                  "against their partner's, on routine double-coded sessions;",  # fit a laptop
                                   f"a {period} with fewer than 5 of a coder's sessions is left out."]))

@@ -53,7 +53,9 @@ def _mark_layer(data: pd.DataFrame, y: alt.Y, x_scale: alt.Scale, **extra: objec
         x=alt.X("minute_start:Q", scale=x_scale, title="Minutes into the session"),
         x2="minute_end:Q", y=y,
         fill=alt.Fill("kind:N", scale=_fill_scale(), title="Mark",
-                      legend=alt.Legend(columns=2, labelLimit=320, symbolStrokeWidth=0)),
+                      # one column: it starts under the plot, right of the code names, so two columns
+                      # ran past a laptop's main column (1024 px browser, sidebar open)
+                      legend=alt.Legend(columns=1, labelLimit=320, symbolStrokeWidth=0)),
         stroke=alt.Stroke("family:N", scale=alt.Scale(domain=list(FAMILY_COLOURS),
                                                       range=list(FAMILY_COLOURS.values())), legend=None),
         strokeDash=alt.condition("datum.dashed", alt.value([3, 2]), alt.value([1, 0])),
@@ -76,7 +78,7 @@ def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) ->
     colour = alt.Color("status:N", title="Episode", scale=alt.Scale(domain=[ADDRESSED, UNADDRESSED, IN_SESSION],
                                                                     range=[FAMILY_COLOURS["resolution"], NEUTRAL,
                                                                            SESSION_END]),
-                       legend=alt.Legend(symbolOpacity=1))
+                       legend=alt.Legend(symbolOpacity=1, orient="top"))  # above, by the episode row
     window = alt.Chart(data).mark_rect(opacity=0.25, height=10).encode(
         x=alt.X("start:Q", scale=x_scale), x2="end:Q", y=y, color=colour, tooltip=tooltip)
     core = alt.Chart(data).mark_rect(height=10).encode(

@@ -6,6 +6,11 @@ from typing import Any
 
 import altair as alt
 
+# The main column at a 1024 px browser with the sidebar open (Streamlit's wide layout): 564 CSS px. Single and
+# layered views stretch to the column on screen (fit-x autosize); a faceted or concatenated chart cannot, so
+# its default size keeps the whole chart (axes, legend, labels) within this width, and the PDFs pass their own.
+APP_COLUMN_PX = 564
+
 
 def house_config(base: Any = alt.Undefined) -> alt.Config:
     """The house style as a chart `config`, on top of `base` (a chart's own config, if it has one).
