@@ -551,3 +551,49 @@ def test_demo_whole_clinic_rows_of_5_or_more_are_shown(demo40: duckdb.DuckDBPyCo
     assert months.loc[pd.Timestamp("2023-11-01"), "sessions"] == "34"
     assert months.loc[pd.Timestamp("2023-12-01"), "sessions"] == "33"
     assert (months.sessions != H).sum() >= len(months) - 5
+
+
+def test_demo_whole_clinic_contribution_is_shown(demo40: duckdb.DuckDBPyConnection) -> None:
+    """Issue 15: the contribution table was almost all '*' (272 of 315 quarter cells, the whole clinic's mean
+    shown for 1 of 10 quarters) because each rating 1-5 was a count, small in nearly every cell. Publishing
+    the share rated 4-5 and the mean instead, the whole clinic's mean contribution is shown for every quarter
+    with 5 or more rated sessions, and most of the table is readable."""
+    quarters = q.contribution_table(demo40, period="quarter")
+    totals = quarters[quarters.is_total]
+    rated = totals.rated_sessions.astype(int)
+    assert (rated >= MIN).all() and totals.mean_contribution.notna().all(), totals
+    assert totals.high_share.notna().sum() >= 8
+    cells = quarters[["rated_sessions", "high_share", "mean_contribution"]]
+    hidden = (cells.rated_sessions == H).sum() + cells.high_share.isna().sum() + cells.mean_contribution.isna().sum()
+    assert hidden <= cells.size // 3, hidden  # 33 of 135 on the demo
+    months = q.contribution_table(demo40, period="month").query("is_total")
+    shown = months[months.rated_sessions != H]
+    assert shown.mean_contribution.isna().sum() <= 1, shown  # Jul 2024's mean protects a small month cell
+
+
+def test_demo_period_comparison_shows_mean_contribution(demo40: duckdb.DuckDBPyConnection) -> None:
+    """The summary's mean contribution was '*' for both quarters; now it is shown, with the share 4-5."""
+    from rrrs_core.queries import clinic_compare
+
+    rows = clinic_compare.comparison(demo40, period="quarter").rows.set_index("measure")
+    assert rows.loc["Mean contribution"].tolist() == ["1.17", "1.31", "-0.14"]
+    assert rows.loc["Contribution rated 4-5"].tolist() == ["0%", "4%", "-4 pts"]
+
+
+def test_the_attacker_finds_a_4_5_leak_without_its_protection(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """If hidden 4-5 counts were not checked as counts, the shown shares 4-5 (months against quarters,
+    totals against parts) would prove small ISTDP cells of the 12-dyad demo to hold 1-3 sessions rated 4-5:
+    the attacker's check of the new published set can fail."""
+    from rrrs_core import suppression
+
+    var = suppression.Cells.var
+
+    def unchecked(self, key, value, lo=0.0, hi=math.inf, count=False, per=None):  # type: ignore[no-untyped-def]
+        return var(self, key, value, lo, hi, count and key[0] != "tc_high", per)
+
+    monkeypatch.setattr(suppression.Cells, "var", unchecked)
+    con = _demo(tmp_path, 12, 3)
+    found = [name for name, *_ in pinned_below_5(con)]
+    assert found and all(name[0] == "tc_high" for name in found), found
+    con.close()
