@@ -171,8 +171,8 @@ def _newest_first(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mask(plan: _Plan, kind: str, raw: pd.DataFrame, measure: object) -> pd.Series:
-    """Whether each row's `measure` is hidden (its unit is: the row, its rating distribution, or the small
-    part of a shown whole-clinic row)."""
+    """Whether each row's `measure` is hidden (its unit is: the row, its mean contribution or share 4-5, or
+    the small part of a shown whole-clinic row)."""
     return pd.Series([model.var_key(measure, model.row_key(kind, r)) in plan.hidden_vars for r in raw.itertuples()],
                      index=raw.index, dtype=bool)
 
