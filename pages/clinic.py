@@ -76,16 +76,19 @@ with widgets.guard():
             },
         )
 
-        st.subheader("Therapist-contribution ratings")
+        st.subheader("Therapist contribution")
+        st.caption(clinic.CONTRIBUTION_NOTE)
+        contribution = query(clinic.contribution_table, CLINIC, period)
         st.dataframe(
-            query(clinic.contribution_table, CLINIC, period), hide_index=True, placeholder="",
-            column_order=["period_start", "treatment", "rated_sessions",
-                          *[f"rating_{r}" for r in clinic.RATINGS], "mean_contribution"],
+            contribution.assign(high_share=contribution.high_share * 100), hide_index=True, placeholder="",
+            column_order=["period_start", "treatment", "rated_sessions", "high_share", "mean_contribution"],
             column_config={
                 "period_start": period_col,
                 "treatment": "Treatment",
                 "rated_sessions": st.column_config.TextColumn("Rated sessions", **COUNT),
-                **{f"rating_{r}": st.column_config.TextColumn(f"Rated {r}", **COUNT) for r in clinic.RATINGS},
+                "high_share": st.column_config.NumberColumn(
+                    "Rated 4-5", format="%.0f%%",
+                    help="Share of rated sessions with therapist contribution 4 or 5 (the flag threshold)"),
                 "mean_contribution": st.column_config.NumberColumn("Mean contribution", format="%.2f"),
             },
         )

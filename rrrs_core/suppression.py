@@ -18,8 +18,8 @@ A hidden value is *disclosed* when the reader can
 - pin a small group's measure: the ruptured sessions or a rating sum of a group of 1 to `min_cell - 1`
   sessions has one possible value (e.g. "the hidden rows have 0% ruptures").
 
-`protect` starts from the primarily suppressed units, hides whole units (a table row, a row's rating
-distribution, a therapist row) and keeps hiding the best neighbour of a disclosed value (the one that
+`protect` starts from the primarily suppressed units, hides whole units (a table row, a row's mean or share,
+a therapist row) and keeps hiding the best neighbour of a disclosed value (the one that
 undoes the disclosure, else the lowest-ranked, largest one) until nothing is disclosed, so one function
 decides what the page and the PDF may print. Hiding more only ever widens the reader's ranges, so a value
 once found safe stays safe.

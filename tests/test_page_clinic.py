@@ -116,7 +116,8 @@ def test_big_clinic_quarter_is_unsuppressed(monkeypatch: pytest.MonkeyPatch, tmp
     assert trends.loc["CBT", "rupture_share"] == pytest.approx(60.0)  # shown as a percentage
     assert trends.loc["All treatments", "mean_resolution"] == pytest.approx(3.5)
     tc = at.dataframe[2].value.set_index("treatment")
-    assert tc.loc["Psychodynamic", "rating_2"] == "15"
+    assert tc.loc["Psychodynamic", "rated_sessions"] == "15"
+    assert tc.loc["Psychodynamic", "mean_contribution"] == pytest.approx(2.0)
     assert "PAT-" not in "\n".join(page_text(at))
 
 
@@ -160,3 +161,21 @@ def test_pseudonyms_match_between_page_runs_and_the_pdf(monkeypatch: pytest.Monk
     finally:
         con.close()
     assert all(name in text for name in first)
+
+
+def test_contribution_table_shows_share_4_5_and_mean_not_rating_counts(monkeypatch: pytest.MonkeyPatch,
+                                                                       clinic_db: Path) -> None:
+    """Issue 15: the table was five 'Rated k' columns of '*'; it shows rated sessions, the share rated 4-5 (as a
+    percentage) and the mean, explained in a caption. The small clinic's whole clinic: 9 rated, 1 rated 5."""
+    from tests.apptest import headers
+
+    at = run_page(monkeypatch, clinic_db)
+    assert "Therapist contribution" in [s.value for s in at.subheader]
+    table = at.dataframe[2]
+    assert headers(table) == ["Quarter", "Treatment", "Rated sessions", "Rated 4-5", "Mean contribution"]
+    total = table.value.set_index("treatment").loc["All treatments"]
+    assert total.rated_sessions == "9" and total.high_share == pytest.approx(100 / 9)
+    assert total.mean_contribution == pytest.approx(17 / 9)
+    assert any("Rated 4-5: the share rated 4 or more" in c.value for c in at.caption)
+    summary = at.dataframe[0].value.set_index("measure")
+    assert summary.loc["Mean contribution", "now"] == "1.89"

@@ -81,16 +81,20 @@ def test_small_clinic_trends_suppress_small_cells(clinic_con: duckdb.DuckDBPyCon
 
 
 def test_small_clinic_contribution_counts_are_suppressed(clinic_con: duckdb.DuckDBPyConnection) -> None:
-    rows = by_treatment(q.contribution_table(clinic_con, period="quarter"))
+    table = q.contribution_table(clinic_con, period="quarter")
+    assert list(table.columns) == ["period_start", "treatment", "is_total", "rated_sessions", "high_share",
+                                   "mean_contribution"]  # issue 15: no per-rating counts
+    rows = by_treatment(table)
     for name in ("CBT", "Psychodynamic"):  # Psychodynamic: 4 rated; CBT: its complement (as in the trends)
         row = rows[name]
-        assert [row["rated_sessions"], *[row[f"rating_{r}"] for r in range(1, 6)]] == [H] * 6, name
-        assert pd.isna(row["mean_contribution"])
+        assert row["rated_sessions"] == H, name
+        assert pd.isna(row["mean_contribution"]) and pd.isna(row["high_share"])
     total = rows[q.ALL_TREATMENTS]  # ratings 5 x 1, 2 x 2, 1 x 3, 0 x 4, 1 x 5
-    # A row's ratings and mean are shown or hidden together (issue 14): with 9 rated and a mean of 17/9,
-    # the ratings 3-5 could only be 1-4 sessions, so the whole distribution is hidden; the count stays.
-    assert [total[f"rating_{r}"] for r in range(1, 6)] == [H] * 5
-    assert total["rated_sessions"] == "9" and pd.isna(total["mean_contribution"])
+    # The whole clinic's 9 rated sessions: one rated 4-5 (a share of 9, as a rupture share is of the
+    # sessions), mean 17 / 9. Hidden, CBT and Psychodynamic share the one 4-5 session between them, so
+    # neither's 4-5 count can be proved 1-4.
+    assert total["rated_sessions"] == "9"
+    assert total["high_share"] == pytest.approx(1 / 9) and total["mean_contribution"] == pytest.approx(17 / 9)
 
 
 def test_small_clinic_therapists_are_pseudonymous_and_suppressed(clinic_con: duckdb.DuckDBPyConnection) -> None:
@@ -111,8 +115,9 @@ def test_big_clinic_unsuppressed(big_con: duckdb.DuckDBPyConnection) -> None:
     assert rows[q.ALL_TREATMENTS]["mean_resolution"] == pytest.approx(3.5)
 
     tc = by_treatment(q.contribution_table(big_con, period="quarter"))
-    assert [tc["CBT"][f"rating_{r}"] for r in range(1, 6)] == ["15", "0", "0", "0", "0"]
-    assert [tc[q.ALL_TREATMENTS][f"rating_{r}"] for r in range(1, 6)] == ["15", "15", "0", "0", "0"]
+    assert (tc["CBT"]["rated_sessions"], tc["CBT"]["high_share"], tc["CBT"]["mean_contribution"]) == ("15", 0, 1)
+    assert tc["Psychodynamic"]["mean_contribution"] == pytest.approx(2.0)
+    assert tc[q.ALL_TREATMENTS]["rated_sessions"] == "30" and tc[q.ALL_TREATMENTS]["high_share"] == 0
     assert tc[q.ALL_TREATMENTS]["mean_contribution"] == pytest.approx(1.5)
 
     ther = q.therapist_table(big_con).set_index("therapist")
@@ -298,8 +303,8 @@ def derivable(con: duckdb.DuckDBPyConnection) -> set[tuple]:
     views, both tables, the therapist table and the header), by linear arithmetic: sums, differences and
     counts times the shown shares and means. Independent of the query module's own check.
 
-    Unknowns are the hidden counts, plus the ruptured sessions and resolution / contribution rating sums
-    behind hidden shares and means. Returns the unknowns every solution agrees on.
+    Unknowns are the hidden counts, plus the ruptured sessions, sessions rated 4-5 and resolution /
+    contribution rating sums behind hidden shares and means. Returns the unknowns every solution agrees on.
     """
     head = q.overview(con)
     known: dict[tuple, float] = {}
@@ -337,15 +342,12 @@ def derivable(con: duckdb.DuckDBPyConnection) -> set[tuple]:
         for r in ct.itertuples():
             k = (kind, r.period_start, r.treatment)
             cell(("tc", *k), r.rated_sessions)
-            for i in q.RATINGS:
-                cell(("c", *k, i), getattr(r, f"rating_{i}"))
-            relations.append({("tc", *k): -1.0, **{("c", *k, i): 1.0 for i in q.RATINGS}})
             product(("tc_sum", *k), r.mean_contribution, ("tc", *k))
-            relations.append({("tc_sum", *k): -1.0, **{("c", *k, i): float(i) for i in q.RATINGS}})
-    measures = ["n", "rated", "ruptured", "res_sum", "tc", "tc_sum", *[("c", i) for i in q.RATINGS]]
+            product(("tc_high", *k), r.high_share, ("tc", *k))
+    measures = ["n", "rated", "ruptured", "res_sum", "tc", "tc_sum", "tc_high"]
 
-    def name(m: object, kind: str, p: object, t: str) -> tuple:
-        return (*m, kind, p, t) if isinstance(m, tuple) else (m, kind, p, t)
+    def name(m: str, kind: str, p: object, t: str) -> tuple:
+        return (m, kind, p, t)
 
     present = known.keys() | unknown
     for m in measures:
@@ -434,8 +436,7 @@ def test_every_total_has_zero_or_several_hidden_parts(con: duckdb.DuckDBPyConnec
     month_clinic(con)
     for kind in q.PERIODS:
         for table, cols in ((q.trends(con, period=kind), ["sessions", "rated_sessions"]),
-                            (q.contribution_table(con, period=kind),
-                             ["rated_sessions", *[f"rating_{r}" for r in q.RATINGS]])):
+                            (q.contribution_table(con, period=kind), ["rated_sessions"])):
             for _, group in table.groupby("period_start"):
                 total = group[group.is_total].iloc[0]
                 for col in cols:
@@ -488,8 +489,6 @@ def test_no_hidden_value_is_derivable_in_the_demo_clinic(con: duckdb.DuckDBPyCon
 
     truth = true_values(con)
     for name in derivable(con):
-        if name[0] == "c":
-            name = (f"c{name[-1]}", *name[1:-1])
         count = truth.get((PER.get(name[0], name[0]), *name[1:]))
         assert count is None or not 1 <= count < q.MIN_CELL, name
 
@@ -552,6 +551,7 @@ def test_period_comparison(big_con: duckdb.DuckDBPyConnection) -> None:
     assert rows.loc["With ruptures"].tolist() == ["60%", "60%", "+0 pts"]
     assert rows.loc["Mean resolution"].tolist() == ["3.00", "3.60", "-0.60"]  # 5 x 3 vs (5 x 3 + 15 x 4) / 25
     assert rows.loc["Mean contribution"].tolist() == ["1.00", "1.60", "-0.60"]
+    assert rows.loc["Contribution rated 4-5"].tolist() == ["0%", "0%", "+0 pts"]
 
 
 def test_period_comparison_keeps_hidden_cells_hidden(big_con: duckdb.DuckDBPyConnection) -> None:

@@ -153,3 +153,12 @@ def test_clinic_report_compares_the_latest_period_with_the_one_before(clinic):
     text = " ".join(pdf_text(clinic_report(clinic, generated_by="dave", now=NOW)))
     assert "This quarter (Q1 2026) vs the previous one (Q4 2025)" in text
     assert "Whole clinic Q1 2026 Q4 2025 Change Sessions 10 0 +10 With ruptures 80% - " in text
+
+
+def test_clinic_report_prints_the_contribution_share_and_mean(clinic):
+    """Issue 15: the contribution table prints rated sessions, the share rated 4-5 and the mean, not five
+    per-rating columns of '*'; the whole clinic's 9 rated sessions: one rated 4-5 (11%), mean 17 / 9."""
+    text = " ".join(pdf_text(clinic_report(clinic, generated_by="dave", now=NOW)))
+    assert "Rated sessions Rated 4-5 Mean contribution" in text and "Rated 1" not in text
+    assert "Q1 2026 All treatments 9 11% 1.89" in text
+    assert "Mean contribution 1.89 - " in text and "Contribution rated 4-5 11% - " in text  # the comparison

@@ -4,18 +4,23 @@ These queries never return patient or dyad ids, and name therapists only by a ke
 SQL (`rrrs_core.pseudonym`). Small cells are suppressed in two steps, so a QI slide cannot point at a
 patient:
 
-1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden
-   (a rating count of 1 to 4 hides its row's rating distribution and mean).
+1. Primary suppression: any count, share or mean computed from fewer than `MIN_CELL` sessions is hidden.
 2. Secondary (complementary) suppression against a reader who solves everything the page and its PDF
    publish together: both period views, both tables, the therapist table and the header. `_plan` writes
    those figures and their relations down (sums, months against quarters, share x sessions = ruptured
-   sessions, mean x rated = rating sum, the therapist table's means over counts it never shows, listed
-   rows >= 1, parts <= wholes, all in whole numbers; `clinic_model` builds it) and `rrrs_core.suppression`
-   hides further units until no hidden count can be shown to lie between 1 and `MIN_CELL - 1` and no
-   hidden small group's ruptured sessions or rating sums can be pinned (module docstring there).
+   sessions, mean x rated = rating sum, share 4-5 x rated = sessions rated 4-5, which bound the rating sum,
+   the therapist table's means over counts it never shows, listed rows >= 1, parts <= wholes, all in whole
+   numbers; `clinic_model` builds it) and `rrrs_core.suppression` hides further units until no hidden count
+   (sessions rated 4-5 included) can be shown to lie between 1 and `MIN_CELL - 1` and no hidden small
+   group's ruptured sessions or rating sums can be pinned (module docstring there).
+
+The contribution table publishes, per row, the rated sessions, the share rated 4-5 and the mean; no
+per-rating counts (small in nearly every cell, they made the table a table of `*`). The share 4-5 is a
+share of the row's 5 or more rated sessions, as the rupture share is of its sessions.
 
 A table row counts as one unit: when a row is hidden, its counts, share and means all are (so a share or
-mean cannot be multiplied back into a count); its contribution ratings and their mean are a second unit. Every hidden count is shown as `SUPPRESSED`, whether it was
+mean cannot be multiplied back into a count); its mean contribution and its share 4-5 are units of their
+own, hidden with the row or alone. Every hidden count is shown as `SUPPRESSED`, whether it was
 hidden for being small or to protect a small cell: a different mark for the second kind would tell
 readers that cell holds `MIN_CELL` or more and narrow down the small one. Counts come back as text so the
 app and PDF show them alike; shares and means come back as numbers, NULL when hidden. The raw counts used
@@ -34,7 +39,7 @@ import pandas as pd
 
 from rrrs_core import pseudonym, suppression
 from rrrs_core.queries import clinic_model as model
-from rrrs_core.queries.clinic_model import ALL_TREATMENTS, MIN_CELL, PERIODS, RATINGS
+from rrrs_core.queries.clinic_model import ALL_TREATMENTS, HIGH, MIN_CELL, PERIODS
 from rrrs_core.scope import CLINIC, Scope
 from rrrs_core.suppression import Key
 
@@ -45,7 +50,13 @@ SUPPRESSION_NOTE = (
     "and further cells with it, until no hidden count can be worked out to lie between 1 and "
     f"{MIN_CELL - 1}, and no hidden small group's ruptures or mean can be worked out, from everything this "
     "page and its PDF show (totals, months against quarters, shares and means, the therapist table, the "
-    "header). A row's contribution ratings and their mean are shown or hidden together."
+    "header)."
+)
+CONTRIBUTION_NOTE = (
+    "Therapist contribution: how far the therapist caused or exacerbated ruptures, 1 (usual) to 5 (clearly "
+    f"caused), among sessions with a contribution rating. Rated 4-5: the share rated {HIGH} or more (the flag "
+    "threshold), i.e. how often the therapist considerably drove or clearly caused a rupture. The share and "
+    f"the mean are shown from {MIN_CELL} rated sessions, and left blank when they would give a hidden cell away."
 )
 DEFAULT_PERIOD = "quarter"  # months split a small clinic's treatments into cells too small to show
 UNSPECIFIED = "Unspecified"
@@ -77,28 +88,26 @@ _GROUPS = f"""
 """
 
 
+# Each row: sessions and those with ruptures; resolution-rated sessions and their rating sum; contribution-
+# rated sessions, their rating sum and how many are rated `HIGH` or more. Sums are whole numbers (the
+# reader's model works in them); the means are published.
+_MEASURES = f"""count(*) AS n, count(*) FILTER (WHERE ruptured) AS n_ruptured, avg(ruptured::INTEGER) AS share,
+    count(overall_resolution) AS n_rated, coalesce(sum(overall_resolution), 0) AS res_sum,
+    avg(overall_resolution) AS mean_res, count(therapist_contribution) AS n_tc,
+    coalesce(sum(therapist_contribution), 0) AS tc_sum, avg(therapist_contribution) AS mean_tc,
+    count(*) FILTER (WHERE therapist_contribution >= {HIGH}) AS tc_high"""
+
+
 def _raw_rows(con: duckdb.DuckDBPyConnection, scope: Scope, period: str) -> pd.DataFrame:
     where, params = scope.sql("therapist_id")
-    measures = ("count(*) AS n, avg(ruptured::INTEGER) AS share, count(overall_resolution) AS n_rated, "
-                "avg(overall_resolution) AS mean_res")
     sql = (f"WITH s AS ({_SESSIONS.format(where=where, unspecified=UNSPECIFIED)}) "
-           + _GROUPS.format(measures=measures, filter=""))
-    return con.execute(sql, [period, *params]).df()
-
-
-def _raw_ratings(con: duckdb.DuckDBPyConnection, scope: Scope, period: str) -> pd.DataFrame:
-    where, params = scope.sql("therapist_id")
-    counts = ", ".join(f"count(*) FILTER (WHERE therapist_contribution = {r}) AS c{r}" for r in RATINGS)
-    measures = f"count(*) AS n, {counts}, avg(therapist_contribution) AS mean_tc"
-    sql = (f"WITH s AS ({_SESSIONS.format(where=where, unspecified=UNSPECIFIED)}) "
-           + _GROUPS.format(measures=measures, filter="WHERE therapist_contribution IS NOT NULL"))
+           + _GROUPS.format(measures=_MEASURES, filter=""))
     return con.execute(sql, [period, *params]).df()
 
 
 @dataclass
 class _Plan:
     rows: dict[str, pd.DataFrame]
-    ratings: dict[str, pd.DataFrame]
     therapists: pd.DataFrame
     hidden: set[Key]
     hidden_vars: set[Key]  # every variable of a hidden unit: what the tables print as hidden
@@ -114,12 +123,11 @@ def _compute_plan(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Plan:
     small. Whole-clinic rows of `MIN_CELL` or more sessions are hidden last (`model.kept_totals`, `model.add_row`).
     """
     rows = {kind: _raw_rows(con, scope, kind) for kind in PERIODS}
-    ratings = {kind: model.every_row(rows[kind], _raw_ratings(con, scope, kind)) for kind in PERIODS}
     therapists = _raw_therapists(con, scope)
     head = overview(con, scope)
-    cells = model.build(rows, ratings, therapists, head, model.kept_totals(rows))
+    cells = model.build(rows, therapists, head, model.kept_totals(rows))
     hidden = suppression.protect(cells)
-    return _Plan(rows, ratings, therapists, hidden, suppression.hidden_vars(cells, hidden))
+    return _Plan(rows, therapists, hidden, suppression.hidden_vars(cells, hidden))
 
 
 _MEMO: OrderedDict[str, _Plan] = OrderedDict()
@@ -163,8 +171,8 @@ def _newest_first(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mask(plan: _Plan, kind: str, raw: pd.DataFrame, measure: object) -> pd.Series:
-    """Whether each row's `measure` is hidden (its unit is: the row, its rating distribution, or the small
-    part of a shown whole-clinic row)."""
+    """Whether each row's `measure` is hidden (its unit is: the row, its mean contribution or share 4-5, or
+    the small part of a shown whole-clinic row)."""
     return pd.Series([model.var_key(measure, model.row_key(kind, r)) in plan.hidden_vars for r in raw.itertuples()],
                      index=raw.index, dtype=bool)
 
@@ -190,18 +198,22 @@ def trends(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = 
 def contribution_table(
     con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "quarter"
 ) -> pd.DataFrame:
-    """Per period (newest first) and treatment ('All treatments' first): how many sessions got each
-    therapist contribution rating 1-5, and the mean, among sessions with a contribution rating."""
+    """Per period (newest first) and treatment ('All treatments' first), among sessions with a therapist
+    contribution rating: how many there are, the share rated `HIGH` (4) or more ("the therapist initiated
+    or exacerbated a rupture", the flag threshold) and the mean rating (1-5), each shown from 5 rated sessions
+    and hidden on its own when it would give a hidden cell away. Every row of the trends table is listed, 0 rated included.
+
+    No per-rating counts: a count of sessions rated 4 or 5 is small in nearly every cell, so a table of
+    them is a table of `*`; the share 4-5 answers "how often" as the rupture share does, for the same
+    group of 5 or more sessions."""
     kind = _period(period)
     plan = _plan(con, scope)
-    raw = plan.ratings[kind]
+    raw = plan.rows[kind]
     out = raw[["period_start", "treatment", "is_total"]].copy()
-    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n, _mask(plan, kind, raw, "tc"), strict=True)]
-    mean_hidden = _mask(plan, kind, raw, "tc_sum")
-    for k in RATINGS:
-        shown = _mask(plan, kind, raw, ("c", k))
-        out[f"rating_{k}"] = [_shown(getattr(r, f"c{k}"), h) for r, h in zip(raw.itertuples(), shown, strict=True)]
-    out["mean_contribution"] = raw.mean_tc.where(~mean_hidden & (raw.n >= MIN_CELL))
+    out["rated_sessions"] = [_shown(n, h) for n, h in zip(raw.n_tc, _mask(plan, kind, raw, "tc"), strict=True)]
+    enough = raw.n_tc >= MIN_CELL
+    out["high_share"] = (raw.tc_high / raw.n_tc.where(enough)).where(~_mask(plan, kind, raw, "tc_high"))
+    out["mean_contribution"] = raw.mean_tc.where(~_mask(plan, kind, raw, "tc_sum") & enough)
     return _newest_first(out)
 
 
@@ -217,13 +229,14 @@ def _raw_therapists(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFram
             SELECT {pseudonym.sql('therapist_id')} AS therapist, count(*) AS n,
                 avg((rupture_segments > 0)::INTEGER) AS share,
                 count(overall_resolution) AS n_res, avg(overall_resolution) AS mean_res,
-                count(therapist_contribution) AS n_tc, avg(therapist_contribution) AS mean_tc
+                count(therapist_contribution) AS n_tc, avg(therapist_contribution) AS mean_tc,
+                count(*) FILTER (WHERE therapist_contribution >= ?) AS n_high
             FROM v_session_metrics CROSS JOIN pseudonym_key WHERE {where}
             GROUP BY therapist_id, pseudonym_key.opad, pseudonym_key.ipad
         )
         SELECT * FROM g ORDER BY therapist
         """,
-        [*pseudonym.params(con), *params],
+        [*pseudonym.params(con), HIGH, *params],
     ).df()
 
 

@@ -18,9 +18,10 @@ from rrrs_core.queries import clinic
 from rrrs_core.scope import CLINIC, Scope
 
 NOT_AVAILABLE = "-"
+RATED_HIGH = "Contribution rated 4-5"
 NOTE = ("The whole clinic's latest period with a shown total beside the one before, as in the tables below: "
-        "'*' = suppressed, "
-        "'-' = nothing to show (no sessions, or fewer than 5 rated). With ruptures changes in percentage points. "
+        "'*' = suppressed, '-' = nothing to show (no sessions, or fewer than 5 rated). With ruptures and "
+        "contribution rated 4-5 (the share of contribution-rated sessions) change in percentage points. "
         "The latest period may still be running: compare its sessions before reading a change as a trend.")
 
 
@@ -55,6 +56,15 @@ def _measure(row: object | None, col: str, hidden: bool, fmt: str) -> tuple[str,
     return (NOT_AVAILABLE, None) if value is None or pd.isna(value) else (fmt.format(value), float(value))
 
 
+def _contribution(row: object | None, col: str, fmt: str) -> tuple[str, float | None]:
+    """A whole-clinic contribution figure: hidden ('*') when its rated sessions are, or when it is blank
+    beside 5 or more of them (the share 4-5 and the mean are hidden on their own, `clinic.contribution_table`)."""
+    rated = None if row is None else str(row.rated_sessions)  # type: ignore[attr-defined]
+    value = None if row is None else getattr(row, col)
+    hidden = rated == clinic.SUPPRESSED or (rated is not None and pd.isna(value) and int(rated) >= clinic.MIN_CELL)
+    return _measure(row, col, hidden, fmt)
+
+
 def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: str = "quarter") -> Comparison | None:
     """The latest period whose whole-clinic row is shown (else the latest with dated sessions) and the
     calendar period before it; None without dated sessions. A last month of one session is suppressed, and
@@ -62,6 +72,7 @@ def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: st
 
     Sessions: the whole clinic's sessions. With ruptures: the share of them with a rupture segment (change in
     percentage points). Mean resolution and mean contribution: over the rated sessions, shown from 5 rated.
+    Contribution rated 4-5: the share of contribution-rated sessions rated 4 or 5 (percentage points).
     '*' = suppressed, '-' = nothing to show (no sessions, or fewer than 5 rated)."""
     trends = clinic.trends(con, scope, period)
     if trends.empty:
@@ -75,14 +86,15 @@ def comparison(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, period: st
     for when, start in (("now", latest), ("before", previous)):
         row, rated = _total(trends, start), _total(contribution, start)
         hidden = row is not None and row.sessions == clinic.SUPPRESSED  # type: ignore[attr-defined]
-        dist_hidden = rated is not None and rated.rating_1 == clinic.SUPPRESSED  # type: ignore[attr-defined]
         cells[when] = {"Sessions": _count(row, "sessions"),
                        "With ruptures": _measure(row, "rupture_share", hidden, "{:.0%}"),
                        "Mean resolution": _measure(row, "mean_resolution", hidden or (
                            row is not None and row.rated_sessions == clinic.SUPPRESSED), "{:.2f}"),  # type: ignore[attr-defined]
-                       "Mean contribution": _measure(rated, "mean_contribution", dist_hidden, "{:.2f}")}
+                       "Mean contribution": _contribution(rated, "mean_contribution", "{:.2f}"),
+                       RATED_HIGH: _contribution(rated, "high_share", "{:.0%}")}
     for measure, change_fmt, scale in (("Sessions", "{:+.0f}", 1), ("With ruptures", "{:+.0f} pts", 100),
-                                       ("Mean resolution", "{:+.2f}", 1), ("Mean contribution", "{:+.2f}", 1)):
+                                       ("Mean resolution", "{:+.2f}", 1), ("Mean contribution", "{:+.2f}", 1),
+                                       (RATED_HIGH, "{:+.0f} pts", 100)):
         (now_text, now), (before_text, before) = cells["now"][measure], cells["before"][measure]
         change = "" if now is None or before is None else change_fmt.format((now - before) * scale)
         out.append({"measure": measure, "now": now_text, "before": before_text, "change": change})

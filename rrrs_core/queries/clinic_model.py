@@ -17,16 +17,8 @@ from rrrs_core.suppression import Cells, Key
 MIN_CELL = 5
 PERIODS: tuple[str, ...] = ("month", "quarter")
 ALL_TREATMENTS = "All treatments"
-RATINGS = range(1, 6)
-
-
-def every_row(rows: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
-    """The contribution table with a row for every row of the trends table (0 ratings where none)."""
-    keys = rows[["period_start", "is_total", "treatment"]]
-    out = keys.merge(ratings, on=["period_start", "is_total", "treatment"], how="left")
-    counts = ["n", *(f"c{k}" for k in RATINGS)]
-    out[counts] = out[counts].fillna(0).astype(int)
-    return out
+HIGH = 4  # the app's default flag threshold: "rated 4-5" = the therapist initiated or exacerbated a rupture
+SCALE = 5  # resolution and contribution ratings run 1-5
 
 
 def row_key(kind: str, r: object) -> Key:
@@ -34,8 +26,14 @@ def row_key(kind: str, r: object) -> Key:
     return ("row", kind, pd.Timestamp(p).date(), bool(total), treatment)
 
 
-def ratings_key(row: Key) -> Key:
-    return ("ratings", *row[1:])
+def mean_key(row: Key) -> Key:
+    """The unit of a row's mean contribution."""
+    return ("mean", *row[1:])
+
+
+def high_key(row: Key) -> Key:
+    """The unit of a row's share rated 4-5."""
+    return ("high", *row[1:])
 
 
 def therapist_key(i: int) -> Key:
@@ -47,83 +45,79 @@ def is_small(n: int) -> bool:
 
 
 # What a row publishes, as the reader's variables: sessions, sessions with ruptures (share x sessions),
-# rated sessions and their resolution sum (mean x rated), contribution-rated sessions, their per-rating
-# counts and their contribution sum (mean x rated).
-ROW_MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum")
-MEASURES = (*ROW_MEASURES, *(("c", k) for k in RATINGS))
-SCALE = 5  # resolution and contribution ratings run 1-5
+# rated sessions and their resolution sum (mean x rated), contribution-rated sessions, their contribution
+# sum (mean x rated) and how many of them were rated `HIGH` or more (share x rated).
+MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum", "tc_high")
 
 
-def var_key(measure: object, row: Key) -> Key:
-    return (*measure, *row[1:]) if isinstance(measure, tuple) else (measure, *row[1:])
+def var_key(measure: str, row: Key) -> Key:
+    return (measure, *row[1:])
 
 
 def part_key(row: Key, part: str) -> Key:
     return ("part", part, *row[1:])
 
 
-def add_row(cells: Cells, kind: str, r: object, rated: object | None, keep: bool) -> None:
-    """One row of the trends table (and its contribution-table twin, `rated`, if listed) as one unit.
+def contribution_bounds(cells: Cells, tc: Key, tc_sum: Key, high: Key) -> None:
+    """What a reader knows of a group's contribution figures without its ratings: `high` of `tc` rated
+    sessions are rated 4-5 and the rest 1-3, so tc + 3 high <= sum <= 3 tc + 2 high (every whole sum in
+    between is some set of ratings, so nothing else follows; it implies tc <= sum <= 5 tc)."""
+    lo_high, hi_low = HIGH - 1, HIGH - 1  # a high rating is at least 1 + 3, a low one at most 3
+    cells.relate({high: 1.0, tc: -1.0}, below=True)
+    cells.relate({tc: 1.0, high: float(lo_high), tc_sum: -1.0}, below=True)
+    cells.relate({tc_sum: 1.0, tc: -float(hi_low), high: -float(SCALE - hi_low)}, below=True)
 
-    `keep`: a whole-clinic row of `MIN_CELL` or more sessions. Its sessions, share, rated sessions and
-    mean resolution are hidden only when no other cell as near can protect a small one (`Cells.reluctant`); its
-    contribution-rated sessions (with the rating distribution) and small rated sessions (1-4, with the
-    mean) are units of their own that can be hidden while the row stays. The contribution count is apart
-    because a treatment missing from the contribution table is known to have none: shown beside the
-    total's sessions, it bounds how many sessions such a treatment has."""
+
+def add_row(cells: Cells, kind: str, r: object, keep: bool) -> None:
+    """One row of the trends table and its contribution-table twin: the row, and two units of its own for
+    the mean contribution and the share rated 4-5 (hidden with the row, or alone: 4-5 ratings are rare, so a
+    hidden group's count can be proved 1-4 by the shown ones and must be protected without the mean).
+
+    `keep`: a whole-clinic row of `MIN_CELL` or more sessions. Its sessions, share and rated counts, and
+    its contribution unit, are hidden only when no other cell as near can protect a small one
+    (`Cells.reluctant`); a small (1-4) rated or contribution-rated count is a unit of its own (with the mean
+    that needs it) that is hidden while the row stays."""
     key = row_key(kind, r)
-    n, n_rated = int(r.n), int(r.n_rated)  # type: ignore[attr-defined]
-    n_tc = int(rated.n) if rated is not None else 0  # type: ignore[attr-defined]
-    listed = rated is not None  # a row missing from the contribution table has no ratings: public
+    n, n_rated, n_tc = int(r.n), int(r.n_rated), int(r.n_tc)  # type: ignore[attr-defined]
     v = {m: var_key(m, key) for m in MEASURES}
     cells.var(v["n"], n, lo=1, count=True)  # a listed row has at least one session
-    cells.var(v["ruptured"], round(float(r.share) * n), per=v["n"])  # type: ignore[attr-defined]
+    cells.var(v["ruptured"], int(r.n_ruptured), per=v["n"])  # type: ignore[attr-defined]
     cells.var(v["rated"], n_rated, count=True)
-    res = 0.0 if n_rated == 0 else float(r.mean_res) * n_rated  # type: ignore[attr-defined]
-    cells.var(v["res_sum"], round(res), per=v["rated"])
-    # The contribution table lists every row of the trends table (`every_row`), 0 ratings included, so a
-    # hidden row's contribution count is not known to be 0 (which, beside a shown total, would bound it).
-    cells.var(v["tc"], n_tc, hi=math.inf if listed else 0, count=True)
-    tc_sum = sum(k * int(getattr(rated, f"c{k}")) for k in RATINGS) if listed else 0
-    cells.var(v["tc_sum"], tc_sum, hi=math.inf if listed else 0, per=v["tc"])
+    cells.var(v["res_sum"], int(r.res_sum), per=v["rated"])  # type: ignore[attr-defined]
+    # The contribution table lists every row of the trends table, 0 rated included, so a hidden row's
+    # contribution count is not known to be 0 (which, beside a shown total, would bound it).
+    cells.var(v["tc"], n_tc, count=True)
+    cells.var(v["tc_sum"], int(r.tc_sum), per=v["tc"])  # type: ignore[attr-defined]
+    # Sessions rated 4-5 are shown as a share of 5 or more rated sessions, as ruptured ones are of the
+    # sessions. Hidden, they are protected as the per-rating counts they replace were: a count, which may
+    # not be proved to lie in 1-4.
+    cells.var(v["tc_high"], int(r.tc_high), count=True)  # type: ignore[attr-defined]
     # Complements are taken from month rows before quarter rows (the quarter view is the default: a hidden
     # month is better protected by another month of the treatment than by blanking its quarter).
     rank = 5 if r.is_total else 2 if kind == "month" else 4  # type: ignore[attr-defined]
-    members = [v[m] for m in ROW_MEASURES if m != "tc_sum"]
-    # A row's rating counts and their mean are shown or hidden together (one small count hides the row's
-    # distribution; its rated sessions stay): cell-by-cell hiding in a table of treatments x ratings x
-    # months, tied to quarters, needs far more complements for the same protection.
-    counts = [int(getattr(rated, f"c{k}")) if listed else 0 for k in RATINGS]
-    for k, c in zip(RATINGS, counts, strict=True):
-        cells.var(v[("c", k)], c, hi=math.inf if listed else 0, count=True)
-    tied = []
-    if listed:
-        dist = ratings_key(key)
-        cells.unit(dist, [v["tc_sum"], *(v[("c", k)] for k in RATINGS)], rank - 2,
-                   any(is_small(c) for c in counts), size=n_tc)
-        tied.append(dist)
-    if keep:  # see the docstring: the row less its contribution count and small rated sessions
-        small = [v["rated"], v["res_sum"]] if is_small(n_rated) else []
-        cells.unit(key, [m for m in members if m not in small and m != v["tc"]], rank, False, size=n)
-        cells.reluctant.add(key)
-        parts = [part_key(key, "tc")]
-        cells.unit(parts[0], [v["tc"]], 1, is_small(n_tc), size=n_tc)  # before any row: a total's count only
-        cells.tied[parts[0]] = tied
-        if small:
-            parts.append(part_key(key, "rated"))
-            cells.unit(parts[1], small, rank, True, size=n_rated)
-            cells.tied[parts[1]] = []
-        cells.tied[key] = parts
+    contribution = [mean_key(key), high_key(key)]
+    cells.unit(contribution[0], [v["tc_sum"]], rank - 2, is_small(n_tc), size=n_tc)
+    cells.unit(contribution[1], [v["tc_high"]], rank - 3, is_small(n_tc), size=n_tc)  # before the mean
+    if keep:  # see the docstring: the row less its small counts
+        cells.reluctant |= {key, *contribution}
+        parts = {part: [v[c] for c in counts] for part, count, counts in
+                 (("rated", n_rated, ("rated", "res_sum")), ("tc", n_tc, ("tc",))) if is_small(count)}
+        cells.unit(key, [v[m] for m in ("n", "ruptured", "rated", "res_sum", "tc")
+                         if not any(v[m] in members for members in parts.values())], rank, False, size=n)
+        cells.tied[key] = list(contribution)
+        for part, members in parts.items():
+            cells.unit(part_key(key, part), members, rank, True, size=cells.value[members[0]])
+            cells.tied[part_key(key, part)] = list(contribution) if part == "tc" else []
+            cells.tied[key].append(part_key(key, part))
     else:
-        cells.unit(key, members, rank, n < MIN_CELL or is_small(n_rated) or is_small(n_tc), size=n)
-        cells.tied[key] = tied
+        cells.unit(key, [v[m] for m in ("n", "ruptured", "rated", "res_sum", "tc")], rank,
+                   n < MIN_CELL or is_small(n_rated) or is_small(n_tc), size=n)
+        cells.tied[key] = list(contribution)
     for part in ("ruptured", "rated", "tc"):
         cells.relate({v[part]: 1.0, v["n"]: -1.0}, below=True)
-    for count, total in (("rated", "res_sum"), ("tc", "tc_sum")):
-        cells.relate({v[count]: 1.0, v[total]: -1.0}, below=True)
-        cells.relate({v[total]: 1.0, v[count]: -float(SCALE)}, below=True)
-    cells.relate({v["tc"]: -1.0, **{v[("c", k)]: 1.0 for k in RATINGS}})
-    cells.relate({v["tc_sum"]: -1.0, **{v[("c", k)]: float(k) for k in RATINGS}})
+    cells.relate({v["rated"]: 1.0, v["res_sum"]: -1.0}, below=True)
+    cells.relate({v["res_sum"]: 1.0, v["rated"]: -float(SCALE)}, below=True)
+    contribution_bounds(cells, v["tc"], v["tc_sum"], v["tc_high"])
 
 
 def undated_value(cells: Cells, part: str, n_therapists: int, month_totals: list[Key]) -> None:
@@ -175,6 +169,23 @@ def therapist_means(cells: Cells, therapists: pd.DataFrame, month_totals: list[K
             undated_value(cells, part, len(therapists), month_totals)
             cells.relate({**{(part, "therapist", i): 1.0 for i in range(len(therapists))},
                           **{var_key(part, k): -1.0 for k in month_totals}, extra: -1.0})
+    therapist_high(cells, therapists, month_totals, n_undated)
+
+
+def therapist_high(cells: Cells, therapists: pd.DataFrame, month_totals: list[Key], n_undated: int) -> None:
+    """A therapist's sessions rated 4-5 (never shown) are bounded by their mean contribution like a row's
+    (`contribution_bounds`: a mean of 1.0 says none) and add up, with the undated sessions', to the months'
+    totals: a reader knows this, so the model does too."""
+    for i, r in enumerate(therapists.itertuples()):
+        high = cells.var(("tc_high", "therapist", i), int(r.n_high))
+        cells.latent.add(high)
+        contribution_bounds(cells, ("tc", "therapist", i), ("tc_sum", "therapist", i), high)
+    extra = cells.var(("tc_high", "undated"), 0, hi=n_undated)
+    cells.latent.add(extra)
+    undated_value(cells, "tc_high", len(therapists), month_totals)
+    contribution_bounds(cells, ("tc", "undated"), ("tc_sum", "undated"), extra)
+    cells.relate({**{("tc_high", "therapist", i): 1.0 for i in range(len(therapists))},
+                  **{var_key("tc_high", k): -1.0 for k in month_totals}, extra: -1.0})
 
 
 def kept_totals(rows: dict[str, pd.DataFrame]) -> set[Key]:
@@ -197,8 +208,7 @@ def kept_totals(rows: dict[str, pd.DataFrame]) -> set[Key]:
     return kept
 
 
-def build(rows: dict[str, pd.DataFrame], ratings: dict[str, pd.DataFrame], therapists: pd.DataFrame,
-           head: dict[str, int], kept: set[Key]) -> Cells:
+def build(rows: dict[str, pd.DataFrame], therapists: pd.DataFrame, head: dict[str, int], kept: set[Key]) -> Cells:
     """The reader's model of everything published (see `_compute_plan`)."""
     cells = Cells(min_cell=MIN_CELL)
     dated = cells.var(("dated sessions",), head["n_sessions"] - head["n_undated"])
@@ -206,9 +216,8 @@ def build(rows: dict[str, pd.DataFrame], ratings: dict[str, pd.DataFrame], thera
     cells.unit(("header",), [dated, everyone], 9, False)
     cells.fixed.add(("header",))
     for kind in PERIODS:
-        rated = {row_key(kind, r): r for r in ratings[kind].itertuples()}
         for r in rows[kind].itertuples():
-            add_row(cells, kind, r, rated.get(row_key(kind, r)), row_key(kind, r) in kept)
+            add_row(cells, kind, r, row_key(kind, r) in kept)
         for _, group in rows[kind].groupby("period_start"):  # each measure: components vs total
             keys = [row_key(kind, r) for r in group.itertuples()]
             total = [k for k in keys if k[3]]

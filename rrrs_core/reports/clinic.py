@@ -126,18 +126,15 @@ def _trends_table(trends: pd.DataFrame, period: str) -> list[Flowable]:
 
 
 def _contribution_table(table: pd.DataFrame, period: str) -> list[Flowable]:
-    ratings = [f"rating_{r}" for r in clinic_q.RATINGS]
-    table, left_out = _shown_rows(table, ["rated_sessions", *ratings])
-    rows = [[_period(r.period_start, period), r.treatment, r.rated_sessions,
-             *[getattr(r, c) for c in ratings], b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
+    table, left_out = _shown_rows(table, ["rated_sessions"])
+    rows = [[_period(r.period_start, period), r.treatment, r.rated_sessions, b.fmt_share(r.high_share),
+             b.fmt_mean(r.mean_contribution)] for r in table.itertuples()]
     return [
-        CondPageBreak(200), b.para("Therapist-contribution ratings", "h1"),
-        b.para("Newest first. Sessions per therapist-contribution rating (1 usual - 5 clearly caused) among rated "
-               "sessions. Bold: all treatments.", "small"),
+        CondPageBreak(200), b.para("Therapist contribution", "h1"),
+        b.para(b.esc(clinic_q.CONTRIBUTION_NOTE) + " Newest first. Bold: all treatments.", "small"),
         *_left_out(left_out),
-        b.table([period.capitalize(), "Treatment", "Rated sessions", *[f"Rated {r}" for r in clinic_q.RATINGS],
-                 "Mean contribution"], rows, [0.12, 0.2, 0.1, 0.08, 0.08, 0.08, 0.08, 0.08, 0.12],
-                right=range(2, 9), bold_rows=_totals(table)),
+        b.table([period.capitalize(), "Treatment", "Rated sessions", "Rated 4-5", "Mean contribution"], rows,
+                [0.16, 0.3, 0.18, 0.16, 0.2], right=range(2, 5), bold_rows=_totals(table)),
     ]
 
 

@@ -6,14 +6,16 @@ header figures), turns every shown figure and every relation between figures int
 (SciPy's `milp`), and for each hidden value asks for its smallest and largest possible value.
 
 Relations it uses: each period's treatments sum to 'All treatments' and a quarter's months to the quarter
-(sessions, rated sessions, sessions with ruptures = share x sessions, resolution sum = mean x rated, and
-each contribution count and contribution sum); the period totals sum to the header's dated sessions and the
-therapists to its coded sessions; the therapists' ruptured sessions sum to the months' (plus at most the
-undated sessions); a listed row has at least one session (the contribution table lists every row, 0 ratings included);
-a part never exceeds its whole; ratings run 1-5.
+(sessions, rated sessions, sessions with ruptures = share x sessions, resolution sum = mean x rated,
+contribution-rated sessions, contribution sum = mean x rated, and sessions rated 4-5 = share 4-5 x rated);
+the period totals sum to the header's dated sessions and the therapists to its coded sessions; the
+therapists' ruptured sessions, rated sessions, rating sums and sessions rated 4-5 (the last three never
+shown) sum to the months' (plus the undated sessions'); a listed row has at least one session (the
+contribution table lists every row, 0 rated included); a part never exceeds its whole; ratings run 1-5, so
+h of c rated sessions rated 4-5 leave their sum between c + 3h and 3c + 2h.
 
 "Pinned below 5", the criterion asserted:
-- a hidden count (sessions, rated sessions, contribution-rated sessions, a rating count) whose whole
+- a hidden count (sessions, rated sessions, contribution-rated sessions, sessions rated 4-5) whose whole
   feasible range lies in 1..4: the attacker knows a small group exists and its size up to 4 (this includes
   knowing it exactly);
 - a hidden measure (sessions with ruptures, resolution sum, contribution sum) of a group that truly has
@@ -41,7 +43,7 @@ from tests.builders import add_dyad, add_session, add_therapist, globals_
 
 H = q.SUPPRESSED
 MIN = q.MIN_CELL
-MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum", *[f"c{i}" for i in q.RATINGS])
+MEASURES = ("n", "ruptured", "rated", "res_sum", "tc", "tc_sum", "tc_high")
 PER = {"ruptured": "n", "res_sum": "rated", "tc_sum": "tc"}
 
 
@@ -59,6 +61,7 @@ class Attacker:
         present: set[tuple] = set()
         for kind in q.PERIODS:
             tr, ct = q.trends(con, period=kind), q.contribution_table(con, period=kind)
+            assert not {c for c in ct.columns if c.startswith("rating_")}, "the model below publishes no rating counts"
             periods[kind] = sorted(tr.period_start.unique())
             rated = {(r.period_start, r.treatment): r for r in ct.itertuples()}
             for r in tr.itertuples():
@@ -95,6 +98,13 @@ class Attacker:
                            ("undated ruptured",): -1.0})
         for mean, count, total in (("mean_resolution", "rated", "res_sum"), ("mean_contribution", "tc", "tc_sum")):
             self._therapist_means(ther, mean, count, total, periods["month"], head["n_undated"])
+        for i in range(len(ther)):  # each therapist's sessions rated 4-5, bounded by their rated sessions and sum
+            self._free(("ttc_high", i), 0)
+            self._high_bounds(("ttc", i), ("ttc_sum", i), ("ttc_high", i))
+        self._free(("undated tc_high",), 0, head["n_undated"])
+        self._high_bounds(("undated tc",), ("undated tc_sum",), ("undated tc_high",))
+        self.equal.append({**{("ttc_high", i): 1.0 for i in range(len(ther))}, ("undated tc_high",): -1.0,
+                           **{("tc_high", "month", p, q.ALL_TREATMENTS): -1.0 for p in periods["month"]}})
         self.unknown = sorted(self.lo, key=repr)
         self.solutions: list[np.ndarray] = []
 
@@ -123,6 +133,11 @@ class Attacker:
             self.equal.append({**{(part, i): 1.0 for i in range(len(ther))}, extra: -1.0,
                                **{(whole, "month", p, q.ALL_TREATMENTS): -1.0 for p in months}})
 
+    def _high_bounds(self, count: tuple, total: tuple, high: tuple) -> None:
+        """h of c rated sessions are rated 4-5 (4 or 5 each), the others 1-3: c + 3h <= sum <= 3c + 2h."""
+        self.below += [{high: 1.0, count: -1.0}, {count: 1.0, high: 3.0, total: -1.0},
+                       {total: 1.0, count: -3.0, high: -2.0}]
+
     def _free(self, name: tuple, lo: float, hi: float = math.inf) -> None:
         self.lo[name], self.hi[name] = lo, hi
 
@@ -149,19 +164,20 @@ class Attacker:
         else:
             self._product(v["res_sum"], r.mean_resolution, v["rated"])  # type: ignore[attr-defined]
         if c is None:  # not listed in the contribution table: no contribution ratings
-            for m in ("tc", "tc_sum", *[f"c{i}" for i in q.RATINGS]):
+            for m in ("tc", "tc_sum", "tc_high"):
                 self.known[v[m]] = 0
         else:
             self._count(v["tc"], c.rated_sessions)  # type: ignore[attr-defined]  # rows with 0 ratings are listed
-            for i in q.RATINGS:
-                self._count(v[f"c{i}"], getattr(c, f"rating_{i}"))
-            self._product(v["tc_sum"], c.mean_contribution, v["tc"])  # type: ignore[attr-defined]
+            if self.known.get(v["tc"]) == 0:
+                self.known[v["tc_sum"]] = self.known[v["tc_high"]] = 0
+            else:
+                self._product(v["tc_sum"], c.mean_contribution, v["tc"])  # type: ignore[attr-defined]
+                self._product(v["tc_high"], c.high_share, v["tc"])  # type: ignore[attr-defined]
         for part in ("ruptured", "rated", "tc"):
             self.below.append({v[part]: 1.0, v["n"]: -1.0})
         for count, total in (("rated", "res_sum"), ("tc", "tc_sum")):
             self.below += [{v[count]: 1.0, v[total]: -1.0}, {v[total]: 1.0, v[count]: -5.0}]
-        self.equal.append({v["tc"]: -1.0, **{v[f"c{i}"]: 1.0 for i in q.RATINGS}})
-        self.equal.append({v["tc_sum"]: -1.0, **{v[f"c{i}"]: float(i) for i in q.RATINGS}})
+        self._high_bounds(v["tc"], v["tc_sum"], v["tc_high"])
 
     def range(self, name: tuple) -> tuple[float, float]:
         """Smallest and largest integer value of a hidden `name` consistent with everything published."""
@@ -225,8 +241,7 @@ def true_values(con: duckdb.DuckDBPyConnection) -> dict[tuple, float]:
             f"""SELECT date_trunc('{kind}', session_date)::TIMESTAMP AS p, coalesce(treatment, ?) AS t,
                 count(*), count(*) FILTER (WHERE rupture_segments > 0), count(overall_resolution),
                 coalesce(sum(overall_resolution), 0), count(therapist_contribution),
-                coalesce(sum(therapist_contribution), 0),
-                {", ".join(f"count(*) FILTER (WHERE therapist_contribution = {i})" for i in q.RATINGS)}
+                coalesce(sum(therapist_contribution), 0), count(*) FILTER (WHERE therapist_contribution >= 4)
             FROM v_session_metrics WHERE session_date IS NOT NULL
             GROUP BY GROUPING SETS ((p, t), (p))""", [q.UNSPECIFIED]).fetchall()
         for p, t, *values in rows:
@@ -248,7 +263,7 @@ def pinned_below_5(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     found = []
     for name in attacker.unknown:
         kind = name[0]
-        if kind.startswith("undated") or kind in ("trated", "tres_sum", "ttc", "ttc_sum"):
+        if kind.startswith("undated") or kind in ("trated", "tres_sum", "ttc", "ttc_sum", "ttc_high"):
             continue
         count = (PER[kind], *name[1:]) if kind in PER else ("tn", name[1]) if kind == "truptured" else name
         if not 1 <= truth[count] < MIN:
@@ -478,9 +493,10 @@ def demo40(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnectio
 
 
 def test_demo_clinic_40_dyads_pins_nothing(demo40: duckdb.DuckDBPyConnection) -> None:
-    """The sweep's clinic: the attacker, with mean x rated and whole numbers, over month and quarter views,
-    both tables, the therapist table and the header together, pins nothing."""
-    assert (q.contribution_table(demo40, period="quarter").rating_1 == H).any()
+    """The sweep's clinic: the attacker, with mean x rated, share 4-5 x rated and whole numbers, over month
+    and quarter views, both tables, the therapist table and the header together, pins nothing."""
+    table = q.contribution_table(demo40, period="quarter")
+    assert table.high_share.isna().any() and table.mean_contribution.notna().any()
     assert pinned_below_5(demo40) == []
 
 
@@ -493,37 +509,23 @@ def test_demo_clinic_another_seed_pins_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("period", q.PERIODS)
-def test_H04_contribution_table_mean_times_rated_pins_no_hidden_count(demo40: duckdb.DuckDBPyConnection,
-                                                                      period: str) -> None:
-    """Sweep H04: a row's rated sessions and mean contribution, shown beside hidden rating counts, give two
-    equations (the hidden counts sum to the rest of the rated sessions; their weighted sum to mean x rated
-    minus the shown ones) whose whole-number solutions must leave every hidden count open."""
-    from itertools import product
-
-    def num(v: object) -> int | None:
-        return None if v == H else int(v)  # type: ignore[call-overload]
-
+def test_H04_mean_contribution_beside_a_hidden_share_pins_no_count(demo40: duckdb.DuckDBPyConnection,
+                                                                   period: str) -> None:
+    """Sweep H04, for the published set of issue 15: a row's rated sessions c and mean contribution m, shown
+    beside its hidden share rated 4-5, bound that share's count h by whole numbers (h sessions rated 4-5 and
+    c - h rated 1-3 give c + 3h <= m x c <= 3c + 2h, and 0 <= h <= c). No such range may lie in 1..4."""
     found, checked_rows = [], 0
     table = q.contribution_table(demo40, period=period)
-    assert (table.rating_1 == H).any() and (table.rating_1 != H).any(), "nothing to attack"
     for r in table.itertuples():
-        n = num(r.rated_sessions)
-        known = {k: num(getattr(r, f"rating_{k}")) for k in q.RATINGS}
-        hid = [k for k, v in known.items() if v is None]
-        if n is None or pd.isna(r.mean_contribution) or not hid:
+        if r.rated_sessions == H or pd.isna(r.mean_contribution) or not pd.isna(r.high_share):
             continue
         checked_rows += 1
-        rest_n = n - sum(v for v in known.values() if v is not None)
-        rest_s = round(r.mean_contribution * n) - sum(k * v for k, v in known.items() if v is not None)
-        sols = [x for x in product(range(rest_n + 1), repeat=len(hid))
-                if sum(x) == rest_n and sum(k * c for k, c in zip(hid, x, strict=True)) == rest_s]
-        for i, k in enumerate(hid):
-            values = {x[i] for x in sols}
-            if len(values) == 1 and 0 < min(values) < MIN:
-                found.append((str(r.period_start)[:10], r.treatment, k, min(values)))
+        c, total = int(r.rated_sessions), round(r.mean_contribution * int(r.rated_sessions))
+        values = [h for h in range(c + 1) if c + 3 * h <= total <= 3 * c + 2 * h]
+        if values and min(values) >= 1 and max(values) < MIN:
+            found.append((str(r.period_start)[:10], r.treatment, values))
     assert found == [], found[:10]
-    # The rule that makes it so: a mean is never shown beside a hidden rating count.
-    assert checked_rows == 0
+    assert checked_rows > 0, "nothing to attack: no mean shown beside a hidden share"
 
 
 def test_demo_whole_clinic_rows_of_5_or_more_are_shown(demo40: duckdb.DuckDBPyConnection) -> None:
@@ -549,3 +551,49 @@ def test_demo_whole_clinic_rows_of_5_or_more_are_shown(demo40: duckdb.DuckDBPyCo
     assert months.loc[pd.Timestamp("2023-11-01"), "sessions"] == "34"
     assert months.loc[pd.Timestamp("2023-12-01"), "sessions"] == "33"
     assert (months.sessions != H).sum() >= len(months) - 5
+
+
+def test_demo_whole_clinic_contribution_is_shown(demo40: duckdb.DuckDBPyConnection) -> None:
+    """Issue 15: the contribution table was almost all '*' (272 of 315 quarter cells, the whole clinic's mean
+    shown for 1 of 10 quarters) because each rating 1-5 was a count, small in nearly every cell. Publishing
+    the share rated 4-5 and the mean instead, the whole clinic's mean contribution is shown for every quarter
+    with 5 or more rated sessions, and most of the table is readable."""
+    quarters = q.contribution_table(demo40, period="quarter")
+    totals = quarters[quarters.is_total]
+    rated = totals.rated_sessions.astype(int)
+    assert (rated >= MIN).all() and totals.mean_contribution.notna().all(), totals
+    assert totals.high_share.notna().sum() >= 8
+    cells = quarters[["rated_sessions", "high_share", "mean_contribution"]]
+    hidden = (cells.rated_sessions == H).sum() + cells.high_share.isna().sum() + cells.mean_contribution.isna().sum()
+    assert hidden <= cells.size // 3, hidden  # 33 of 135 on the demo
+    months = q.contribution_table(demo40, period="month").query("is_total")
+    shown = months[months.rated_sessions != H]
+    assert shown.mean_contribution.isna().sum() <= 1, shown  # Jul 2024's mean protects a small month cell
+
+
+def test_demo_period_comparison_shows_mean_contribution(demo40: duckdb.DuckDBPyConnection) -> None:
+    """The summary's mean contribution was '*' for both quarters; now it is shown, with the share 4-5."""
+    from rrrs_core.queries import clinic_compare
+
+    rows = clinic_compare.comparison(demo40, period="quarter").rows.set_index("measure")
+    assert rows.loc["Mean contribution"].tolist() == ["1.17", "1.31", "-0.14"]
+    assert rows.loc["Contribution rated 4-5"].tolist() == ["0%", "4%", "-4 pts"]
+
+
+def test_the_attacker_finds_a_4_5_leak_without_its_protection(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """If hidden 4-5 counts were not checked as counts, the shown shares 4-5 (months against quarters,
+    totals against parts) would prove small ISTDP cells of the 12-dyad demo to hold 1-3 sessions rated 4-5:
+    the attacker's check of the new published set can fail."""
+    from rrrs_core import suppression
+
+    var = suppression.Cells.var
+
+    def unchecked(self, key, value, lo=0.0, hi=math.inf, count=False, per=None):  # type: ignore[no-untyped-def]
+        return var(self, key, value, lo, hi, count and key[0] != "tc_high", per)
+
+    monkeypatch.setattr(suppression.Cells, "var", unchecked)
+    con = _demo(tmp_path, 12, 3)
+    found = [name for name, *_ in pinned_below_5(con)]
+    assert found and all(name[0] == "tc_high" for name in found), found
+    con.close()
