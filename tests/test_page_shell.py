@@ -12,14 +12,12 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from rrrs_core import access, store
-from rrrs_ui import auth, demo_view
+from rrrs_ui import auth, demo_view, shell
 from tests.apptest import APP, all_text, open_page
 from tests.test_roles import AUTH
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = {"caseload": "pages/caseload.py", "dyad": "pages/dyad.py", "session": "pages/session.py",
-         "contribution": "pages/contribution.py", "clinic": "pages/clinic.py", "data": "pages/data.py",
-         "scoresheet": "pages/scoresheet.py", "audit": "pages/audit.py", "users": "pages/users.py"}
+FILES = {name: file for name, (file, _title) in shell.PAGES.items()}  # every page the app has
 
 
 def registered(at: AppTest) -> dict[str, str]:

@@ -45,13 +45,13 @@ def test_row_height_wraps_only_when_needed_and_is_capped() -> None:
 
 def test_flag_lists_follow_the_flag_columns() -> None:
     frame = pd.DataFrame({f.key: [True, False] for f in FLAGS})
-    frame.loc[0, "confrontation_rising"] = False
+    frame.loc[0, ["confrontation_rising", "ended_after_rupture"]] = False
     assert cells.flag_lists(frame).tolist() == [
         ["Unresolved ruptures", "Sessions dropped off", "Ratings pending"], []]
-    longest = sorted(cells.FLAG_LABELS, key=len)[1:]
+    longest = sorted(cells.FLAG_LABELS, key=len)[-3:]
     assert cells._label_lines(longest, cells.FLAGS_PX) == 1  # any three flags on one line
     all_four = cells.flag_lists(pd.DataFrame({f.key: [True] for f in FLAGS})).iloc[0]
-    assert all_four[0] == "Unresolved ruptures" and all_four[-1].endswith(" more")  # heaviest first, rest counted
+    assert all_four[0] == "Ended after rupture" and all_four[-1].endswith(" more")  # heaviest first, rest counted
 
 
 def test_tint_adds_an_alpha_channel() -> None:
