@@ -149,8 +149,8 @@ def drill_down(v: pairs.Viewer, coder_a: str, coder_b: str, design: Design, key:
             st.success("No disputed mark: both codings mark the same codes check in the same segments.")
         for d in comp.definitions.itertuples():
             where = comp.disputed[comp.disputed.code == d.code]
-            spots = "; ".join(f"{r.minute_start}-{r.minute_end} min ({comp.coder_a}: {_clarity(r.clarity_a)}, "
-                              f"{comp.coder_b}: {_clarity(r.clarity_b)})" for r in where.itertuples())
+            spots = "; ".join(f"{r.minute_start}-{r.minute_end} min ({md(comp.coder_a)}: {_clarity(r.clarity_a)}, "
+                              f"{md(comp.coder_b)}: {_clarity(r.clarity_b)})" for r in where.itertuples())
             st.markdown(f"**{md(d.label)}** ({d.family})  \n{md(d.definition)}  \n*Check-minus when:* "
                         f"{md(d.check_minus)}  \n:violet[Disputed at {spots}]")
     return comp
@@ -163,11 +163,11 @@ def _clarity(value: str) -> str:
 def reference_buttons(comp: pairs.Comparison) -> None:
     """Supervisors and admins: make either coding the session's reference (calibration)."""
     current = query(calibration.reference_of, comp.dyad_id, comp.session_number)
-    st.caption(f"Reference coding of this session: {current or 'none (not a calibration session)'}.")
+    st.caption(f"Reference coding of this session: {md(current) if current else 'none (not a calibration session)'}.")
     cols = st.columns(3)
     for col, coder in zip(cols, (comp.coder_a, comp.coder_b), strict=False):
-        if coder != current and col.button(f"Mark {coder} as reference", key=f"ref_{coder}",
-                                           help=f"Make {coder}'s coding the reference of this calibration session"):
+        if coder != current and col.button(f"Mark {md(coder)} as reference", key=f"ref_{coder}",
+                                           help=f"Make {md(coder)}'s coding the reference of this calibration session"):
             _write(lambda c=coder: calibration.mark(glue.connection(), comp.dyad_id, comp.session_number, c,
                                                     user=auth.principal().subject, role=auth.principal().role,
                                                     permit=permit()))
@@ -215,7 +215,7 @@ def calibration_section(v: pairs.Viewer, who: access.Principal) -> None:
         table = query(calibration.trainee_table, trainee)
         verdict, short = calibration.status(table, criterion)
         (st.success if verdict == calibration.MEETS else st.warning)(
-            f"{trainee}: **{verdict}**" + ("" if not short else " - " + md("; ".join(short))))
+            f"{md(trainee)}: **{verdict}**" + ("" if not short else " - " + md("; ".join(short))))
         presence = view.presence_table(table)
         st.markdown("Per-code agreement with the reference (AC1 and kappa per segment; " + CHECK_MINUS_RULE + ")")
         st.dataframe(presence, hide_index=True, placeholder="", column_order=[

@@ -74,20 +74,23 @@ def test_md_escapes_markdown_html_and_directives():
 
 
 @pytest.mark.parametrize(("page", "params"), [("dyad", {"dyad": "D"}), ("session", {"dyad": "D", "session": "1"}),
-                                              ("caseload", {"scope": "S"}), ("contribution", {"scope": "S"})])
+                                              ("caseload", {"scope": "S"}), ("contribution", {"scope": "S"}),
+                                              ("reliability", {"pair": "C,C2"})])
 def test_pages_send_ids_and_notes_escaped(monkeypatch, tmp_path, page, params):
     """Before the fix the dyad and session headers interpolated ids into st.markdown as they were, and a note
     body was passed to st.markdown whole."""
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")
     e = evil()
     db = evil_db(tmp_path / "evil.duckdb")
-    fill = {"D": e["dyad"], "S": f"supervisor:{e['supervisor']}"}
+    fill = {"D": e["dyad"], "S": f"supervisor:{e['supervisor']}", "C,C2": f"C2,{e['coder']}"}
     at = open_page(monkeypatch, db, page, {k: fill.get(v, v) for k, v in params.items()})
     assert not at.exception, [x.value for x in at.exception]
     strings = rendered(at)
     assert strings
     bad = [s for s in strings if UNSAFE.search(s)]
     assert not bad, bad
+    if page == "reliability":  # the pair's coder, in the design line and the drill-down
+        assert any(md(e["coder"]) in s for s in strings), strings
     if page in ("caseload", "contribution"):  # the scope's label names the supervisor
         assert any(md(e["supervisor"]) in s for s in strings), strings
     if page in ("dyad", "session"):
