@@ -11,8 +11,7 @@ from rrrs_core import reports
 from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
 from rrrs_core.queries import dyad as q
-from rrrs_core.queries import recency
-from rrrs_core.queries.severity import RESOLUTION_FLAG_MAX
+from rrrs_core.queries import recency, severity
 from rrrs_core.queries.severity import RULE as SEVERITY_RULE
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
@@ -99,7 +98,8 @@ def flag_text(r: Any, tc: int) -> str:
     parts = []
     if r.high_contribution:
         parts.append(f"TC ≥ {tc}")
-    if r.rupture_segments and not pd.isna(r.overall_resolution) and r.overall_resolution <= RESOLUTION_FLAG_MAX:
+    if severity.unresolved(None if pd.isna(r.overall_resolution) else int(r.overall_resolution),
+                           r.rupture_segments):
         parts.append(f"res {int(r.overall_resolution)}")
     if r.ratings_pending:
         parts.append("pending, unaddr." if r.flagged else "pending")

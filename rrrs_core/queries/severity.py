@@ -27,12 +27,17 @@ def severity(therapist_contribution: int | None, overall_resolution: int | None,
     return tc + unresolved
 
 
+def unresolved(overall_resolution: int | None, rupture_segments: int | None) -> bool:
+    """A rupture the coder rated as not resolved: the second part of the flag rule."""
+    return bool(rupture_segments) and overall_resolution is not None and overall_resolution <= RESOLUTION_FLAG_MAX
+
+
 def flagged(therapist_contribution: int | None, overall_resolution: int | None, rupture_segments: int | None,
             threshold: int, ratings_pending: bool = False, unaddressed_episodes: int = 0) -> bool:
     """Whether a session is flagged for review (see the module docstring)."""
     if therapist_contribution is not None and therapist_contribution >= threshold:
         return True
-    if rupture_segments and overall_resolution is not None and overall_resolution <= RESOLUTION_FLAG_MAX:
+    if unresolved(overall_resolution, rupture_segments):
         return True
     return bool(ratings_pending and unaddressed_episodes)
 

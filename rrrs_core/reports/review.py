@@ -50,8 +50,7 @@ class SessionReview:
     @property
     def unresolved(self) -> bool:
         """A rupture the coder rated as not resolved (overall resolution at or below the rule's maximum)."""
-        return (bool(self.rupture_segments) and self.overall_resolution is not None
-                and self.overall_resolution <= sev.RESOLUTION_FLAG_MAX)
+        return sev.unresolved(self.overall_resolution, self.rupture_segments)
 
     @property
     def unaddressed(self) -> tuple[Episode, ...]:
