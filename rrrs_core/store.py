@@ -21,11 +21,11 @@ from rrrs_core.storage import locking
 from rrrs_core.storage.lake import CATALOG, catalog_dsn, forget, open_lake
 from rrrs_core.storage.lakeddl import for_lake
 from rrrs_core.storage.location import DATA_PATH_ENV, DEFAULT_DB, Location, describe, parse, raw, redact
-from rrrs_core.storage.writes import data_version, in_write, next_id, writing
+from rrrs_core.storage.writes import data_version, in_write, next_id, reading, writing
 from rrrs_core.views import create_views
 
 __all__ = ["DATA_PATH_ENV", "DEFAULT_DB", "Location", "data_version", "describe", "in_write", "next_id",
-           "redact", "writing"]
+           "reading", "redact", "writing"]
 
 KEY_ENV = "RRRS_DB_KEY"
 LATEST = MIGRATIONS[-1][0]

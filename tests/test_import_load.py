@@ -114,10 +114,11 @@ def test_failure_during_write_rolls_back(con, tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(load, "write", boom)
-    before = counts(con)
+    before, version = counts(con), store.data_version(con)
     with pytest.raises(RuntimeError):
         import_path(con, write_folder(tmp_path / "ok"))
     assert counts(con) == before
+    assert store.data_version(con) == version, "no other server's cache is told of a change that never was"
 
 
 def test_semicolon_bom_and_signs(con, tmp_path):

@@ -120,6 +120,23 @@ def test_a_newer_schema_than_this_rrrs_knows_is_refused_and_left_alone(empty_db)
 
 
 @pytest.mark.both_backends
+def test_the_app_and_the_command_line_refuse_a_newer_schema_plainly(empty_db, monkeypatch, capsys):
+    from rrrs_core import cli
+    from rrrs_ui.auth import DB_NEWER
+    from tests.apptest import all_text, open_page
+
+    location, con = empty_db
+    with store.writing(con):
+        con.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', current_localtimestamp())")
+    con.close()
+    at = open_page(monkeypatch, location)
+    assert not at.exception and DB_NEWER in all_text(at)
+    assert cli.main(["export", "summary", "--out", "/dev/null", "--db", str(location)]) == 1
+    err = capsys.readouterr().err
+    assert "rrrs: The database " in err and "schema version 999, newer than this rrrs knows" in err
+
+
+@pytest.mark.both_backends
 def test_next_id_follows_the_largest_id_and_only_inside_writing(con):
     with pytest.raises(RuntimeError, match="outside `store.writing`"):
         store.next_id(con, "note", "note_id")

@@ -44,6 +44,8 @@ def _store_key(con: duckdb.DuckDBPyConnection) -> str:
 @contextmanager
 def writing(con: duckdb.DuckDBPyConnection, lock: str = locking.WRITES) -> Iterator[duckdb.DuckDBPyConnection]:
     """Take the write lock, then run the block as one transaction (see the module docstring)."""
+    if id(con) in _open.__dict__.get("reads", set()):
+        raise RuntimeError("store.writing inside store.reading: the write would not see commits made since")
     dsn = catalog_dsn(con)
     active: set[int] = _open.__dict__.setdefault("ids", set())
     with locking.hold(lock, dsn):
@@ -65,6 +67,30 @@ def writing(con: duckdb.DuckDBPyConnection, lock: str = locking.WRITES) -> Itera
         con.execute("COMMIT")  # a failed commit (a DuckLake conflict) leaves no transaction open
     if lock == locking.WRITES and dsn is None:
         _versions[_store_key(con)] = next(_ticks)
+
+
+@contextmanager
+def reading(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Several reads as one transaction, without the lock: one snapshot for all of them and, on a shared
+    store, one read of DuckLake's metadata instead of one per query (a small query costs ~5 ms inside a
+    transaction, ~40 ms alone, measured with the machine busy). Temp tables made inside it stay (it commits).
+    Inside `writing` or another `reading` on the same connection it joins the open transaction. Never call
+    `writing` inside it: a write must begin after its lock is granted, in a transaction of its own."""
+    active: set[int] = _open.__dict__.setdefault("ids", set())
+    reads: set[int] = _open.__dict__.setdefault("reads", set())
+    if id(con) in active or id(con) in reads:
+        yield con
+        return
+    con.execute("BEGIN TRANSACTION")
+    reads.add(id(con))
+    try:
+        yield con
+    except BaseException:
+        reads.discard(id(con))
+        con.execute("ROLLBACK")
+        raise
+    reads.discard(id(con))
+    con.execute("COMMIT")
 
 
 def in_write(con: duckdb.DuckDBPyConnection) -> bool:
