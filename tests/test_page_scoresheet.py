@@ -15,6 +15,8 @@ from rrrs_core import coding_edit as ce
 from rrrs_core import store
 from tests.apptest import all_text
 
+pytestmark = pytest.mark.both_backends  # tests on `clinic_db` run on the file and the shared store
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "scoresheet.py")
 NO_EDITS = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
 

@@ -52,6 +52,7 @@ def test_other_ducklake_catalogs_and_an_empty_connection_string_are_refused():
 def test_redact_hides_every_password(text):
     shown = redact(text)
     assert "hunter2" not in shown and "********" in shown
+    assert '": FATAL' in shown or "FATAL" not in text  # a quoted message goes on after the password
     assert "dbname=" in shown or "postgresql://rrrs:" in shown  # the rest stays readable
 
 

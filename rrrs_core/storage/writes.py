@@ -10,9 +10,9 @@ never deleted.
 
 `data_version` changes after every committed change of data by any process, and not after an audit row
 alone (every page view is audited: keying caches on those would empty them on every click).
-- Shared store: the newest DuckLake snapshot not marked as an audit append (one catalog query through
-  the store's own PostgreSQL connection, about a millisecond; the catalog's primary key on snapshot_id
-  makes it a backward index scan).
+- Shared store: the newest DuckLake snapshot not marked as an audit append (one query on the catalog
+  database, on this process's own connection: well under a millisecond; the catalog's primary key on
+  snapshot_id makes it a backward index scan).
 - Embedded file: one process writes it (DuckDB's file lock), so a counter in this process, moved by every
   committed `writing`, sees every change.
 """
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 import duckdb
 
 from rrrs_core.storage import locking
-from rrrs_core.storage.lake import catalog_dsn, metadata
+from rrrs_core.storage.lake import catalog_dsn
 
 AUDIT_COMMIT = "rrrs audit"  # the commit message that marks a snapshot holding only an audit append
 _open = threading.local()  # ids of the connections this thread has a transaction open on
@@ -114,7 +114,8 @@ _LAKE_VERSION = ("SELECT snapshot_id FROM ducklake_snapshot_changes WHERE commit
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
     """A number that changes after any committed data write by any process (see the module docstring)."""
-    if catalog_dsn(con) is not None:
-        rows = con.execute("SELECT * FROM postgres_query(?, ?)", [metadata(con), _LAKE_VERSION]).fetchall()
-        return int(rows[0][0]) if rows else 0
+    dsn = catalog_dsn(con)
+    if dsn is not None:
+        found = locking.catalog_value(dsn, _LAKE_VERSION)
+        return int(found) if found is not None else 0  # type: ignore[call-overload]
     return _versions.get(_store_key(con), 0)
