@@ -109,6 +109,19 @@ def test_the_store_is_migrated_once_and_every_migration_recorded(empty_db, backe
 
 
 @pytest.mark.both_backends
+def test_connecting_again_writes_nothing(clinic_db):
+    """Views, the metrics cache, codebooks and the pseudonym secret are checked, not rewritten, at each
+    connect: several servers starting on one store neither rewrite them nor fight over them."""
+    con = store.connect(clinic_db)
+    version = store.data_version(con)
+    views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE database_name = current_database() "
+                        "ORDER BY 1").fetchall()
+    assert len(views) == 5 and all(comment.startswith("rrrs:") for _name, comment in views)
+    store.connect(clinic_db).close()
+    assert store.data_version(con) == version
+
+
+@pytest.mark.both_backends
 def test_a_newer_schema_than_this_rrrs_knows_is_refused_and_left_alone(empty_db):
     location, con = empty_db
     with store.writing(con):
