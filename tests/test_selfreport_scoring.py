@@ -19,7 +19,7 @@ def put(con: duckdb.DuckDBPyConnection, dyad: str, session: int, instrument: str
     """Answers straight into the table, as the importer and the form write them."""
     version = version or sr.catalog(con).current[instrument].version
     date = dt.date(2026, 1, day) if day else None
-    with store.transaction(con):
+    with store.writing(con):
         con.executemany("INSERT INTO selfreport VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 'test', now()::TIMESTAMP)",
                         [[dyad, session, respondent, instrument, version, k, v, date] for k, v in values.items()])
 

@@ -23,7 +23,8 @@ import duckdb
 from rrrs_core.errors import Problem
 from rrrs_core.selfreport import registry
 from rrrs_core.selfreport.definition import Instrument, parse, scoring
-from rrrs_core.selfreport.writes import writing
+from rrrs_core.storage.writes import writing
+from rrrs_core.views import _stale, _tag
 
 SCALE_SQL = """
 CREATE OR REPLACE VIEW v_selfreport_scale AS
@@ -150,9 +151,18 @@ def sync(con: duckdb.DuckDBPyConnection, instruments: str | None = None) -> Cata
     return catalog(con, instruments)
 
 
+VIEWS = [("v_selfreport_scale", SCALE_SQL), ("v_selfreport_alert", ALERT_SQL)]
+
+
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SCALE_SQL)
-    con.execute(ALERT_SQL)
+    """Make the views that are missing or differ from the code (tagged like `views.create_views`'), so a
+    connect writes nothing when they are current (several servers share one store)."""
+    if not _stale(con, VIEWS):
+        return
+    with writing(con):
+        for name, sql in _stale(con, VIEWS):
+            con.execute(sql)
+            con.execute(f"COMMENT ON VIEW {name} IS '{_tag(sql)}'")
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
