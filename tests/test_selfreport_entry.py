@@ -24,6 +24,8 @@ T1 = Principal("t1@clinic", "therapist", therapist_id="T1")  # treats D1
 S1 = Principal("s1@clinic", "supervisor", therapist_id="S1")  # treats D3, supervises T1 (D1)
 GOOD = {"relationship": 9.1, "goals": "8.5", "approach": 8.8, "overall": 8.9}
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (DuckLake)
+
 
 def audit_rows(con: duckdb.DuckDBPyConnection, action: str) -> list[tuple]:
     return con.execute("SELECT actor, role, target, detail FROM audit WHERE action = ? ORDER BY audit_id",

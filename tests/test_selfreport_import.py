@@ -52,6 +52,7 @@ def find(problems: list[Problem], row: int | None, column: str, text: str, value
     return hits[0]
 
 
+@pytest.mark.both_backends
 def test_with_the_3rs_tables_coded_and_uncoded_sessions(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     report = import_path(con, folder_with(tmp_path, ok_rows()))
     assert report.selfreports is not None and report.selfreports.new == 10 and report.selfreports.forms == 3
@@ -168,6 +169,7 @@ def test_one_date_per_form_and_incomplete_forms(con: duckdb.DuckDBPyConnection, 
     assert not store.scalar(con, "SELECT count(*) FROM v_selfreport_scale")  # a total needs all four items
 
 
+@pytest.mark.both_backends  # replacing deletes and inserts: also on the shared store (DuckLake)
 def test_reimport_is_unchanged_a_different_value_needs_replace(con: duckdb.DuckDBPyConnection,
                                                                tmp_path: Path) -> None:
     path = folder_with(tmp_path, ok_rows())

@@ -13,6 +13,8 @@ from rrrs_core.queries.directory import therapist_scope
 
 SRS = ("relationship", "goals", "approach", "overall")
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (DuckLake)
+
 
 def put(con: duckdb.DuckDBPyConnection, dyad: str, session: int, instrument: str, values: dict[str, float],
         respondent: str = "patient", version: str | None = None, day: int | None = None) -> None:
