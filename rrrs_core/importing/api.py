@@ -12,8 +12,8 @@ import pandas as pd
 from rrrs_core import codebook as cb
 from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, diskfull, load, permission, rules, summary, typed
-from rrrs_core.importing.format import TABLES
+from rrrs_core.importing import consistency, diskfull, load, permission, rules, selfreports, summary, typed
+from rrrs_core.importing.format import SELFREPORTS, TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import reading, writing
 
@@ -29,6 +29,7 @@ class ImportReport:
     counts: load.LoadCounts = field(default_factory=load.LoadCounts)
     batch_id: int | None = None
     synthetic: bool = False
+    selfreports: selfreports.SelfReportCounts | None = None  # when the upload had a selfreports table
 
     def summary(self) -> str:
         c = self.counts
@@ -36,6 +37,8 @@ class ImportReport:
                  f"{c.codings_unchanged} unchanged", f"{c.sessions_new} new sessions",
                  f"{c.marks} marks", f"{c.ratings} ratings", f"{len(self.warnings)} warnings"]
         tag = " [synthetic demo data]" if self.synthetic else ""
+        if self.selfreports is not None:
+            parts.insert(-1, self.selfreports.summary())
         return f"Imported {self.source}{tag}: " + ", ".join(parts)
 
 
@@ -45,7 +48,7 @@ def _noop(_fraction: float, _label: str) -> None:
 
 DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is running in demo mode (no sign-in), "
              "which accepts only synthetic data; configure sign-in (README, 'Sign-in and roles') before importing "
-             "clinical codings. Demo data is the three CSVs with the SYNTHETIC.txt that `rrrs demo` wrote, "
+             "clinical codings. Demo data is the CSVs with the SYNTHETIC.txt that `rrrs demo` wrote, "
              "unchanged (it holds their digests); scoresheets are taken for sessions the demo clinic already has")
 
 
@@ -71,13 +74,17 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         # staged views number rows by rowid, which DuckDB gives tables made inside a transaction far
         # beyond INTEGER until it commits.
         problems += _validate(con, staged, book, writer, problems)
+        sr_source = staged[SELFREPORTS].source if SELFREPORTS in staged else None
         progress(0.6, "comparing with stored codings")
         # The lock first: the plan and its duplicate checks see every import committed before. A dry run
         # writes nothing, so it neither takes the lock nor waits for another import to finish.
         with reading(con) if dry_run else writing(con):
             load.plan(con)
+            if sr_source:
+                selfreports.plan(con)
             if not replace:
                 problems += load.conflicts(con, staged["sessions"].source)
+                problems += selfreports.conflicts(con, sr_source) if sr_source else []
             if any(p.severity == "error" for p in problems):
                 raise ValidationError(problems)
             report = ImportReport(source, problems, synthetic=synthetic)
@@ -86,6 +93,8 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
             progress(0.75, "writing")
             report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
                                                         replace=replace, book=book)
+            if sr_source:
+                report.selfreports = selfreports.write(con, report.batch_id, user=user, replace=replace)
     finally:
         with reading(con):
             typed.drop(con)
@@ -99,7 +108,7 @@ def _validate(con: duckdb.DuckDBPyConnection, staged: Staged, book: cb.Codebook,
     """The importer's rules, the writer's permission and the manual's consistency warnings: the problems
     found beyond `problems` (raises ValidationError with all of them at the first errors)."""
     found: list[Problem] = []
-    if len(staged) == len(TABLES):
+    if set(TABLES) <= staged.keys():
         summary.build(con, staged, book)
         for table in DEFER_TIDY & staged.keys():
             if summary.untidy(con, table) and tidy_deferred(con, table, book.rating_items):
@@ -108,7 +117,8 @@ def _validate(con: duckdb.DuckDBPyConnection, staged: Staged, book: cb.Codebook,
     if any(p.severity == "error" for p in problems + found):
         raise ValidationError(problems + found)
     typed.build(con, book.rating_items)
-    found += permission.run(con, writer, staged["sessions"].source)
+    sr_source = staged[SELFREPORTS].source if SELFREPORTS in staged else None
+    found += permission.run(con, writer, staged["sessions"].source, sr_source)
     if any(p.severity == "error" for p in problems + found):
         raise ValidationError(problems + found)
     return found + consistency.run(con, staged, book)
