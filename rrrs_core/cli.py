@@ -42,7 +42,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
     from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
+    from rrrs_core.selfreport.command import use_instruments
 
+    use_instruments(args)  # a clinic's own self-report instruments (--instruments DIR), checked first
     paths = [Path(p) for p in args.path]
     sheets = _scoresheets(paths)
     if sheets is None and len(paths) > 1:
@@ -113,12 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default="cli", help="who is importing (recorded with the import)")
     p.add_argument("--all-warnings", action="store_true", help="list every warning, not only the first 20")
     p.set_defaults(func=cmd_import)
+    from rrrs_core.selfreport import command as selfreport_cli
+
+    selfreport_cli.add_instruments_option(p)
 
     exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
     p = with_db(exp.add_parser("summary", help="one row per coding with the 3RS metrics"))
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--by", default="cli", help="who is exporting (audited, with the OS account)")
     p.set_defaults(func=cmd_export_summary)
+    selfreport_cli.add_parsers(sub, exp, with_db)  # `export selfreports`, `instruments`
 
     p = sub.add_parser("demo", help="write a synthetic demo clinic in the 3RS tables format")
     p.add_argument("--out", required=True, help="folder to write sessions.csv, marks.csv, ratings.csv")

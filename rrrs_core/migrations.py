@@ -273,4 +273,56 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        10,
+        "session self-reports (SRS, WAI-SR, rupture items) and the instrument definitions that score them",
+        # Item scores only, one row per answer. No key or index: the store may be DuckLake, which has none, so
+        # the writers (the import, the entry form) keep (dyad, session, respondent, instrument, item) unique.
+        # A self-reported session need not be in `session` (most are never coded); its dyad must exist.
+        # The definition tables are a copy of the instrument files (rrrs_core/selfreport), kept for every
+        # version ever used, so stored scores are scored by the definition they were entered under.
+        """
+        CREATE TABLE selfreport (
+            dyad_id            VARCHAR NOT NULL,
+            session_number     INTEGER NOT NULL,
+            respondent         VARCHAR NOT NULL,
+            instrument         VARCHAR NOT NULL,
+            instrument_version VARCHAR NOT NULL,
+            item               VARCHAR NOT NULL,
+            value              DOUBLE NOT NULL,
+            completed_on       DATE,
+            batch_id           BIGINT,
+            entered_by         VARCHAR NOT NULL,
+            entered_at         TIMESTAMP NOT NULL
+        );
+        CREATE TABLE selfreport_instrument (
+            instrument VARCHAR NOT NULL,
+            version    VARCHAR NOT NULL,
+            title      VARCHAR NOT NULL,
+            definition VARCHAR NOT NULL,
+            origin     VARCHAR NOT NULL,
+            added_at   TIMESTAMP NOT NULL
+        );
+        CREATE TABLE selfreport_scale_item (
+            instrument VARCHAR NOT NULL,
+            version    VARCHAR NOT NULL,
+            scale      VARCHAR NOT NULL,
+            item       VARCHAR NOT NULL,
+            scoring    VARCHAR NOT NULL,
+            n_items    INTEGER NOT NULL,
+            position   INTEGER NOT NULL
+        );
+        CREATE TABLE selfreport_rule (
+            instrument   VARCHAR NOT NULL,
+            version      VARCHAR NOT NULL,
+            rule         VARCHAR NOT NULL,
+            scale        VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,
+            on_scale     VARCHAR NOT NULL,
+            op           VARCHAR NOT NULL,
+            threshold    DOUBLE NOT NULL,
+            n_conditions INTEGER NOT NULL
+        );
+        """,
+    ),
 ]

@@ -157,6 +157,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         applied.append(version)
     sync_codebooks(con)
     create_views(con)
+    from rrrs_core.selfreport import schema as selfreport_schema  # here: it writes through this module
+
+    selfreport_schema.install(con)  # instrument definitions synced, self-report views (migration 10)
     from rrrs_core import pseudonym  # here, not at the top: pseudonym uses this module's transaction()
 
     pseudonym.ensure_secret(con)  # so read-only report workers always find the clinic's pseudonym key

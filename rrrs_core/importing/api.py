@@ -12,8 +12,8 @@ import pandas as pd
 from rrrs_core import codebook as cb
 from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
-from rrrs_core.importing import consistency, diskfull, load, permission, rules, summary, typed
-from rrrs_core.importing.format import TABLES
+from rrrs_core.importing import consistency, diskfull, load, permission, rules, selfreports, summary, typed
+from rrrs_core.importing.format import SELFREPORTS, TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
 from rrrs_core.store import CODING_WRITES, transaction
 
@@ -29,6 +29,7 @@ class ImportReport:
     counts: load.LoadCounts = field(default_factory=load.LoadCounts)
     batch_id: int | None = None
     synthetic: bool = False
+    selfreports: selfreports.SelfReportCounts | None = None  # when the upload had a selfreports table
 
     def summary(self) -> str:
         c = self.counts
@@ -36,6 +37,8 @@ class ImportReport:
                  f"{c.codings_unchanged} unchanged", f"{c.sessions_new} new sessions",
                  f"{c.marks} marks", f"{c.ratings} ratings", f"{len(self.warnings)} warnings"]
         tag = " [synthetic demo data]" if self.synthetic else ""
+        if self.selfreports is not None:
+            parts.insert(-1, self.selfreports.summary())
         return f"Imported {self.source}{tag}: " + ", ".join(parts)
 
 
@@ -67,7 +70,7 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         if synthetic_only and not synthetic:
             problems.insert(0, Problem("error", source, None, None, None, DEMO_ONLY))
         progress(0.35, "validating")
-        if len(staged) == len(TABLES):
+        if set(TABLES) <= staged.keys():
             summary.build(con, staged, book)
             for table in DEFER_TIDY & staged.keys():
                 if summary.untidy(con, table) and tidy_deferred(con, table, book.rating_items):
@@ -76,15 +79,19 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)
         typed.build(con, book.rating_items)
-        problems += permission.run(con, writer, staged["sessions"].source)
+        sr_source = staged[SELFREPORTS].source if SELFREPORTS in staged else None
+        problems += permission.run(con, writer, staged["sessions"].source, sr_source)
         if any(p.severity == "error" for p in problems):
             raise ValidationError(problems)
         problems += consistency.run(con, staged, book)
         progress(0.6, "comparing with stored codings")
         with CODING_WRITES, transaction(con):
             load.plan(con)
+            if sr_source:
+                selfreports.plan(con)
             if not replace:
                 problems += load.conflicts(con, staged["sessions"].source)
+                problems += selfreports.conflicts(con, sr_source) if sr_source else []
             if any(p.severity == "error" for p in problems):
                 raise ValidationError(problems)
             report = ImportReport(source, problems, synthetic=synthetic)
@@ -93,6 +100,8 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
             progress(0.75, "writing")
             report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
                                                         replace=replace, book=book)
+            if sr_source:
+                report.selfreports = selfreports.write(con, report.batch_id, user=user, replace=replace)
     finally:
         typed.drop(con)
         summary.drop(con)

@@ -17,7 +17,8 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
-from rrrs_core.importing.format import StagedTable
+from rrrs_core.importing import selfreports
+from rrrs_core.importing.format import SELFREPORTS, StagedTable
 from rrrs_core.importing.summary import BITS, RATINGS_TYPED, RUPTURE_FAMILIES, families
 from rrrs_core.store import first_rows
 
@@ -117,6 +118,8 @@ CHECKS: list[tuple[str, str]] = [
 def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb.Codebook) -> list[Problem]:
     """Every consistency warning (up to LIMIT per rule, then a count)."""
     out: list[Problem] = []
+    if SELFREPORTS in staged:
+        out += selfreports.incomplete(con, staged[SELFREPORTS].source)
     _summarise(con, book)
     try:
         for n, (table, sql) in enumerate(CHECKS):

@@ -10,6 +10,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "sessions": ("dyad_id", "therapist_id", "session_number", "coder_id", "n_segments"),
     "marks": ("dyad_id", "session_number", "coder_id", "segment", "code", "clarity"),
     "ratings": ("dyad_id", "session_number", "coder_id", "item", "rating"),
+    "selfreports": ("dyad_id", "session_number", "respondent", "instrument", "item", "value"),
 }
 
 OPTIONAL: dict[str, tuple[str, ...]] = {
@@ -17,7 +18,10 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
                  "consensus"),
     "marks": (),
     "ratings": (),
+    "selfreports": ("completed_on",),
 }
+# The optional fourth table (issue 18): session self-reports, in a 3RS tables folder or workbook or on its own.
+SELFREPORTS = "selfreports"
 
 KEY = ("dyad_id", "session_number", "coder_id")
 SYNTHETIC_MARKER = "SYNTHETIC.txt"

@@ -24,6 +24,7 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "sessions": ("dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id", "treatment"),
     "marks": ("dyad_id", "coder_id", "code", "clarity"),
     "ratings": ("dyad_id", "coder_id", "item"),
+    "selfreports": ("dyad_id", "respondent", "instrument", "item"),
 }
 LONG = frozenset({"dyad_id", "therapist_id", "coder_id", "supervisor_id", "patient_id", "treatment"})
 # Characters that show as nothing (or move other text): controls (Cc), format characters (Cf: soft hyphen,

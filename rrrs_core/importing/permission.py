@@ -95,36 +95,68 @@ def checks_for(writer: Principal) -> list[tuple[str, str, str]]:
     return NO_CODINGS
 
 
-def run(con: duckdb.DuckDBPyConnection, writer: Principal | None, source: str) -> list[Problem]:
-    """Errors for every staged session row the writer may not write; `None` is the trusted CLI (no limit)."""
+# Self-reports (the optional fourth table, `typ_selfreports` s): an administrator imports any; a supervisor
+# those of dyads in their scope (a new dyad comes with its sessions rows, checked above); nobody else.
+SELFREPORT_SCOPED: list[tuple[str, str, str]] = [
+    ("dyad_id", "EXISTS (SELECT 1 FROM dyad d WHERE d.dyad_id = s.dyad_id AND d.therapist_id NOT IN "
+                "(SELECT therapist_id FROM perm_scope))",
+     "'dyad ' || s.dyad_id || ' is outside your scope; you may import self-reports only of your own and your "
+     f"trainees'' dyads ({ADMIN_ONLY} import others)'"),
+]
+SELFREPORT_NONE: list[tuple[str, str, str]] = [
+    ("dyad_id", "true", "'your role does not import self-reports: supervisors and administrators do (therapists "
+                        "enter their patients'' forms on the dyad page)'"),
+]
+
+
+def _findings(con: duckdb.DuckDBPyConnection, table: str, checks: list[tuple[str, str, str]]
+              ) -> tuple[list[tuple], int]:
+    """Rows of `table` (alias s) each check refuses, at most LIMIT + 1 per check, and how many in all."""
+    rows: list[tuple] = []
+    total = 0
+    # One plain query per rule. A UNION ALL of these correlated rules under `count(*) OVER ()` ... LIMIT hit
+    # a DuckDB 1.5.5 internal error in 1 of 240 test runs ("Attempted to access index 0 within vector of
+    # size 0"), which invalidates the whole database; one query per rule passed 240 of 240.
+    for n, (col, where, msg) in enumerate(checks):
+        found = con.execute(f"SELECT s._row, {n} AS rule, '{col}' AS col, s.{col}::VARCHAR AS value, "
+                            f"{msg} AS message FROM {table} s WHERE {where} ORDER BY s._row "
+                            f"LIMIT {LIMIT + 1}").fetchall()
+        total += len(found) if len(found) <= LIMIT else int(scalar(
+            con, f"SELECT count(*) FROM {table} s WHERE {where}"))
+        rows += found
+    return rows, total
+
+
+def _problems(source: str, rows: list[tuple], total: int) -> list[Problem]:
+    rows = sorted(rows, key=lambda r: (r[0], r[1]))[:LIMIT]
+    problems = [Problem("error", source, r[0], r[2], r[3], r[4]) for r in rows]
+    if total > LIMIT:
+        problems.append(Problem("error", source, None, None, None,
+                                f"... and {total - LIMIT} more rows you may not write"))
+    return problems
+
+
+def run(con: duckdb.DuckDBPyConnection, writer: Principal | None, source: str,
+        selfreports: str | None = None) -> list[Problem]:
+    """Errors for every staged session row (and self-report row: `selfreports` names that table's file when
+    it is staged) the writer may not write; `None` is the trusted CLI (no limit)."""
     checks = [] if writer is None else checks_for(writer)
     if not checks:
         return []
+    assert writer is not None
+    extra = [] if selfreports is None else SELFREPORT_SCOPED if writer.role == "supervisor" else SELFREPORT_NONE
     ids = scope_for(con, writer).therapist_ids
     con.execute("CREATE OR REPLACE TEMP TABLE perm_scope AS SELECT unnest(?::VARCHAR[]) AS therapist_id",
                 [sorted(ids or ())])
     supervisor = writer.therapist_id if writer.role == "supervisor" else None
     con.execute("CREATE OR REPLACE TEMP TABLE perm_writer AS SELECT ?::VARCHAR AS supervisor, ?::VARCHAR AS coder_id",
                 [supervisor, writer.coder_id])
-    rows: list[tuple] = []
-    total = 0
     try:
-        # One plain query per rule. A UNION ALL of these correlated rules under `count(*) OVER ()` ... LIMIT hit
-        # a DuckDB 1.5.5 internal error in 1 of 240 test runs ("Attempted to access index 0 within vector of
-        # size 0"), which invalidates the whole database; one query per rule passed 240 of 240.
-        for n, (col, where, msg) in enumerate(checks):
-            found = con.execute(f"SELECT s._row, {n} AS rule, '{col}' AS col, s.{col}::VARCHAR AS value, "
-                                f"{msg} AS message FROM typ_sessions s WHERE {where} ORDER BY s._row "
-                                f"LIMIT {LIMIT + 1}").fetchall()
-            total += len(found) if len(found) <= LIMIT else int(scalar(
-                con, f"SELECT count(*) FROM typ_sessions s WHERE {where}"))
-            rows += found
+        rows, total = _findings(con, "typ_sessions", checks)
+        problems = _problems(source, rows, total)
+        if extra:
+            problems += _problems(selfreports or "", *_findings(con, "typ_selfreports", extra))
     finally:
         con.execute("DROP TABLE IF EXISTS perm_scope")
         con.execute("DROP TABLE IF EXISTS perm_writer")
-    rows = sorted(rows, key=lambda r: (r[0], r[1]))[:LIMIT]
-    problems = [Problem("error", source, r[0], r[2], r[3], r[4]) for r in rows]
-    if total > LIMIT:
-        problems.append(Problem("error", source, None, None, None,
-                                f"... and {total - LIMIT} more rows you may not write"))
     return problems

@@ -18,7 +18,15 @@ import pandas as pd
 
 from rrrs_core.errors import Problem
 from rrrs_core.importing import compact, synthetic, xlsx_limits
-from rrrs_core.importing.format import OPTIONAL, REQUIRED, SYNTHETIC_MARKER, TABLES, StagedTable, columns
+from rrrs_core.importing.format import (
+    OPTIONAL,
+    REQUIRED,
+    SELFREPORTS,
+    SYNTHETIC_MARKER,
+    TABLES,
+    StagedTable,
+    columns,
+)
 from rrrs_core.store import scalar
 
 Staged = tuple[dict[str, StagedTable], list[Problem], bool]
@@ -325,11 +333,14 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
         return {}, [_error(path.name, f"not a readable .xlsx workbook ({type(exc).__name__})")], False
     sheets = {_norm(name): name for name in book.sheetnames}
     staged: dict[str, StagedTable] = {}
+    alone = SELFREPORTS in sheets and not any(t in sheets for t in TABLES)  # a self-reports workbook
     try:
-        for table in TABLES:
+        for table in (*TABLES, SELFREPORTS):
             if table not in sheets:
-                problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
-                                       f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)}"))
+                if table != SELFREPORTS and not alone:
+                    problems.append(_error(path.name, f"no sheet named '{table}'; the workbook has sheets: "
+                                           f"{', '.join(book.sheetnames)}; expected: {', '.join(TABLES)} "
+                                           f"(and optionally {SELFREPORTS}), or {SELFREPORTS} alone"))
                 continue
             source = f"{path.name} [{sheets[table]}]"
             n = len(problems)
@@ -349,25 +360,43 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, items: Sequence[str]
                 staged[table] = result
     finally:
         book.close()
+    if alone:
+        _stage_no_codings(con, path.name, staged, problems, items)
     return staged, problems, False  # the demo writes CSVs only: a workbook is never synthetic (`synthetic`)
+
+
+def _stage_no_codings(con: duckdb.DuckDBPyConnection, where: str, staged: dict[str, StagedTable],
+                      problems: list[Problem], items: Sequence[str]) -> None:
+    """A self-reports-only import: the three 3RS tables staged empty, so every later step runs unchanged and
+    writes no coding."""
+    for table in TABLES:
+        frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns(table)})
+        result = stage_frame(con, table, frame, f"{where} (no {table})", problems, items)
+        if result:
+            staged[table] = result
 
 
 def _stage_folder(con: duckdb.DuckDBPyConnection, folder: Path, items: Sequence[str]) -> Staged:
     files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     problems: list[Problem] = []
     staged: dict[str, StagedTable] = {}
-    for table in TABLES:
+    alone = f"{SELFREPORTS}.csv" in files and not any(f"{t}.csv" in files for t in TABLES)
+    for table in (*TABLES, SELFREPORTS):
         path = files.get(f"{table}.csv")
         if path is None:
-            problems.append(_error(f"{folder.name}/{table}.csv", "file not found; a 3RS tables folder needs "
-                                   "sessions.csv, marks.csv and ratings.csv (marks/ratings may hold only a header)"))
+            if table != SELFREPORTS and not alone:
+                problems.append(_error(f"{folder.name}/{table}.csv", "file not found; a 3RS tables folder needs "
+                                       "sessions.csv, marks.csv and ratings.csv (marks/ratings may hold only a "
+                                       f"header), or {SELFREPORTS}.csv alone for self-reports only"))
             continue
         result = _stage_csv(con, table, path, problems, items)
         if result:
             staged[table] = result
+    if alone:
+        _stage_no_codings(con, folder.name, staged, problems, items)
     marker = files.get(SYNTHETIC_MARKER.lower())
     return staged, problems, marker is not None and synthetic.verify(
-        marker.read_bytes(), {t: files[f"{t}.csv"] for t in TABLES if f"{t}.csv" in files})
+        marker.read_bytes(), {t: files[f"{t}.csv"] for t in (*TABLES, SELFREPORTS) if f"{t}.csv" in files})
 
 
 def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path, items: Sequence[str]) -> Staged:
@@ -380,8 +409,16 @@ def stage_path(con: duckdb.DuckDBPyConnection, path: str | Path, items: Sequence
         return _stage_xlsx(con, p, items)
     if not p.exists():
         return {}, [_error(str(p), "no such file or folder")], False
-    return {}, [_error(p.name, "expected a folder with sessions.csv, marks.csv, ratings.csv or an .xlsx "
-                       "workbook with sheets sessions, marks, ratings")], False
+    if p.suffix.lower() == ".csv" and p.stem.lower() not in TABLES:  # one CSV: self-reports on their own
+        problems: list[Problem] = []
+        staged: dict[str, StagedTable] = {}
+        if result := _stage_csv(con, SELFREPORTS, p, problems, items):
+            staged[SELFREPORTS] = result
+        _stage_no_codings(con, p.name, staged, problems, items)
+        return staged, problems, False
+    return {}, [_error(p.name, "expected a folder with sessions.csv, marks.csv, ratings.csv (and optionally "
+                       f"{SELFREPORTS}.csv), an .xlsx workbook with sheets sessions, marks, ratings (and optionally "
+                       f"{SELFREPORTS}), or a {SELFREPORTS}.csv file on its own")], False
 
 
 __all__ = ["OPTIONAL", "cell_text", "stage_frame", "stage_path"]

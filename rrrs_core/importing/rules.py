@@ -6,14 +6,14 @@ many more rows share the same problem, so a wholly wrong file stays readable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
-from rrrs_core.importing import idrules
-from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, TRUE_WORDS, StagedTable
+from rrrs_core.importing import idrules, selfreports
+from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, SELFREPORTS, TRUE_WORDS, StagedTable
 from rrrs_core.importing.summary import SCREENS
 from rrrs_core.store import first_rows, one, scalar
 
@@ -199,6 +199,10 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
     problems: list[Problem] = []
     applicable = [r for r in row_rules(book) + CROSS_RULES if r.table in staged
                   and not ("stg_sessions" in (r.frm or "") and "sessions" not in staged)]
+    if (cat := selfreports.staged_catalog(con, staged)) is not None:  # the optional fourth table
+        applicable += selfreports.row_rules(Rule, cat) + selfreports.cross_rules(Rule)
+        problems += [replace(p, severity="warning", message=f"instrument file refused: {p.message}")
+                     for p in cat.problems]
     for rule in _offending(con, applicable):
         frm = rule.frm or f"stg_{rule.table} t"
         value = rule.value or f"t.{rule.column}"
@@ -209,9 +213,12 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
         if total > LIMIT:
             problems.append(Problem("error", source, None, rule.column, None,
                                     f"... and {total - LIMIT} more rows: {rule.message}"))
-    if "sessions" in staged and staged["sessions"].rows == 0:
-        problems.append(Problem("error", staged["sessions"].source, None, None, None,
-                                "no sessions: the sessions table has a header but no rows"))
+    reports = staged.get(SELFREPORTS)
+    if "sessions" in staged and staged["sessions"].rows == 0 and not (reports and reports.rows):
+        empty = reports if reports and staged["sessions"].source.endswith("(no sessions)") else staged["sessions"]
+        problems.append(Problem("error", empty.source, None, None, None,
+                                f"no {'self-reports' if empty is reports else 'sessions'}: the {empty.name} "
+                                "table has a header but no rows"))
     if "sessions" in staged:
         problems += idrules.lookalikes(con, staged["sessions"].source)
     return sorted(problems, key=lambda p: (p.file, p.row if p.row is not None else 1 << 62))

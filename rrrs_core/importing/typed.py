@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import duckdb
 
 from rrrs_core import codebook as cb
-from rrrs_core.importing import compact
+from rrrs_core.importing import compact, selfreports
 from rrrs_core.importing.format import TRUE_WORDS
+from rrrs_core.store import scalar
 
 CHECK_WORDS = sorted(k for k, v in cb.CLARITY_ALIASES.items() if v == "check")
 
@@ -39,6 +40,8 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
             code, CASE WHEN list_contains({compact.text_list(CHECK_WORDS)}, lower(clarity)) THEN 'check'
             ELSE 'check_minus' END AS clarity
         FROM stg_marks""")
+    if scalar(con, "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = 'stg_selfreports'"):
+        selfreports.build_typed(con)  # the optional fourth table
     # Read from the compact staging: after validation every item is known and every rating a number 1-5.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_ratings AS
@@ -48,6 +51,7 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
+    selfreports.drop(con)
     for t in ("stg_sessions", "stg_marks", "stg_ratings", "typ_ratings", "typ_marks"):
         con.execute(f"DROP VIEW IF EXISTS {t}")
     for t in ("raw_sessions", "raw_marks", "raw_ratings", "typ_sessions",

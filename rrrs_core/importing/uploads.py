@@ -22,13 +22,14 @@ import duckdb
 from rrrs_core.access import Principal
 from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing.api import ImportReport, Progress, _noop, import_path
-from rrrs_core.importing.format import SYNTHETIC_MARKER, TABLES
+from rrrs_core.importing.format import SELFREPORTS, SYNTHETIC_MARKER, TABLES
 
 
 def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], *, replace: bool = False,
                    user: str = "app", dry_run: bool = False, progress: Progress = _noop,
                    synthetic_only: bool = False, writer: Principal | None = None) -> ImportReport:
-    """Accept either one .xlsx workbook or the three CSVs (sessions, marks, ratings) in one upload; `writer`
+    """Accept either one .xlsx workbook or the three CSVs (sessions, marks, ratings), with or without
+    selfreports.csv, or selfreports.csv alone, in one upload; `writer`
     (the signed-in uploader) may write only inside their scope (`importing.permission`)."""
     names = [Path(n).name for n, _ in files]
     label = ", ".join(names) or "upload"
@@ -44,11 +45,13 @@ def import_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]
             return import_path(con, target, replace=replace, user=user, dry_run=dry_run, progress=progress,
                                synthetic_only=synthetic_only, writer=writer)
         # The demo's marker file may come along: demo mode (no sign-in) accepts only synthetic data.
-        unknown = [n for n in names if n.lower() not in {f"{t}.csv" for t in TABLES} | {SYNTHETIC_MARKER.lower()}]
+        known = {f"{t}.csv" for t in (*TABLES, SELFREPORTS)} | {SYNTHETIC_MARKER.lower()}
+        unknown = [n for n in names if n.lower() not in known]
         if unknown:
             raise ValidationError([Problem("error", n, None, None, None,
                                            "unexpected file name; the CSVs must be named sessions.csv, marks.csv "
-                                           f"and ratings.csv (with {SYNTHETIC_MARKER} for synthetic demo data)")
+                                           f"and ratings.csv, with {SELFREPORTS}.csv for self-reports (alone or "
+                                           f"with them) and {SYNTHETIC_MARKER} for synthetic demo data")
                                    for n in unknown])
         for (name, data) in files:
             target = put(f"upload/{Path(name).name.lower()}", data)
