@@ -128,12 +128,14 @@ SRS_ITEMS = ("relationship", "goals", "approach", "overall")
 
 def add_selfreport(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, instrument: str,
                    values: Mapping[str, float], *, respondent: str = "patient",
-                   completed_on: dt.date | None = None, version: str = "1", entered_by: str = "tests") -> None:
-    """One filled-in form: a row per item straight into `selfreport` (no validation, no audit), dated like
-    `add_session` dates the session unless `completed_on` says otherwise."""
-    from tests import selfreport_standin
+                   completed_on: dt.date | None = None, version: str | None = None,
+                   entered_by: str = "tests") -> None:
+    """One filled-in form: a row per item straight into `selfreport` (no validation, no audit), under the
+    instrument's current version unless `version` says otherwise, dated like `add_session` dates the session
+    unless `completed_on` says otherwise."""
+    from rrrs_core.selfreport import catalog
 
-    selfreport_standin.ensure(con)
+    version = version or catalog(con).current[instrument].version
     date = completed_on or dt.date(2026, 1, 5) + dt.timedelta(weeks=session_number - 1)
     with transaction(con):
         for item, value in values.items():
@@ -145,8 +147,10 @@ def add_selfreport(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number:
 
 
 def srs(total: float) -> dict[str, float]:
-    """SRS items adding up to `total` (0-40), spread evenly: the scale's total is all a test asks about."""
-    return {item: total / 4 for item in SRS_ITEMS}
+    """SRS items (0-10, one decimal) adding up to `total` (0-40), spread evenly: the total is what tests ask
+    about."""
+    part = round(total / 4, 1)
+    return {**dict.fromkeys(SRS_ITEMS[:3], part), SRS_ITEMS[3]: round(total - 3 * part, 1)}
 
 
 def rupture_items(rupture: bool, tension: int = 3, resolution: int = 3) -> dict[str, float]:

@@ -19,7 +19,7 @@ import pandas as pd
 from rrrs_core.queries.dyad import require_dyad
 from rrrs_core.scope import Scope
 
-SRS, WAI, RUPTURE = "srs", "wai_sr", "psq"   # sr-core's instrument ids
+SRS, WAI, RUPTURE = "srs", "wai_sr", "rupture_items"   # the shipped instruments' ids (rrrs_core.selfreport)
 PATIENT, THERAPIST = "patient", "therapist"
 SRS_CUTOFF = 36          # SRS total below this: the alliance is below the clinical cutoff (sr-core's rule)
 SRS_MAX = 40
@@ -119,7 +119,7 @@ def beside(axis: pd.DataFrame, traj: pd.DataFrame) -> pd.DataFrame:
             "confrontation_segments", "high_contribution", "therapist_contribution"]
     coded = traj[cols] if len(traj) else pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     out = axis.merge(coded, on="session_number", how="left")
-    out["high_contribution"] = out.high_contribution.fillna(False).astype(bool)
+    out["high_contribution"] = out.high_contribution.astype("boolean").fillna(False).astype(bool)
     return out
 
 

@@ -2,13 +2,15 @@
 
 Each flag reads the patient's *latest* form of its instrument (highest session number), because the
 caseload asks "what needs attention now": an SRS below the cutoff three months ago that has since recovered
-is history, not a flag. The alert rules themselves are sr-core's (`v_selfreport_alert`): this module only
-picks the latest session and says which rule fired there. `caseload.FLAGS` gives the flags their weights.
+is history, not a flag. The alert rules and the pick of the latest form are sr-core's (`v_selfreport_alert`,
+`rrrs_core.selfreport.CASELOAD_SQL`): this module scopes them and adds what the caseload needs besides (the
+dyad's identity, its latest report date). `caseload.FLAGS` gives the flags their weights.
 """
 
 from __future__ import annotations
 
-from rrrs_core.queries.selfreport import PATIENT, RUPTURE, SRS, SRS_CUTOFF, UNRESOLVED_MAX
+from rrrs_core.queries.selfreport import SRS_CUTOFF, UNRESOLVED_MAX
+from rrrs_core.selfreport import CASELOAD_SQL
 
 BELOW_CUTOFF_RULE = (f"The patient's latest Session Rating Scale (SRS) total is below {SRS_CUTOFF} of 40 (the "
                      "PCOMS clinical cutoff: the alliance is not on track). Shown on the dyad page with the SRS "
@@ -20,39 +22,24 @@ UNRESOLVED_RULE = (f"On the patient's latest post-session rupture form, they rep
 
 
 def per_dyad_sql(where: str) -> str:
-    """SQL (a query, for a CTE) with one row per dyad in scope that has any self-report: `latest_srs` and its
-    `srs_session`, the three flag columns, `last_reported` (latest completion date) and the dyad's identity
-    columns. `where` filters `d.therapist_id` (a scope's fragment; its parameters go where the CTE sits)."""
+    """SQL (a query, for a CTE) with one row per dyad in scope that has any self-report: its identity columns,
+    `last_reported` (latest completion date), `latest_srs` and its `srs_session`, and the three flag columns,
+    read from sr-core's `CASELOAD_SQL` (the patient's latest alliance form and latest rupture form, and the
+    rules that fired there). `where` filters `d.therapist_id` (a scope's fragment; its parameters go where the
+    CTE sits)."""
     return f"""
     WITH sd AS (
         SELECT d.dyad_id, d.therapist_id, t.supervisor_id, t.trainee, d.treatment
         FROM dyad d LEFT JOIN therapist t ON t.therapist_id = d.therapist_id WHERE {where}
     ),
     reported AS (
-        SELECT dyad_id, max(completed_on) AS last_reported,
-            max(session_number) FILTER (WHERE respondent = '{PATIENT}' AND instrument = '{RUPTURE}')
-                AS rupture_session
-        FROM selfreport WHERE dyad_id IN (SELECT dyad_id FROM sd) GROUP BY dyad_id
+        SELECT dyad_id, max(completed_on) AS last_reported FROM selfreport
+        WHERE dyad_id IN (SELECT dyad_id FROM sd) GROUP BY dyad_id
     ),
-    srs AS (
-        SELECT dyad_id, max(session_number) AS srs_session, arg_max(value, session_number) AS latest_srs
-        FROM v_selfreport_scale
-        WHERE respondent = '{PATIENT}' AND instrument = '{SRS}' AND scale = 'total'
-          AND dyad_id IN (SELECT dyad_id FROM sd)
-        GROUP BY dyad_id
-    ),
-    al AS (
-        SELECT dyad_id, session_number, bool_or(rule = 'below_cutoff') AS below_cutoff,
-            bool_or(rule = 'drop') AS srs_drop, bool_or(rule = 'rupture_unresolved') AS rupture_unresolved
-        FROM v_selfreport_alert WHERE respondent = '{PATIENT}' AND dyad_id IN (SELECT dyad_id FROM sd)
-        GROUP BY ALL
-    )
-    SELECT sd.*, r.last_reported, srs.latest_srs, srs.srs_session,
-        coalesce(a1.below_cutoff, false) AS alliance_below_cutoff,
-        coalesce(a1.srs_drop, false) AS srs_dropped,
-        coalesce(a2.rupture_unresolved, false) AS patient_rupture_unresolved
-    FROM sd JOIN reported r USING (dyad_id)
-    LEFT JOIN srs USING (dyad_id)
-    LEFT JOIN al a1 ON a1.dyad_id = sd.dyad_id AND a1.session_number = srs.srs_session
-    LEFT JOIN al a2 ON a2.dyad_id = sd.dyad_id AND a2.session_number = r.rupture_session
+    latest AS ({CASELOAD_SQL})
+    SELECT sd.*, r.last_reported, c.alliance_total AS latest_srs, c.alliance_session AS srs_session,
+        coalesce(c.below_cutoff, false) AS alliance_below_cutoff,
+        coalesce(c.alliance_dropped, false) AS srs_dropped,
+        coalesce(c.rupture_unresolved, false) AS patient_rupture_unresolved
+    FROM sd JOIN reported r USING (dyad_id) LEFT JOIN latest c USING (dyad_id)
     """
