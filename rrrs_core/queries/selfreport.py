@@ -18,6 +18,7 @@ import pandas as pd
 
 from rrrs_core.queries.dyad import require_dyad
 from rrrs_core.scope import Scope
+from rrrs_core.selfreport import Instrument, catalog
 
 SRS, WAI, RUPTURE = "srs", "wai_sr", "rupture_items"   # the shipped instruments' ids (rrrs_core.selfreport)
 PATIENT, THERAPIST = "patient", "therapist"
@@ -198,3 +199,8 @@ def has_reports(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str, sess
     row = con.execute("SELECT count(*) FROM selfreport WHERE dyad_id = ? AND session_number = ?",
                       [dyad_id, int(session_number)]).fetchone()
     return bool(row and row[0])
+
+
+def instruments(con: duckdb.DuckDBPyConnection) -> dict[str, Instrument]:
+    """The instruments a form may use now, by id (sr-core's catalog: shipped files, a clinic's own, stored)."""
+    return dict(catalog(con).current)
