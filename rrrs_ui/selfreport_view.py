@@ -11,13 +11,12 @@ import streamlit as st
 from rrrs_core.charts import selfreport as charts
 from rrrs_core.queries import caseload
 from rrrs_core.queries import selfreport as q
+from rrrs_core.selfreport import Instrument
 from rrrs_ui import cells, glue, tables
 
 SR_FLAGS = ("alliance_below_cutoff", "srs_dropped", "patient_rupture_unresolved")
 INSTRUMENTS = {q.SRS: "Session Rating Scale", q.WAI: "WAI-SR", q.RUPTURE: "Post-session rupture items"}
 RESPONDENTS = {q.PATIENT: "Patient", q.THERAPIST: "Therapist"}
-ALERTS = {"below_cutoff": f"below the cutoff ({q.SRS_CUTOFF})", "drop": "dropped 1+ point",
-          "rupture_unresolved": f"rupture reported, resolution {q.UNRESOLVED_MAX} or less"}
 
 
 def flag_lines(flags: list[caseload.Flag], last: dict[str, Any]) -> list[tuple[caseload.Flag, str]]:
@@ -104,8 +103,10 @@ def _pair(instrument: str, name: str, value: float) -> str:
 FORM_ORDER = {q.SRS: 0, q.WAI: 1, q.RUPTURE: 2}
 
 
-def session_table(reports: pd.DataFrame) -> pd.DataFrame:
-    """One row per form filled in for a session: who, which form, its scores, its items, the alerts it raised."""
+def session_table(reports: pd.DataFrame, instruments: dict[str, Instrument]) -> pd.DataFrame:
+    """One row per form filled in for a session: who, which form, its scores, the alerts it raised (named as
+    its instrument file names them), its items."""
+    rules = {(i.id, r.name): r.label for i in instruments.values() for r in i.rules}
     rows = []
     forms = reports.assign(who_at=(reports.respondent != q.PATIENT).astype(int),
                            at=reports.instrument.map(FORM_ORDER).fillna(len(FORM_ORDER)))
@@ -121,20 +122,22 @@ def session_table(reports: pd.DataFrame) -> pd.DataFrame:
             "scores": " · ".join(_pair(instrument, n, v) for n, v in zip(scales.name, scales.value, strict=True))
             or None,
             "items": " · ".join(_pair(instrument, n, v) for n, v in zip(items.name, items.value, strict=True)),
-            "alerts": "; ".join(ALERTS.get(a, a) for a in str(part.alerts.iloc[0]).split(";") if a) or None,
+            "alerts": "; ".join(rules.get((instrument, a), a) for a in str(part.alerts.iloc[0]).split(";") if a)
+            or None,
         })
     return pd.DataFrame(rows, columns=["respondent", "form", "scores", "alerts", "items"])
 
 
 def show_session_reports(reports: pd.DataFrame) -> None:
     """The patient's and the therapist's forms for one session, a row per form, beside the global ratings."""
+    instruments = glue.query(q.instruments)
     st.subheader("Self-reports", help="Forms the patient (and the therapist) filled in after this session. "
                  "Scores only: rrrs stores no item wording of licensed forms. Alerts: "
-                 + "; ".join(f"{k}: {v}" for k, v in ALERTS.items()) + ".")
+                 + "; ".join(r.label for i in instruments.values() for r in i.rules) + ".")
     if reports.empty:
         st.caption("No self-report was entered for this session.")
         return
-    table = session_table(reports)
+    table = session_table(reports, instruments)
     widths = {"respondent": 65, "form": 110, "scores": 140, "alerts": 150, "items": 250}
     row_px = cells.row_height(table.fillna(""), widths, max_px=160)
     cc = st.column_config
