@@ -11,6 +11,7 @@ import streamlit as st
 from rrrs_core.charts import selfreport as charts
 from rrrs_core.queries import caseload
 from rrrs_core.queries import selfreport as q
+from rrrs_core.queries import selfreport_clinic as src
 from rrrs_core.selfreport import Instrument
 from rrrs_ui import cells, glue, tables
 
@@ -152,3 +153,36 @@ def show_session_reports(reports: pd.DataFrame) -> None:
     done = reports.completed_on.dropna()
     if len(done):
         st.caption(f"Completed on {pd.Timestamp(done.min()):%Y-%m-%d}.")
+
+
+def show_clinic_selfreports(table: pd.DataFrame, n_undated: int, assoc: list, period: str, period_col: object) -> None:
+    """The Clinic page's self-report figures: SRS below the cutoff by period, and how patient-reported
+    ruptures go with coded rupture frequency (`queries.selfreport_clinic`, which suppresses and computes)."""
+    st.subheader("The patients' view: alliance below the cutoff", help=src.RULE)
+    if table.empty:
+        st.caption("No patient Session Rating Scale forms yet.")
+    else:
+        st.caption(src.RULE + (f" {n_undated} form(s) without a date are left out." if n_undated else ""))
+        cc = st.column_config
+        st.dataframe(table.assign(below_share=table.below_share * 100), hide_index=True, placeholder="",
+                     column_order=["period_start", "treatment", "sessions", "below_share"],
+                     column_config={"period_start": period_col, "treatment": "Treatment",
+                                    "sessions": cc.TextColumn("Sessions with an SRS", alignment="right"),
+                                    "below_share": cc.NumberColumn("SRS below 36", format="%.0f%%")})
+    st.subheader("Patient-reported ruptures and coded rupture frequency", help=src.ASSOCIATION_RULE)
+    st.caption(src.ASSOCIATION_RULE)
+    if not assoc or assoc[0].n == 0:
+        st.caption("No session has both a coding and the patient's post-session rupture answer yet.")
+        return
+    rows = pd.DataFrame([{
+        "Coded measure": a.measure, "n": a.n, "Patient: yes": a.n_yes, "Patient: no": a.n_no,
+        "Mean if yes": None if a.mean_yes is None else a.mean_yes * 100,
+        "Mean if no": None if a.mean_no is None else a.mean_no * 100, "r (point-biserial)": a.r,
+        "95% CI": "" if a.r is None else f"{a.low:.2f} to {a.high:.2f}", "Note": a.note} for a in assoc])
+    if not rows.Note.any():
+        rows = rows.drop(columns="Note")
+    cc = st.column_config
+    st.dataframe(rows, hide_index=True, placeholder="–", column_config={
+        "Mean if yes": cc.NumberColumn(format="%.1f%%", help="Mean coded share in sessions the patient said yes"),
+        "Mean if no": cc.NumberColumn(format="%.1f%%", help="Mean coded share in sessions the patient said no"),
+        "r (point-biserial)": cc.NumberColumn(format="%.2f")})

@@ -129,14 +129,14 @@ SRS_ITEMS = ("relationship", "goals", "approach", "overall")
 def add_selfreport(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, instrument: str,
                    values: Mapping[str, float], *, respondent: str = "patient",
                    completed_on: dt.date | None = None, version: str | None = None,
-                   entered_by: str = "tests") -> None:
+                   entered_by: str = "tests", dated: bool = True) -> None:
     """One filled-in form: a row per item straight into `selfreport` (no validation, no audit), under the
     instrument's current version unless `version` says otherwise, dated like `add_session` dates the session
-    unless `completed_on` says otherwise."""
+    unless `completed_on` says otherwise (`dated=False`: no completion date)."""
     from rrrs_core.selfreport import catalog
 
     version = version or catalog(con).current[instrument].version
-    date = completed_on or dt.date(2026, 1, 5) + dt.timedelta(weeks=session_number - 1)
+    date = (completed_on or dt.date(2026, 1, 5) + dt.timedelta(weeks=session_number - 1)) if dated else None
     with transaction(con):
         for item, value in values.items():
             con.execute("INSERT INTO selfreport (dyad_id, session_number, respondent, instrument, instrument_version, "

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from rrrs_core import access, store
 from tests.apptest import all_text, open_clean
-from tests.builders import add_dyad, add_selfreport, rupture_items, srs, wai
+from tests.builders import add_dyad, add_selfreport, add_therapist, rupture_items, srs, wai
 from tests.test_page_shell import page_files, request
 from tests.test_roles import run_as
 
@@ -144,3 +144,40 @@ def test_qi_never_sees_self_report_values(monkeypatch: pytest.MonkeyPatch, db: P
     for page in ("dyad", "session", "selfreport"):
         at = request(run_as(monkeypatch, db, {"sub": "qi1"}, None, {"dyad": "D1", "session": "3"}), page).run()
         assert "Not found or not permitted." in all_text(at) and "29.5" not in all_text(at)
+
+
+def test_clinic_page_self_report_figures_without_ids(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
+    at = open_clean(monkeypatch, db, "clinic")
+    heads = [s.value for s in at.subheader]
+    assert "The patients' view: alliance below the cutoff" in heads
+    assert "Patient-reported ruptures and coded rupture frequency" in heads
+    table = next(d.value for d in at.dataframe if "below_share" in d.value.columns)
+    assert set(table.sessions) <= {"*"} | {str(n) for n in range(5, 1000)}  # nothing under 5 shown
+    assert set(table.columns) == {"period_start", "treatment", "is_total", "sessions", "below_share", "suppressed"}
+    assoc = next(d.value for d in at.dataframe if "Coded measure" in d.value.columns)
+    assert assoc["n"].tolist() == [3, 3, 3] and assoc["r (point-biserial)"].isna().all()  # 2 yes, 1 no: not shown
+    text = all_text(at)
+    for secret in ("D1", "D9", "P-NINE", "relationship"):
+        assert secret not in text
+
+
+def test_clinic_page_on_an_empty_store(monkeypatch: pytest.MonkeyPatch,
+                                       empty_db: tuple[Path, object]) -> None:
+    at = open_clean(monkeypatch, empty_db[0], "clinic")
+    assert "The patients' view: alliance below the cutoff" not in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("page", ["caseload", "dyad", "session", "clinic", "contribution", "selfreport"])
+def test_a_store_with_self_reports_only(monkeypatch: pytest.MonkeyPatch, empty_db: tuple[Path, object],
+                                        page: str) -> None:
+    """No coding at all yet: every page opens, and the dyad is there to pick."""
+    path, con = empty_db
+    add_therapist(con, "T1")
+    add_dyad(con, "D1", "T1", "P-ONE", "CBT")
+    add_selfreport(con, "D1", 1, "srs", srs(33))
+    con.close()
+    params = {"dyad": "D1", "session": "1"} if page in ("dyad", "session") else {}
+    at = open_clean(monkeypatch, path, page, **params)
+    assert "No coded sessions yet" not in all_text(at)
+    if page == "caseload":
+        assert at.dataframe[0].value.dyad_id.tolist() == ["D1"]
