@@ -42,9 +42,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
     from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
-    from rrrs_core.selfreport.command import use_instruments
 
-    use_instruments(args)  # a clinic's own self-report instruments (--instruments DIR), checked first
     paths = [Path(p) for p in args.path]
     sheets = _scoresheets(paths)
     if sheets is None and len(paths) > 1:

@@ -1,9 +1,11 @@
-"""The synthetic demo clinic as "3RS tables": sessions.csv, marks.csv, ratings.csv and SYNTHETIC.txt.
+"""The synthetic demo clinic as "3RS tables": sessions.csv, marks.csv, ratings.csv, selfreports.csv and
+SYNTHETIC.txt.
 
 The clinic lets people try the dashboard, and lets tests and benchmarks run at scale, without any real
 patient data. `demo_model.py` simulates it; this module names things (obviously synthetic pseudonyms),
 lays the rows out exactly as the importer expects them, and writes the files. Output is a pure function
-of (n_dyads, seed): the same arguments give byte-identical files.
+of (n_dyads, seed): the same arguments give byte-identical files. The patients' self-reports come from
+`demo_selfreport`, drawn after the clinic is simulated, so the codings are the same with or without them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rrrs_core import demo_calibration
+from rrrs_core import demo_calibration, demo_selfreport
 from rrrs_core.demo_model import ARCHETYPES, BOOK, N_CODERS, N_ITEMS, TREATMENTS, Simulation, simulate
 from rrrs_core.importing import synthetic
 
@@ -25,17 +27,21 @@ SESSION_COLUMNS = ["dyad_id", "therapist_id", "session_number", "coder_id", "n_s
                    "segment_minutes", "supervisor_id", "trainee", "patient_id", "treatment", "consensus"]
 MARK_COLUMNS = ["dyad_id", "session_number", "coder_id", "segment", "code", "clarity"]
 RATING_COLUMNS = ["dyad_id", "session_number", "coder_id", "item", "rating"]
+SELFREPORT_COLUMNS = ["dyad_id", "session_number", "respondent", "instrument", "item", "value", "completed_on"]
+TABLE_NAMES = ("sessions", "marks", "ratings", "selfreports")
 MARKER_FILE = "SYNTHETIC.txt"
 
 
 @dataclass
 class DemoTables:
-    """The three 3RS tables; `archetypes` (dyad_id -> archetype) is the hidden truth, not written out."""
+    """The three 3RS tables and the self-reports; `archetypes` (dyad_id -> archetype) is the hidden truth, not
+    written out."""
 
     sessions: pd.DataFrame
     marks: pd.DataFrame
     ratings: pd.DataFrame
     archetypes: dict[str, str] = field(default_factory=dict)
+    selfreports: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SELFREPORT_COLUMNS))
 
 
 def _ids(prefix: str, n: int, min_width: int) -> np.ndarray:
@@ -93,18 +99,43 @@ def _frame(sim: Simulation) -> DemoTables:
     return DemoTables(sessions, marks, ratings, archetypes)
 
 
+def _selfreports(sim: Simulation, seed: int) -> pd.DataFrame:
+    r = demo_selfreport.simulate(sim, seed)
+    dyads = _ids("D", len(sim.dyad_archetype), 4)
+    # Every value is one of a few texts (SRS: 0.0-10.0 by tenths; others whole numbers; the rupture item yes/no),
+    # so the column is an index into those texts, named in Arrow like the other columns.
+    tenths = [f"{i / 10:.1f}" for i in range(101)]
+    texts = [*tenths, *(str(i) for i in range(6)), "no", "yes"]
+    srs = r.instrument == demo_selfreport.INSTRUMENTS.index("srs")
+    whole = np.rint(r.value).astype(np.int64)
+    index = np.where(srs, np.rint(r.value * 10).astype(np.int64), len(tenths) + whole)
+    index = np.where(r.item == demo_selfreport.ITEMS.index("rupture"), len(texts) - 2 + whole, index)
+    return pd.DataFrame({
+        "dyad_id": _take(dyads, r.dyad),
+        "session_number": r.session_number.astype(np.int64),
+        "respondent": _take(demo_selfreport.RESPONDENTS, r.respondent),
+        "instrument": _take(demo_selfreport.INSTRUMENTS, r.instrument),
+        "item": _take(demo_selfreport.ITEMS, r.item),
+        "value": _take(texts, index),
+        "completed_on": pd.Series(np.datetime_as_string(r.completed_on, unit="D"), dtype="str"),
+    })
+
+
 def generate(n_dyads: int = 40, seed: int = 7) -> DemoTables:
     """Simulate a clinic of `n_dyads` dyads (~20 sessions each); deterministic for a seed."""
-    sim = simulate(n_dyads, np.random.default_rng(seed))
-    return _frame(demo_calibration.extend(sim, seed))
+    sim = demo_calibration.extend(simulate(n_dyads, np.random.default_rng(seed)), seed)
+    tables = _frame(sim)
+    tables.selfreports = _selfreports(sim, seed)
+    return tables
 
 
 def write_tables(out: Path, tables: DemoTables) -> None:
-    """The three CSVs, byte for byte as the importer's synthetic check regenerates them."""
+    """The four CSVs, byte for byte as the importer's synthetic check regenerates them."""
     con = duckdb.connect()  # DuckDB's CSV writer is ~10x faster than pandas at 3M rows
     try:
         con.execute("SET preserve_insertion_order = true")
-        for name, df in (("sessions", tables.sessions), ("marks", tables.marks), ("ratings", tables.ratings)):
+        for name in TABLE_NAMES:
+            df = getattr(tables, name)
             con.register("frame", df)
             target = str(out / f"{name}.csv").replace("'", "''")
             con.execute(f"COPY (SELECT * FROM frame) TO '{target}' (FORMAT csv, HEADER, DELIMITER ',')")
@@ -114,13 +145,13 @@ def write_tables(out: Path, tables: DemoTables) -> None:
 
 
 def write(out_dir: str | Path, n_dyads: int = 40, seed: int = 7) -> DemoTables:
-    """Generate the clinic and write the three CSVs plus SYNTHETIC.txt into `out_dir`. The marker carries the
+    """Generate the clinic and write the four CSVs plus SYNTHETIC.txt into `out_dir`. The marker carries the
     CSVs' digests, seed and size, so the importer can check that they are this generator's output
     (`importing.synthetic`): demo mode, which has no sign-in, accepts nothing else."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = generate(n_dyads, seed)
     write_tables(out, tables)
-    digests = {name: synthetic.digest(out / f"{name}.csv") for name in ("sessions", "marks", "ratings")}
+    digests = {name: synthetic.digest(out / f"{name}.csv") for name in TABLE_NAMES}
     (out / MARKER_FILE).write_text(synthetic.marker_text(n_dyads, seed, digests), encoding="utf-8")
     return tables

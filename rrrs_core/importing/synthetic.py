@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from rrrs_core.importing.format import TABLES
+from rrrs_core.importing.format import SELFREPORTS
+from rrrs_core.importing.format import TABLES as CODING_TABLES
+
+TABLES = (*CODING_TABLES, SELFREPORTS)  # every CSV `rrrs demo` writes
 
 GENERATOR = "rrrs_core.demo"
-VERSION = "2"  # bump when the generator's output changes for a given seed and size
+VERSION = "3"  # bump when the generator's output changes for a given seed and size
 MAX_DYADS = 100_000  # regenerating is linear in size; nothing bigger is a demo clinic
 
 
@@ -49,7 +52,7 @@ def _fields(text: str) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def generator_digests(n_dyads: int, seed: int) -> tuple[tuple[str, str], ...]:
-    """The digests of the three CSVs the demo generator writes for (n_dyads, seed), computed by running it."""
+    """The digests of the CSVs the demo generator writes for (n_dyads, seed), computed by running it."""
     from rrrs_core import demo  # numpy and the simulation load only when a marker is checked
 
     with tempfile.TemporaryDirectory(prefix="rrrs-demo-check-") as tmp:

@@ -5,21 +5,28 @@ The API the pages, charts and reports use:
 - `scales(con, dyad_id, scope)`, `alerts(con, dyad_id, scope)`, `answers(con, dyad_id, session, scope)`,
   `form_values(...)`, `reported_sessions(con, dyad_id, scope)`, `caseload(con, scope)` / `CASELOAD_SQL`.
 - `save_form(con, principal, dyad_id, session_number, respondent, instrument, values, completed_on)`.
-- `export_frame(con, scope)` for `rrrs export selfreports`.
+- `export.frame(con, scope)` for `rrrs export selfreports`.
+
+Names are loaded on first use (PEP 562), so the CLI's parser can import `selfreport.command` without DuckDB
+or pandas (`rrrs --help` starts light).
 """
 
-from rrrs_core.selfreport.definition import Instrument, Item, Rule, Scale
-from rrrs_core.selfreport.entry import SavedForm, may_enter, save_form
-from rrrs_core.selfreport.read import (
-    CASELOAD_SQL,
-    alerts,
-    answers,
-    caseload,
-    form_values,
-    reported_sessions,
-    scales,
-)
-from rrrs_core.selfreport.schema import Catalog, catalog
+from __future__ import annotations
 
-__all__ = ["CASELOAD_SQL", "Catalog", "Instrument", "Item", "Rule", "SavedForm", "Scale", "alerts", "answers",
-           "caseload", "catalog", "form_values", "may_enter", "reported_sessions", "save_form", "scales"]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "Instrument": "definition", "Item": "definition", "Rule": "definition", "Scale": "definition",
+    "SavedForm": "entry", "may_enter": "entry", "save_form": "entry",
+    "CASELOAD_SQL": "read", "alerts": "read", "answers": "read", "caseload": "read", "form_values": "read",
+    "reported_sessions": "read", "scales": "read",
+    "Catalog": "schema", "catalog": "schema",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'rrrs_core.selfreport' has no attribute {name!r}")
+    return getattr(import_module(f"rrrs_core.selfreport.{_WHERE[name]}"), name)

@@ -135,6 +135,16 @@ class Instrument:
         return out | ({"source": self.source} if self.source else {})
 
 
+def scoring(data: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a canonical definition that decide stored scores and alerts (not labels, titles, sources,
+    respondents or which items are optional): what a new version is needed to change."""
+    return {
+        "items": [{k: i[k] for k in ("key", "min", "max", "step", "yes_no")} for i in data["items"]],
+        "scales": [{k: s[k] for k in ("key", "items", "scoring")} for s in data["scales"]],
+        "rules": [{k: r.get(k) for k in ("name", "scale", "drop", "when")} for r in data["rules"]],
+    }
+
+
 def fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 

@@ -25,8 +25,7 @@ from rrrs_core.importing.format import FALSE_WORDS, TRUE_WORDS
 from rrrs_core.permits import not_found
 from rrrs_core.selfreport.definition import Instrument, fmt
 from rrrs_core.selfreport.schema import catalog
-from rrrs_core.selfreport.writes import writing
-from rrrs_core.store import one
+from rrrs_core.store import one, writing
 
 SOURCE = "self-report form"
 MAX_SESSION = 100_000

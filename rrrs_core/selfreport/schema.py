@@ -22,8 +22,9 @@ import duckdb
 
 from rrrs_core.errors import Problem
 from rrrs_core.selfreport import registry
-from rrrs_core.selfreport.definition import Instrument, parse
-from rrrs_core.selfreport.writes import writing
+from rrrs_core.selfreport.definition import Instrument, parse, scoring
+from rrrs_core.storage.writes import writing
+from rrrs_core.views import _stale, _tag
 
 SCALE_SQL = """
 CREATE OR REPLACE VIEW v_selfreport_scale AS
@@ -84,7 +85,7 @@ def _stored(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
 
 def catalog(con: duckdb.DuckDBPyConnection, instruments: str | None = None) -> Catalog:
     """What is usable: the files' instruments (`instruments` as in `registry.load`), and for ids no file
-    defines now, the latest version stored. A file that changes a stored version is refused."""
+    defines now, the latest version stored. A file that changes how a stored version scores is refused."""
     loaded = registry.load(instruments)
     stored: dict[tuple[str, str], Instrument] = {}
     latest: dict[str, Instrument] = {}
@@ -98,7 +99,7 @@ def catalog(con: duckdb.DuckDBPyConnection, instruments: str | None = None) -> C
     current = dict(latest)
     for ident, inst in loaded.instruments.items():
         key = (ident, inst.version)
-        if key in texts and texts[key] != _definition(inst):
+        if key in texts and scoring(json.loads(texts[key])) != scoring(inst.canonical()):
             problems.append(Problem(
                 "error", _file(inst), None, "version", inst.version,
                 f"instrument {ident} version {inst.version} is already stored with scores and this file changes "
@@ -126,12 +127,19 @@ def _rows(inst: Instrument) -> tuple[list[tuple], list[tuple]]:
 
 
 def sync(con: duckdb.DuckDBPyConnection, instruments: str | None = None) -> Catalog:
-    """Store every usable definition the store does not hold yet; returns the catalog as it is then."""
+    """Store every usable definition the store does not hold yet, and new labels, titles or sources of a
+    stored version (they score nothing); returns the catalog as it is then."""
     cat = catalog(con, instruments)
-    new = [i for i in cat.current.values() if (i.id, i.version) not in cat.stored]
-    if not new:
+    texts = {(a, b): t for a, b, t, _ in _stored(con)}
+    new = [i for i in cat.current.values() if (i.id, i.version) not in texts]
+    relabelled = [i for i in cat.current.values() if texts.get((i.id, i.version), _definition(i)) != _definition(i)]
+    if not new and not relabelled:
         return cat
     with writing(con):
+        for inst in relabelled:
+            con.execute("UPDATE selfreport_instrument SET definition = ?, title = ?, origin = ? "
+                        "WHERE instrument = ? AND version = ?",
+                        [_definition(inst), inst.title, inst.origin, inst.id, inst.version])
         have = {(a, b) for a, b, _, _ in _stored(con)}  # again, inside the lock: another process may have added
         for inst in (i for i in new if (i.id, i.version) not in have):
             con.execute("INSERT INTO selfreport_instrument VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
@@ -143,9 +151,18 @@ def sync(con: duckdb.DuckDBPyConnection, instruments: str | None = None) -> Cata
     return catalog(con, instruments)
 
 
+VIEWS = [("v_selfreport_scale", SCALE_SQL), ("v_selfreport_alert", ALERT_SQL)]
+
+
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SCALE_SQL)
-    con.execute(ALERT_SQL)
+    """Make the views that are missing or differ from the code (tagged like `views.create_views`'), so a
+    connect writes nothing when they are current (several servers share one store)."""
+    if not _stale(con, VIEWS):
+        return
+    with writing(con):
+        for name, sql in _stale(con, VIEWS):
+            con.execute(sql)
+            con.execute(f"COMMENT ON VIEW {name} IS '{_tag(sql)}'")
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
