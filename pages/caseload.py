@@ -13,6 +13,12 @@ from rrrs_ui.text import md
 auth.require_page("caseload")
 
 ALL = "all"
+
+
+def in_text(label: str) -> str:
+    """A flag's label inside a sentence: lower case, but an acronym stays ("SRS dropped")."""
+    return label if label[:2].isupper() else label.lower()
+
 RELATION_FILTER = {ALL: "All therapists", "own": "Own dyads", "trainee": "Trainees' dyads", "staff": "Staff's dyads"}
 
 with widgets.guard():
@@ -43,20 +49,22 @@ with widgets.guard():
     n_ended_hidden = 0 if inactive else int((~everything.active.astype(bool)).sum())
     as_of = everything.as_of.iloc[0] if len(everything) else None
     st.caption(f"{md(scope.label)}. {caseload.ORDER_RULE} Flag weights: "
-               + ", ".join(f"{f.label.lower()} {f.weight}" for f in caseload.FLAGS) + ". "
+               + ", ".join(f"{in_text(f.label)} {f.weight}" for f in caseload.FLAGS) + ". "
                + recency.as_of_note(as_of)
                + (f" {n_ended_hidden} ended dyad(s) hidden." if n_ended_hidden else ""))
 
     counts = caseload.headline(shown)  # every count describes exactly the rows below
-    cols = st.columns(5)
-    cols[0].metric("Dyads shown", counts["dyads"])
-    cols[1].metric("Dyads flagged", counts["flagged"])
-    cols[2].metric("Unresolved ruptures", counts["unresolved"])
-    cols[3].metric(f"Contribution ≥ {threshold}", counts["high_contribution"],
-                   help=f"Dyads with at least one session rated therapist contribution {threshold} or more")
-    cols[4].metric("Patient alerts", counts["self_report"],
-                   help="Dyads with a self-report flag: " + ", ".join(
-                       f.label.lower() for f in caseload.FLAGS if f.key in caseload.SELF_REPORT_FLAGS))
+    # Metrics as wide as their labels in a wrapping row (as on the dyad page): five fit at 1400 px and wrap at a
+    # laptop's 1024 px instead of cutting the labels.
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Dyads shown", counts["dyads"], width="content")
+    row.metric("Dyads flagged", counts["flagged"], width="content")
+    row.metric("Unresolved ruptures", counts["unresolved"], width="content")
+    row.metric(f"Contribution ≥ {threshold}", counts["high_contribution"], width="content",
+               help=f"Dyads with at least one session rated therapist contribution {threshold} or more")
+    row.metric("Patient alerts", counts["self_report"], width="content",
+               help="Dyads with a self-report flag: " + ", ".join(
+                   in_text(f.label) for f in caseload.FLAGS if f.key in caseload.SELF_REPORT_FLAGS))
 
     if shown.empty:
         st.info("No coded or self-reported sessions in this scope yet." if everything.empty

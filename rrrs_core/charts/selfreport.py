@@ -24,7 +24,10 @@ HEIGHT = 120
 SRS_STATES = ["on track", "below cutoff", "dropped 1+ point", "below cutoff and dropped"]
 SRS_COLOURS = [PATIENT, DISCORDANT, DISCORDANT, DISCORDANT]
 SRS_SHAPES = ["circle", "triangle-down", "diamond", "triangle-down"]
-AGREEMENT = ["coding agrees", "coding disagrees", "session not coded"]
+ANSWERS = ["yes, coders agree", "yes, coders saw none", "yes, not coded",
+           "no, coders agree", "no, coders saw one", "no, not coded"]
+ANSWER_SHAPES = ["triangle-down"] * 3 + ["circle"] * 3
+ANSWER_FILLS = [PATIENT, DISCORDANT, NOT_CODED] * 2
 
 
 def _sessions(both: pd.DataFrame) -> tuple[int, ...]:
@@ -98,44 +101,46 @@ def wai_chart(both: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt
                                      subtitle="Subscale means, 1 seldom - 5 always."))
 
 
-def agreement(r: object) -> str:
-    """How the patient's rupture answer and the coding of the session relate (`AGREEMENT`)."""
+def answer_kind(r: object) -> str:
+    """The patient's rupture answer and how the coding of the session relates to it (`ANSWERS`)."""
+    yes = bool(r.reported_rupture == 1)  # type: ignore[attr-defined]
     if not r.coded or pd.isna(r.rupture_segments):  # type: ignore[attr-defined]
-        return AGREEMENT[2]
+        return ANSWERS[2 if yes else 5]
     seen = int(r.rupture_segments) > 0  # type: ignore[attr-defined]
-    return AGREEMENT[int(seen != bool(r.reported_rupture == 1))]  # type: ignore[attr-defined]
+    return ANSWERS[(0 if seen else 1) if yes else (4 if seen else 3)]
 
 
 def rupture_report_chart(both: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
     """The patient's post-session tension and resolution (1-5), and their rupture answer as a mark above it:
-    its shape is the answer, its fill whether the coding of that session agrees (`AGREEMENT`)."""
+    a triangle for yes, a circle for no, filled orange where the coding of that session disagrees
+    (`queries.selfreport.discordance`) and grey where the session is not coded."""
     rated = both[both.reported_rupture.notna()]
     rows = []
     for item, title in (("tension", "Tension"), ("resolution", "Resolution")):
-        part = rated.loc[rated[item].notna(), ["session_number"]].copy()
-        part["value"], part["item"] = rated.loc[part.index, item], title
+        # Every answered form, the item empty where it was left out (tension and resolution are optional
+        # when no rupture is reported): the line breaks there instead of joining distant sessions.
+        part = rated[["session_number"]].copy()
+        part["value"], part["item"] = rated[item], title
         rows.append(part)
     long = pd.concat(rows, ignore_index=True)
     scale = alt.Scale(domain=[1, 5.7], nice=False)
     axis = alt.Axis(values=[1, 2, 3, 4, 5], labelOverlap=False, minExtent=Y_EXTENT, title="Rating (1-5)")
     y = alt.Y("value:Q", scale=scale, axis=axis)
-    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=35, filled=True)).encode(
+    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=35, filled=True),
+                                      invalid="break-paths-show-domains").encode(
         x=_x(both), y=y, color=alt.Color("item:N", title="Post-session", scale=alt.Scale(
             domain=["Tension", "Resolution"], range=[TENSION, RESOLUTION])),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("item:N", title="Item"),
                  alt.Tooltip("value:Q", title="Rating")])
     marks = rated[["session_number"]].copy()
-    marks["answer"] = ["yes" if v == 1 else "no" for v in rated.reported_rupture]
-    marks["agreement"] = [agreement(r) for r in rated.itertuples()]
+    marks["kind"] = [answer_kind(r) for r in rated.itertuples()]
+    legend = alt.Legend(title="Patient: rupture? Coders:", columns=2)
     answers = alt.Chart(marks).mark_point(size=80, filled=True, stroke=PATIENT, strokeWidth=0.6).encode(
         x=alt.X("session_number:Q"), y=alt.YDatum(5.5, scale=scale, axis=axis),
-        shape=alt.Shape("answer:N", title="Rupture reported?",
-                        scale=alt.Scale(domain=["yes", "no"], range=["triangle-down", "circle"])),
-        fill=alt.Fill("agreement:N", title="Beside the coding",
-                      scale=alt.Scale(domain=AGREEMENT, range=[PATIENT, DISCORDANT, NOT_CODED])),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=ANSWERS, range=ANSWER_SHAPES), legend=legend),
+        fill=alt.Fill("kind:N", scale=alt.Scale(domain=ANSWERS, range=ANSWER_FILLS), legend=legend),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"),
-                 alt.Tooltip("answer:N", title="Patient: did a rupture occur?"),
-                 alt.Tooltip("agreement:N", title="Beside the coding")])
+                 alt.Tooltip("kind:N", title="Patient: did a rupture occur?")])
     return alt.layer(_band(both, threshold), lines, answers, width=width, height=HEIGHT + 10, autosize=FIT_X,
                      config=house_config(),
                      title=alt.Title("Post-session rupture items: the patient's report",

@@ -204,3 +204,37 @@ def has_reports(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str, sess
 def instruments(con: duckdb.DuckDBPyConnection) -> dict[str, Instrument]:
     """The instruments a form may use now, by id (sr-core's catalog: shipped files, a clinic's own, stored)."""
     return dict(catalog(con).current)
+
+
+ALERT_RULES = ("below_cutoff", "drop", "rupture_unresolved")
+
+
+def therapist_alerts(con: duckdb.DuckDBPyConnection, therapist_id: str) -> pd.DataFrame:
+    """Per dyad of the therapist with any patient form: sessions self-reported, how many carried each alert
+    (`ALERT_RULES`: SRS below the cutoff, SRS dropped, reported rupture unresolved), the latest SRS and its
+    session. For the therapist PDF (the caller checks the scope: `reports.data.require_therapist`)."""
+    counts = ", ".join(f"count(DISTINCT a.session_number) FILTER (WHERE a.rule = '{r}') AS n_{r}" for r in ALERT_RULES)
+    return con.execute(
+        f"""
+        WITH d AS (SELECT dyad_id FROM dyad WHERE therapist_id = $1),
+        forms AS (
+            SELECT dyad_id, count(DISTINCT session_number) AS n_reported FROM selfreport
+            WHERE respondent = '{PATIENT}' AND dyad_id IN (SELECT dyad_id FROM d) GROUP BY dyad_id
+        ),
+        al AS (
+            SELECT a.dyad_id, {counts} FROM v_selfreport_alert a
+            WHERE a.respondent = '{PATIENT}' AND a.dyad_id IN (SELECT dyad_id FROM d) GROUP BY a.dyad_id
+        ),
+        srs AS (
+            SELECT dyad_id, max(session_number) AS srs_session, arg_max(value, session_number) AS latest_srs
+            FROM v_selfreport_scale WHERE respondent = '{PATIENT}' AND instrument = '{SRS}' AND scale = 'total'
+              AND dyad_id IN (SELECT dyad_id FROM d) GROUP BY dyad_id
+        )
+        SELECT f.dyad_id, f.n_reported::INTEGER AS n_reported,
+            {", ".join(f"coalesce(al.n_{r}, 0)::INTEGER AS n_{r}" for r in ALERT_RULES)},
+            srs.latest_srs, srs.srs_session
+        FROM forms f LEFT JOIN al USING (dyad_id) LEFT JOIN srs USING (dyad_id)
+        ORDER BY f.dyad_id
+        """,
+        [therapist_id],
+    ).df()
