@@ -9,6 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from rrrs_core import selfreport
+from rrrs_core.queries import directory, recency
 from rrrs_core.queries import selfreport as srq
 from rrrs_core.selfreport import may_enter
 from rrrs_ui import auth, glue
@@ -57,7 +58,8 @@ def main() -> None:
         st.success(flash)
     key = f"sr_{dyad_id}_{number}_{respondent}_{ident}"
     with st.form(key=f"{key}_form", border=True):
-        completed = st.date_input("Completed on", value=known or dt.date.today(), max_value=dt.date.today(),
+        start = entry.default_completion(known, query(directory.is_synthetic), query(recency.data_today))
+        completed = st.date_input("Completed on", value=start, max_value=dt.date.today(),
                                   key=f"{key}_date", format="YYYY-MM-DD",
                                   help="The day the form was filled in (usually the session's date).")
         values = {item.key: entry.item_input(item, stored.get(item.key), f"{key}_{item.key}") for item in inst.items}

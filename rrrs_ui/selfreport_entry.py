@@ -90,6 +90,17 @@ def default_session(axis: pd.DataFrame) -> int:
     return int(last.session_number.max()) + 1 if len(last) else 1
 
 
+def default_completion(known: dt.date | None, synthetic: bool, data_today: dt.date | None) -> dt.date:
+    """The completion date a form starts with: its session's date when recorded; else today, or for the
+    synthetic demo clinic (whose sessions lie in the past) the data's today, so that one form typed in does
+    not age every other demo dyad by years."""
+    if known is not None:
+        return known
+    if synthetic and data_today is not None:
+        return min(data_today, dt.date.today())
+    return dt.date.today()
+
+
 def session_date(axis: pd.DataFrame, number: int) -> dt.date | None:
     row = axis[axis.session_number == number]
     if row.empty or pd.isna(row.session_date.iloc[0]):

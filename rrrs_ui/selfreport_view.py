@@ -63,6 +63,9 @@ def show_charts(both: pd.DataFrame, threshold: int) -> None:
 
 
 def show_discordance(found: pd.DataFrame, both: pd.DataFrame) -> None:
+    """The discordant sessions, for a patient who answers the rupture items (nothing to compare otherwise)."""
+    if not both.reported_rupture.notna().any():
+        return
     st.subheader("Where the patient and the coders disagree",
                  help=f"{q.DISCORDANCE[q.UNSEEN]}\n\n{q.DISCORDANCE[q.UNREPORTED]}")
     double = int((both.coded & both.reported_rupture.notna()).sum())

@@ -118,3 +118,22 @@ def test_qi_and_coders_have_no_entry_page(monkeypatch: pytest.MonkeyPatch, db: P
     assert "selfreport" not in page_files(at)
     at = request(at, "selfreport").run()
     assert "Not found or not permitted." in all_text(at) and not at.number_input
+
+
+def test_completion_date_starts_at_the_session_or_today() -> None:
+    import datetime as dt
+
+    from rrrs_ui.selfreport_entry import default_completion
+
+    session, past = dt.date(2024, 3, 4), dt.date(2025, 6, 5)
+    assert default_completion(session, synthetic=False, data_today=past) == session
+    assert default_completion(None, synthetic=False, data_today=past) == dt.date.today()
+    # The demo clinic lives in the past: a form typed in there keeps the demo's timeline (its 'today').
+    assert default_completion(None, synthetic=True, data_today=past) == past
+
+
+def test_a_recorded_session_dates_its_form(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    import datetime as dt
+
+    at = open_form(monkeypatch, clinic_db, dyad="D2", session="2")
+    assert at.date_input[0].value == dt.date(2026, 1, 12)  # add_session's date for session 2

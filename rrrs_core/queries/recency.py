@@ -93,3 +93,9 @@ def last_session(con: duckdb.DuckDBPyConnection, dyad_id: str, scope: Scope = CL
     date, as_of = _date(row[0]), _date(row[1])
     days = (as_of - date).days if date and as_of else None
     return LastSession(date, days, as_of)
+
+
+def data_today(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The data's today (`AS_OF_SQL`): the latest session or self-report date in the store, None when empty."""
+    row = con.execute(f"SELECT {AS_OF_SQL}").fetchone()
+    return _date(row[0]) if row else None
