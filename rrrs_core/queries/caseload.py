@@ -83,8 +83,8 @@ FLAGS: tuple[Flag, ...] = (
          f"{ACTIVE_DAYS} days without a session the dyad's status is Ended instead (an ending right after a "
          "difficult session is flagged 'Ended after rupture')."),
     Flag("alliance_below_cutoff", "Alliance below cutoff", 2,
-         f"{srf.BELOW_CUTOFF_RULE} Weighted like a coded trend: about a quarter of patients score below the "
-         "cutoff at some session, so on its own it asks for a conversation, not an alarm."),
+         f"{srf.BELOW_CUTOFF_RULE} Weighted like a coded trend: one form below the cutoff asks for a "
+         "conversation about the alliance, not an alarm."),
     Flag("srs_dropped", "SRS dropped", 1,
          f"{srf.DROP_RULE} The lightest flag: a 1-point drop is often noise; together with another flag it "
          "moves the dyad up."),
