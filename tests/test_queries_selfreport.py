@@ -15,6 +15,9 @@ from rrrs_core.queries import session as sq
 from rrrs_core.scope import CLINIC, Scope
 from tests.builders import add_dyad, add_selfreport, rupture_items, srs, wai
 
+pytestmark = pytest.mark.both_backends  # the queries run on the embedded file and on the shared store
+
+
 
 def both(con: duckdb.DuckDBPyConnection, dyad: str):
     return q.beside(q.dyad_axis(con, CLINIC, dyad), dq.trajectory(con, CLINIC, dyad))

@@ -13,6 +13,9 @@ from rrrs_core.queries import selfreport_clinic as q
 from rrrs_core.queries.clinic_model import ALL_TREATMENTS, MIN_CELL
 from tests.builders import add_dyad, add_selfreport, add_session, add_therapist, globals_, rupture_items, srs
 
+pytestmark = pytest.mark.both_backends  # the queries run on the embedded file and on the shared store
+
+
 
 def coded_with_answer(con: duckdb.DuckDBPyConnection, dyad: str, answers: list[tuple[bool, int]]) -> None:
     """A dyad whose session i has `ruptured` rupture segments (of 10) and the patient's rupture answer."""

@@ -15,6 +15,9 @@ from tests.builders import add_dyad, add_selfreport, rupture_items, srs
 
 SR_KEYS = ("alliance_below_cutoff", "srs_dropped", "patient_rupture_unresolved")
 
+pytestmark = pytest.mark.both_backends  # the queries run on the embedded file and on the shared store
+
+
 
 def row(con: duckdb.DuckDBPyConnection, dyad: str) -> dict:
     return q.caseload(con).set_index("dyad_id").loc[dyad].to_dict()
