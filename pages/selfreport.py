@@ -40,7 +40,7 @@ def main() -> None:
     instruments = entry.catalog()
     c1, c2, c3 = st.columns([2, 1, 1])
     ident = c1.selectbox("Form", list(instruments), format_func=lambda i: instruments[i].title,
-                         help=" ".join(entry.instrument_help(i) for i in instruments.values()))
+                         help="  \n".join(entry.instrument_help(i) for i in instruments.values()))
     inst = instruments[ident]
     raw = w.param("session")
     number = int(c2.number_input("Session number", min_value=1, max_value=100_000, step=1,
@@ -51,7 +51,7 @@ def main() -> None:
     known = entry.session_date(axis, number)
     stored = query(selfreport.form_values, dyad_id, number, respondent, ident, entry.entry_scope(who))
     if stored:
-        st.info(f"A {inst.title} by the {respondent} is stored for session {number}: its answers are filled in "
+        st.info(f"A {md(inst.title)} by the {respondent} is stored for session {number}: its answers are filled in "
                 "below. Saving replaces it.")
     flash = st.session_state.pop(FLASH, None)
     if flash:

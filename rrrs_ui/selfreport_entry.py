@@ -60,10 +60,11 @@ def item_input(item: Item, stored: float | None, key: str) -> Any:
     need = "" if item.required else " (optional)"
     help_ = f"{'yes or no' if item.yes_no else f'{item.min:g} to {item.max:g} in steps of {item.step:g}'}{need}"
     options = choices(item)
+    label = f"{md(item.label)}{need}"  # widget labels render Markdown: a clinic's own file's label as typed
     if options is not None:
-        return st.segmented_control(f"{item.label}{need}", options, default=stored if stored in options else None,
+        return st.segmented_control(label, options, default=stored if stored in options else None,
                                     format_func=lambda v, i=item: _label(i, v), key=key, help=help_)
-    return st.number_input(f"{item.label}{need}", min_value=float(item.min), max_value=float(item.max),
+    return st.number_input(label, min_value=float(item.min), max_value=float(item.max),
                            step=float(item.step), value=stored, format="%.1f" if item.step < 1 else "%g",
                            key=key, help=help_, placeholder=f"{item.min:g}-{item.max:g}")
 
@@ -130,14 +131,16 @@ def saved_message(saved: selfreport.SavedForm, inst: Instrument) -> str:
             "unchanged": "Nothing changed: the stored form has these answers"}[saved.status]
     rules = {r.name: r.label for r in inst.rules}
     fired = "; ".join(rules.get(a, a) for a in saved.alerts)
-    return (f"{what}: {inst.title}, {saved.respondent}, session {saved.session_number} of dyad "
+    return (f"{what}: {md(inst.title)}, {saved.respondent}, session {saved.session_number} of dyad "
             f"{md(saved.dyad_id)}." + (f" Alert: {md(fired)}." if fired else " No alert."))
 
 
 def instrument_help(inst: Instrument) -> str:
+    """An instrument's source, scales and alerts for a help tooltip (which renders Markdown: a clinic's own
+    file's text is shown as typed)."""
     scales = "; ".join(f"{s.label}: {s.scoring} of {', '.join(s.items)}" for s in inst.scales)
     rules = "; ".join(r.label for r in inst.rules) or "none"
-    return f"{inst.source}. Scores: {scales}. Alerts: {rules}."
+    return md(f"{inst.title}: {inst.source}. Scores: {scales}. Alerts: {rules}.")
 
 
 def current_scores(reports: pd.DataFrame, respondent: str, instrument: str) -> str:

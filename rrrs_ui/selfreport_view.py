@@ -14,6 +14,7 @@ from rrrs_core.queries import selfreport as q
 from rrrs_core.queries import selfreport_clinic as src
 from rrrs_core.selfreport import Instrument
 from rrrs_ui import cells, glue, tables
+from rrrs_ui.text import md
 
 SR_FLAGS = ("alliance_below_cutoff", "srs_dropped", "patient_rupture_unresolved")
 INSTRUMENTS = {q.SRS: "Session Rating Scale", q.WAI: "WAI-SR", q.RUPTURE: "Post-session rupture items"}
@@ -137,7 +138,7 @@ def show_session_reports(reports: pd.DataFrame) -> None:
     instruments = glue.query(q.instruments)
     st.subheader("Self-reports", help="Forms the patient (and the therapist) filled in after this session. "
                  "Scores only: rrrs stores no item wording of licensed forms. Alerts: "
-                 + "; ".join(r.label for i in instruments.values() for r in i.rules) + ".")
+                 + md("; ".join(r.label for i in instruments.values() for r in i.rules)) + ".")
     if reports.empty:
         st.caption("No self-report was entered for this session.")
         return
