@@ -217,3 +217,16 @@ def test_browser_uploads_accept_selfreports_csv(con: duckdb.DuckDBPyConnection, 
     with pytest.raises(ValidationError) as info:
         import_uploads(con, [("srs.csv", data)])
     assert "selfreports.csv" in info.value.problems[0].message
+
+
+def test_stray_spaces_and_capitals_are_tidied_like_the_other_tables(con: duckdb.DuckDBPyConnection,
+                                                                    tmp_path: Path) -> None:
+    import_path(con, write_folder(tmp_path / "codings"))
+    rows = [["D1 ", " 02", "Patient", "srs", item, f" {v}", ""] for item, v in zip(SRS, (9, 9, 9, 8.5), strict=True)]
+    rows += [["D1", "3", "patient", "rupture_items", "rupture", "Yes", "2026-1-5"]]
+    report = import_path(con, folder_with(tmp_path, rows, "messy", codings=False))
+    assert report.selfreports.new == 5
+    assert con.execute("SELECT DISTINCT dyad_id, session_number, respondent FROM selfreport ORDER BY 2").fetchall() \
+        == [("D1", 2, "patient"), ("D1", 3, "patient")]
+    assert store.scalar(con, "SELECT value FROM v_selfreport_scale WHERE instrument = 'srs'") == 35.5
+    assert store.scalar(con, "SELECT completed_on FROM selfreport WHERE session_number = 3") == dt.date(2026, 1, 5)

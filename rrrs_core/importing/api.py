@@ -48,7 +48,7 @@ def _noop(_fraction: float, _label: str) -> None:
 
 DEMO_ONLY = ("this upload is not marked as synthetic demo data, and rrrs is running in demo mode (no sign-in), "
              "which accepts only synthetic data; configure sign-in (README, 'Sign-in and roles') before importing "
-             "clinical codings. Demo data is the three CSVs with the SYNTHETIC.txt that `rrrs demo` wrote, "
+             "clinical codings. Demo data is the CSVs with the SYNTHETIC.txt that `rrrs demo` wrote, "
              "unchanged (it holds their digests); scoresheets are taken for sessions the demo clinic already has")
 
 

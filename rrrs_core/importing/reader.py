@@ -186,7 +186,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
         raw = compact.TABLE
     else:
         present = [c for c in columns(table) if c in seen]
-        if table not in DEFER_TIDY:
+        if table not in DEFER_TIDY and table != SELFREPORTS:  # self-reports: `selfreports.screen` asks first
             _tidy(con, raw, present)
         _view(con, table, raw, seen)
     rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]

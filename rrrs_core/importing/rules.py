@@ -14,6 +14,7 @@ from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing import idrules, selfreports
 from rrrs_core.importing.format import FALSE_WORDS, REQUIRED, SELFREPORTS, TRUE_WORDS, StagedTable
+from rrrs_core.importing.reader import tidy_deferred
 from rrrs_core.importing.summary import SCREENS
 from rrrs_core.store import first_rows, one, scalar
 
@@ -200,7 +201,12 @@ def run(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable], book: cb
     applicable = [r for r in row_rules(book) + CROSS_RULES if r.table in staged
                   and not ("stg_sessions" in (r.frm or "") and "sessions" not in staged)]
     if (cat := selfreports.staged_catalog(con, staged)) is not None:  # the optional fourth table
-        applicable += selfreports.row_rules(Rule, cat) + selfreports.cross_rules(Rule)
+        clean = selfreports.screen(con) or (tidy_deferred(con, SELFREPORTS, ()) and selfreports.screen(con))
+        if clean:  # no plain rule can fire: the usual clean file skips them
+            applicable = [r for r in applicable if not (r.table == SELFREPORTS and r.frm is None)]
+        else:
+            applicable += selfreports.row_rules(Rule, cat)
+        applicable += selfreports.cross_rules(Rule, clean)
         problems += [replace(p, severity="warning", message=f"instrument file refused: {p.message}")
                      for p in cat.problems]
     for rule in _offending(con, applicable):

@@ -5,52 +5,85 @@ its item keys), value (a number in the item's range and step; a yes/no item also
 optional completed_on (YYYY-MM-DD). One row per answer. The instruments are the store's catalog
 (`selfreport.schema.catalog`: the shipped ones and a clinic's own files).
 
-Validation is set-based SQL like the rest of the importer (`rules`): the row rules below join the one scan of
-`stg_selfreports`, and each instrument's item, respondent and value rules are plain conditions on it (no row
-is looped over in Python). A self-reported session need not be in `session` (most are never coded); its dyad
-must be stored or in the same import. A row with the key (dyad, session, respondent, instrument, item) of a
-stored answer is unchanged when value and completed_on are the same, else a conflict: refused unless
-`--replace`, which replaces the stored answer.
+Validation is set-based SQL like the rest of the importer (`rules`). A clean file, the usual case, costs one
+join of its rows with the item table (`screen`) and one aggregation per form (`sum_selfreports`): when every
+row is in the form no rule can fault, the row rules are skipped and the duplicate, date and completeness
+checks read the per-form summary. Otherwise the row rules below join the one scan of `stg_selfreports` (each
+instrument's item, respondent and value rules are plain conditions on it) and every problem is reported. A
+self-reported session need not be in `session` (most are never coded); its dyad must be stored or in the same
+import. Writing is `selfreport_load`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 
-from rrrs_core.errors import Problem
 from rrrs_core.importing.format import FALSE_WORDS, SELFREPORTS, TRUE_WORDS, StagedTable
+from rrrs_core.importing.selfreport_load import (  # the write half, used by `api`, `typed`, `consistency`
+    NUMBER,
+    SUMMARY,
+    SelfReportCounts,
+    build_typed,
+    conflicts,
+    incomplete,
+    plan,
+    write,
+)
 from rrrs_core.selfreport.definition import RESPONDENTS, Instrument, fmt
 from rrrs_core.selfreport.schema import Catalog, catalog
-from rrrs_core.store import first_rows, scalar
+from rrrs_core.store import scalar
 
-LIMIT = 100
-FORM = "dyad_id, session_number, respondent, instrument"
-KEY = f"{FORM}, item"
-NUMBER = "try_cast(replace(t.value, ',', '.') AS DOUBLE)"
+__all__ = ["SelfReportCounts", "build_typed", "conflicts", "cross_rules", "define", "drop", "incomplete", "plan",
+           "row_rules", "screen", "staged_catalog", "write"]
+
 WORDS = sorted(TRUE_WORDS + FALSE_WORDS)
-TEMP = ("sr_items", "typ_selfreports", "sr_match")
-
-
-@dataclass
-class SelfReportCounts:
-    new: int = 0
-    unchanged: int = 0
-    replaced: int = 0
-    forms: int = 0
-
-    def summary(self) -> str:
-        return (f"{self.new} new self-report answers, {self.replaced} replaced, {self.unchanged} unchanged "
-                f"({self.forms} forms written)")
+TEMP = ("sr_items", "sr_match", "sr_dyads", "sr_stored", SUMMARY)
 
 
 def define(con: duckdb.DuckDBPyConnection, cat: Catalog) -> None:
-    """`sr_items`: every item of the instruments a row may name (the current version of each id)."""
-    rows = [(i.id, i.version, it.key, it.yes_no, it.required) for i in cat.current.values() for it in i.items]
+    """`sr_items`: every item of the instruments a row may name (the current version of each id), with its
+    range, step, kind and the instrument's respondents (the screen below reads them)."""
+    rows = [(i.id, i.version, it.key, it.yes_no, it.required, it.min, it.max, it.step, list(i.respondents))
+            for i in cat.current.values() for it in i.items]
     con.execute("CREATE OR REPLACE TEMP TABLE sr_items (instrument VARCHAR, version VARCHAR, item VARCHAR, "
-                "yes_no BOOLEAN, required BOOLEAN)")
-    con.executemany("INSERT INTO sr_items VALUES (?, ?, ?, ?, ?)", rows)
+                "yes_no BOOLEAN, required BOOLEAN, lo DOUBLE, hi DOUBLE, step DOUBLE, respondents VARCHAR[])")
+    con.executemany("INSERT INTO sr_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+# A row no rule can fault, in the form a clean file has (exact lower-case words, a plain session number, a
+# dyad stored or in this import's sessions, a date as YYYY-MM-DD, no stray spaces); every plain rule's
+# condition implies this one is false. The typed view reads such rows with plain casts (`selfreport_load`).
+CLEAN = """coalesce(
+    d.item IS NOT NULL AND list_contains(d.respondents, t.respondent)
+    AND t.dyad_id IN (SELECT dyad_id FROM sr_dyads)
+    AND t.session_number GLOB '[1-9]*' AND NOT t.session_number GLOB '*[!0-9]*' AND length(t.session_number) <= 6
+    AND try_cast(t.session_number AS INTEGER) <= 100000
+    AND CASE WHEN d.yes_no THEN list_contains(['yes', 'no', '1', '0'], t.value)
+             ELSE try_cast(t.value AS DOUBLE) BETWEEN d.lo AND d.hi
+                  AND abs((try_cast(t.value AS DOUBLE) - d.lo) / d.step
+                          - round((try_cast(t.value AS DOUBLE) - d.lo) / d.step)) < 1e-6 END
+    AND (t.completed_on IS NULL OR (length(t.completed_on) = 10 AND try_cast(t.completed_on AS DATE) IS NOT NULL)),
+    false)"""
+
+
+def screen(con: duckdb.DuckDBPyConnection) -> bool:
+    """Is every row clean (`CLEAN`)? Then no plain rule can fire, and the per-form summary `sum_selfreports`
+    (one row per form: rows, two dates or not, dated rows, rows of required items) answers the date and
+    completeness questions. No DISTINCT aggregates (they tripled its cost): the required rows count the
+    required items once duplicates are ruled out, which the duplicate rule does (an error) before anyone
+    reads the count."""
+    con.execute("CREATE OR REPLACE TEMP TABLE sr_dyads AS SELECT dyad_id FROM dyad "
+                "UNION SELECT dyad_id FROM stg_sessions WHERE dyad_id IS NOT NULL")
+    frm = "stg_selfreports t LEFT JOIN sr_items d ON d.instrument = t.instrument AND d.item = t.item"
+    if scalar(con, f"SELECT count(*) FROM {frm} WHERE NOT {CLEAN}"):
+        return False
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {SUMMARY} AS
+        SELECT t.dyad_id, t.session_number, t.respondent, t.instrument, count(*) AS n,
+            min(t.completed_on) <> max(t.completed_on) AS two_dates, count(t.completed_on) AS dated,
+            count(CASE WHEN d.required THEN 1 END) AS required_n
+        FROM {frm} GROUP BY ALL""")
+    return True
 
 
 def _groups(inst: Instrument) -> dict[tuple[float, float, float, bool], list[str]]:
@@ -106,8 +139,9 @@ def _number(column: str) -> str:
     return f"coalesce(try_cast({column} AS HUGEINT)::VARCHAR, {column})"
 
 
-def cross_rules(rule: type) -> list:
-    """Duplicates within the file, one date per form, and the dyad (stored, or in this import's sessions)."""
+def cross_rules(rule: type, clean: bool = False) -> list:
+    """Duplicates within the file, one date per form, and the dyad (stored, or in this import's sessions).
+    `clean` (`screen` passed): their prechecks read the per-form summary."""
     key = f"dyad_id, {_number('session_number')}, lower(respondent), instrument, item"
     form = f"dyad_id, {_number('session_number')}, lower(respondent), instrument"
     dup = f"(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY _row) AS _n FROM stg_selfreports) t"
@@ -115,109 +149,26 @@ def cross_rules(rule: type) -> list:
              "FROM stg_selfreports) t")
     unknown = ("t.dyad_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dyad d WHERE d.dyad_id = t.dyad_id) "
                "AND NOT EXISTS (SELECT 1 FROM stg_sessions s WHERE s.dyad_id = t.dyad_id)")
+    dup_pre = f"SELECT count(*) - count(DISTINCT hash({key})) FROM stg_selfreports"
+    date_pre = (f"SELECT count(*) FROM (SELECT 1 FROM stg_selfreports GROUP BY {form} "
+                "HAVING count(DISTINCT coalesce(completed_on, chr(0))) > 1)")
+    dyad_pre = "SELECT count(*) FROM (SELECT DISTINCT dyad_id FROM stg_selfreports) t WHERE " + unknown
+    if clean:  # the texts are canonical (plain session numbers, lower-case respondents): compare them as read
+        dup_pre = "SELECT count(*) - count(DISTINCT hash(dyad_id, session_number, respondent, instrument, item)) " \
+                  "FROM stg_selfreports"
+        date_pre = f"SELECT count(*) FROM {SUMMARY} WHERE two_dates OR (dated > 0 AND dated < n)"
+        dyad_pre = "SELECT 0"  # every row's dyad is in sr_dyads
     return [
         rule(SELFREPORTS, "item", "t._n > 1", "duplicate row: this dyad, session, respondent, instrument and item "
-             "already appear on an earlier row", frm=dup,
-             precheck=f"SELECT count(*) - count(DISTINCT hash({key})) FROM stg_selfreports"),
+             "already appear on an earlier row", frm=dup, precheck=dup_pre),
         rule(SELFREPORTS, "completed_on", "t.completed_on IS DISTINCT FROM t._first",
              "another row of this form (dyad, session, respondent, instrument) gives a different completed_on",
              frm=first, value="coalesce(t.completed_on, 'empty') || ' (earlier: ' || coalesce(t._first, 'empty') "
-             "|| ')'", precheck=f"SELECT count(*) FROM (SELECT 1 FROM stg_selfreports GROUP BY {form} "
-             "HAVING count(DISTINCT coalesce(completed_on, chr(0))) > 1)"),
+             "|| ')'", precheck=date_pre),
         rule(SELFREPORTS, "dyad_id", unknown, "no such dyad: a self-report's dyad must be stored already or have "
              "rows in this import's sessions (its session need not: uncoded sessions are fine)",
-             frm="stg_selfreports t",
-             precheck="SELECT count(*) FROM (SELECT DISTINCT dyad_id FROM stg_selfreports) t WHERE " + unknown),
+             frm="stg_selfreports t", precheck=dyad_pre),
     ]
-
-
-def build_typed(con: duckdb.DuckDBPyConnection) -> None:
-    """`typ_selfreports` once validation found no errors: numbers, lower-case respondents, dates, versions."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE typ_selfreports AS
-        SELECT t._row, t.dyad_id, t.session_number::INTEGER AS session_number, lower(t.respondent) AS respondent,
-            t.instrument, d.version AS instrument_version, t.item,
-            CASE WHEN NOT d.yes_no THEN round({NUMBER}, 9)
-                 WHEN list_contains(?::VARCHAR[], lower(t.value)) THEN 1.0
-                 WHEN list_contains(?::VARCHAR[], lower(t.value)) THEN 0.0
-                 ELSE {NUMBER} END AS value,
-            strptime(t.completed_on, '%Y-%m-%d')::DATE AS completed_on
-        FROM stg_selfreports t JOIN sr_items d ON d.instrument = t.instrument AND d.item = t.item""",
-                [list(TRUE_WORDS), list(FALSE_WORDS)])
-
-
-def incomplete(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
-    """Warnings: forms missing a required item (their scales with it are not scored)."""
-    sql = """
-        SELECT min(t._row), 'item', t.instrument, t.dyad_id || ' session ' || t.session_number || ', '
-            || t.respondent || ': ' || t.instrument || ' lacks ' || string_agg(DISTINCT r.item, ', ' ORDER BY r.item)
-            || '; scales with these items are not scored'
-        FROM typ_selfreports t JOIN sr_items r ON r.instrument = t.instrument AND r.required
-        WHERE NOT EXISTS (SELECT 1 FROM typ_selfreports x WHERE x.dyad_id = t.dyad_id
-            AND x.session_number = t.session_number AND x.respondent = t.respondent
-            AND x.instrument = t.instrument AND x.item = r.item)
-        GROUP BY t.dyad_id, t.session_number, t.respondent, t.instrument"""
-    precheck = f"""SELECT count(*) FROM (SELECT {FORM}, count(DISTINCT item) AS n FROM typ_selfreports
-        GROUP BY ALL) f JOIN (SELECT instrument, count(*) AS n FROM sr_items WHERE required GROUP BY ALL) r
-        USING (instrument) WHERE f.n < r.n"""
-    if not scalar(con, precheck):
-        return []
-    rows, total = first_rows(con, sql, "1", LIMIT)
-    out = [Problem("warning", source, r[0], r[1], r[2], r[3]) for r in rows]
-    if total > LIMIT:
-        out.append(Problem("warning", source, None, None, None, f"... and {total - LIMIT} more incomplete forms"))
-    return out
-
-
-def plan(con: duckdb.DuckDBPyConnection) -> None:
-    """`sr_match`: incoming answers whose key is stored, with the stored value (in the write transaction)."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE sr_match AS
-        SELECT n._row, n.{KEY.replace(', ', ', n.')}, n.value, n.completed_on, s.value AS old_value,
-            s.completed_on AS old_completed_on, s.entered_by, s.entered_at,
-            s.value = n.value AND s.completed_on IS NOT DISTINCT FROM n.completed_on AS same
-        FROM typ_selfreports n JOIN selfreport s USING ({KEY})""")
-
-
-def conflicts(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
-    rows, total = first_rows(con, "SELECT _row, value, dyad_id, session_number, respondent, instrument, item, "
-                                  "old_value, entered_by, entered_at, completed_on, old_completed_on "
-                                  "FROM sr_match WHERE NOT same", "1", LIMIT)
-    out = []
-    for r in rows:
-        what = f"dyad {r[2]} session {r[3]}: the {r[4]}'s {r[5]} {r[6]} is already stored"
-        stored = (f"as {fmt(r[7])}" if r[7] != r[1] else
-                  f"with completed_on {r[11] or 'empty'} (this row: {r[10] or 'empty'})")
-        out.append(Problem("error", source, r[0], "value" if r[7] != r[1] else "completed_on",
-                           fmt(r[1]) if r[7] != r[1] else str(r[10] or ""),
-                           f"{what} {stored} (by {r[8]}, {r[9]:%Y-%m-%d %H:%M}); use --replace to store this "
-                           "row instead"))
-    if total > LIMIT:
-        out.append(Problem("error", source, None, "value", None, f"... and {total - LIMIT} more stored answers "
-                                                                  "this file would change"))
-    return out
-
-
-def write(con: duckdb.DuckDBPyConnection, batch_id: int, *, user: str, replace: bool) -> SelfReportCounts:
-    """Insert the new answers (and with `replace` the changed ones, replacing the stored); the caller holds the
-    write transaction, after `plan`."""
-    counts = SelfReportCounts()
-    counts.unchanged, changed = (int(x or 0) for x in con.execute(
-        "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM sr_match").fetchall()[0])
-    if replace and changed:
-        con.execute(f"DELETE FROM selfreport WHERE ({KEY}) IN (SELECT ({KEY}) FROM sr_match WHERE NOT same)")
-        counts.replaced = changed
-    skip = "same" if replace else "true"
-    written = con.execute(f"""
-        INSERT INTO selfreport
-        SELECT {KEY.replace('item', 'instrument_version, item')}, value, completed_on, ?, ?, current_localtimestamp()
-        FROM typ_selfreports n
-        WHERE NOT EXISTS (SELECT 1 FROM sr_match m WHERE m._row = n._row AND {skip})""",
-                          [batch_id, user]).fetchall()[0][0]
-    counts.new = int(written) - counts.replaced
-    counts.forms = int(scalar(con, f"""SELECT count(*) FROM (SELECT DISTINCT {FORM} FROM typ_selfreports n
-        WHERE NOT EXISTS (SELECT 1 FROM sr_match m WHERE m._row = n._row AND m.same))""") or 0)
-    return counts
 
 
 def staged_catalog(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable]) -> Catalog | None:
@@ -230,6 +181,7 @@ def staged_catalog(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTable
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP VIEW IF EXISTS stg_selfreports")
+    for view in ("typ_selfreports", "stg_selfreports"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
     for t in (*TEMP, "raw_selfreports"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

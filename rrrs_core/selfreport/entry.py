@@ -88,8 +88,8 @@ def check(inst: Instrument | None, instrument: str, session_number: object, resp
 
     if inst is None:
         raise ValidationError([Problem("error", SOURCE, None, "instrument", instrument, "unknown instrument")])
-    if isinstance(session_number, bool) or not isinstance(session_number, int) \
-            or not 1 <= session_number <= MAX_SESSION:
+    if isinstance(session_number, bool) or not isinstance(session_number, numbers.Integral) \
+            or not 1 <= int(session_number) <= MAX_SESSION:
         bad("session_number", session_number, f"must be a whole number from 1 to {MAX_SESSION}")
     if respondent not in inst.respondents:
         bad("respondent", respondent, f"{inst.title} is answered by: {', '.join(inst.respondents)}")

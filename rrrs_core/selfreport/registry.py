@@ -2,7 +2,7 @@
 
 A clinic adds an instrument without code changes: a `.toml` (or `.json`) file in a folder named by
 `$RRRS_INSTRUMENTS` (several folders separated by `os.pathsep`; the CLI's `--instruments DIR` sets it).
-Each file is checked whole (`definition.parse`); a file with any problem is refused and its problems kept
+Each file is checked whole (`parsing.parse`); a file with any problem is refused and its problems kept
 (`load().problems`), so the CLI can report them and the app can show them. A file may not reuse a shipped id
 or another file's id.
 
@@ -21,7 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from rrrs_core.errors import Problem, RrrsError
-from rrrs_core.selfreport.definition import Instrument, parse
+from rrrs_core.selfreport.definition import Instrument
+from rrrs_core.selfreport.parsing import parse
 
 SHIPPED_DIR = Path(__file__).parent / "instruments"
 ENV = "RRRS_INSTRUMENTS"

@@ -22,7 +22,8 @@ import duckdb
 
 from rrrs_core.errors import Problem
 from rrrs_core.selfreport import registry
-from rrrs_core.selfreport.definition import Instrument, parse, scoring
+from rrrs_core.selfreport.definition import Instrument, scoring
+from rrrs_core.selfreport.parsing import parse
 from rrrs_core.storage.writes import writing
 from rrrs_core.views import _stale, _tag
 
