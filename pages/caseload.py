@@ -13,6 +13,12 @@ from rrrs_ui.text import md
 auth.require_page("caseload")
 
 ALL = "all"
+
+
+def in_text(label: str) -> str:
+    """A flag's label inside a sentence: lower case, but an acronym stays ("SRS dropped")."""
+    return label if label[:2].isupper() else label.lower()
+
 RELATION_FILTER = {ALL: "All therapists", "own": "Own dyads", "trainee": "Trainees' dyads", "staff": "Staff's dyads"}
 
 with widgets.guard():
@@ -43,20 +49,25 @@ with widgets.guard():
     n_ended_hidden = 0 if inactive else int((~everything.active.astype(bool)).sum())
     as_of = everything.as_of.iloc[0] if len(everything) else None
     st.caption(f"{md(scope.label)}. {caseload.ORDER_RULE} Flag weights: "
-               + ", ".join(f"{f.label.lower()} {f.weight}" for f in caseload.FLAGS) + ". "
+               + ", ".join(f"{in_text(f.label)} {f.weight}" for f in caseload.FLAGS) + ". "
                + recency.as_of_note(as_of)
                + (f" {n_ended_hidden} ended dyad(s) hidden." if n_ended_hidden else ""))
 
     counts = caseload.headline(shown)  # every count describes exactly the rows below
-    cols = st.columns(4)
-    cols[0].metric("Dyads shown", counts["dyads"])
-    cols[1].metric("Dyads flagged", counts["flagged"])
-    cols[2].metric("Unresolved ruptures", counts["unresolved"])
-    cols[3].metric(f"Contribution ≥ {threshold}", counts["high_contribution"],
-                   help=f"Dyads with at least one session rated therapist contribution {threshold} or more")
+    # Metrics as wide as their labels in a wrapping row (as on the dyad page): five fit at 1400 px and wrap at a
+    # laptop's 1024 px instead of cutting the labels.
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Dyads shown", counts["dyads"], width="content")
+    row.metric("Dyads flagged", counts["flagged"], width="content")
+    row.metric("Unresolved ruptures", counts["unresolved"], width="content")
+    row.metric(f"Contribution ≥ {threshold}", counts["high_contribution"], width="content",
+               help=f"Dyads with at least one session rated therapist contribution {threshold} or more")
+    row.metric("Patient alerts", counts["self_report"], width="content",
+               help="Dyads with a self-report flag: " + ", ".join(
+                   in_text(f.label) for f in caseload.FLAGS if f.key in caseload.SELF_REPORT_FLAGS))
 
     if shown.empty:
-        st.info("No coded sessions in this scope yet." if everything.empty
+        st.info("No coded or self-reported sessions in this scope yet." if everything.empty
                 else "No dyads with a concern flag here." if only_flagged
                 else "No active dyads here: switch on 'Include ended dyads'." if n_ended_hidden
                 else "No dyads match these filters.")
@@ -72,8 +83,8 @@ with widgets.guard():
             placeholder="–",
             column_order=["dyad_link", "status", "concern_score", "last_seen", "flag_list",
                           *(["relation_label"] if len(present) > 1 else []), "therapist_id",
-                          "worst_severity", "rupture_trend", "latest_resolution", "n_high_contribution",
-                          "n_sessions", "treatment"],
+                          "worst_severity", "rupture_trend", "latest_resolution", "latest_srs",
+                          "n_high_contribution", "n_sessions", "treatment"],
             column_config={
                 "dyad_link": st.column_config.LinkColumn(
                     "Dyad", display_text=links.DYAD_DISPLAY, help="Open the dyad's trajectory", pinned=True),
@@ -99,6 +110,9 @@ with widgets.guard():
                     width=120, help="Share of segments with a rupture marker, per session, oldest to newest"),
                 "latest_resolution": st.column_config.NumberColumn(
                     "Latest resolution", format="%d", help="Overall resolution of the latest rated session"),
+                "latest_srs": st.column_config.NumberColumn(
+                    "Latest SRS", format="%.1f", width=80,
+                    help="The patient's latest Session Rating Scale total (0-40; below 36: alliance below cutoff)"),
                 "n_high_contribution": st.column_config.NumberColumn(
                     f"Contribution ≥ {threshold}", format="%d",
                     help="Sessions with therapist contribution at or above the threshold"),

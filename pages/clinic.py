@@ -7,10 +7,12 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import clinic as charts
 from rrrs_core.queries import clinic, clinic_compare
+from rrrs_core.queries import selfreport_clinic as src
 from rrrs_core.scope import CLINIC
 from rrrs_ui import auth, glue, widgets
 from rrrs_ui.glue import query
 from rrrs_ui.pdf_button import pdf_download
+from rrrs_ui.selfreport_view import show_clinic_selfreports
 
 auth.require_page("clinic")
 
@@ -47,6 +49,7 @@ with widgets.guard():
     st.info(clinic.SUPPRESSION_NOTE.replace("*", "\\*") + " Gaps in a line are suppressed cells.")
     if totals["n_undated"]:
         st.caption(f"{totals['n_undated']} session(s) without a date are left out of the trends.")
+    period_col = st.column_config.DateColumn(period.capitalize(), format=PERIOD_FORMAT[period])
     if trends.empty:
         st.info("No dated sessions yet, so there are no trends to show.")
     else:
@@ -60,7 +63,6 @@ with widgets.guard():
         st.vega_lite_chart(glue.chart(charts.rupture_share_chart, trends, period), theme=None, width="content")
         st.vega_lite_chart(glue.chart(charts.resolution_chart, trends, period), theme=None, width="content")
 
-        period_col = st.column_config.DateColumn(period.capitalize(), format=PERIOD_FORMAT[period])
         st.subheader("Ruptures and resolution")
         st.dataframe(
             trends.assign(rupture_share=trends.rupture_share * 100), hide_index=True, placeholder="",
@@ -107,3 +109,6 @@ with widgets.guard():
             "mean_contribution": st.column_config.NumberColumn("Mean contribution", format="%.2f"),
         },
     )
+
+    show_clinic_selfreports(query(src.below_cutoff, period), query(src.undated), query(src.association), period,
+                            period_col)

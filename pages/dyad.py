@@ -1,4 +1,5 @@
-"""Dyad trajectory: one dyad's ruptures, repairs and global ratings across sessions (URL: dyad, tc)."""
+"""Dyad trajectory: one dyad's ruptures, repairs and global ratings across sessions, and the patient's
+self-reports on the same session axis (URL: dyad, tc)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import streamlit as st
 from rrrs_core import reports
 from rrrs_core.charts import dyad as charts
 from rrrs_core.episodes import EPISODE_WINDOW
+from rrrs_core.queries import caseload, recency, severity
 from rrrs_core.queries import dyad as q
-from rrrs_core.queries import recency, severity
+from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries.severity import RULE as SEVERITY_RULE
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
+from rrrs_ui import selfreport_view as srv
 from rrrs_ui import widgets as w
 from rrrs_ui.coder_reliability import show_coder_reliability
 from rrrs_ui.glue import query
@@ -172,6 +175,16 @@ def picked_session(event: Any) -> int | None:
         return None
 
 
+def show_selfreports(both: pd.DataFrame, tc: int) -> None:
+    """The patient's forms on the rupture chart's session axis, and where they disagree with the coding."""
+    st.subheader("The patient's view", help="Self-reports the patient filled in after sessions, coded or not, "
+                 "on the same session axis as the rupture chart above.")
+    found = srq.discordance(both)
+    srv.show_summary(both, found)
+    srv.show_charts(both, tc)
+    srv.show_discordance(found, both)
+
+
 def main() -> None:
     st.title("Dyad trajectory")
     w.provenance_banner()
@@ -191,16 +204,30 @@ def main() -> None:
                  lambda con, who, now: reports.dyad_report(con, dyad_id, generated_by=who.name, scope=now,
                                                            threshold=tc), target=dyad_id, scope=scope)
     traj = query(q.trajectory, scope, dyad_id, tc)
+    axis = query(srq.dyad_axis, scope, dyad_id)
+    reported = bool((axis.patient_forms.map(len) > 0).any())
+    if traj.empty and not reported:
+        st.info("No session of this dyad has a final coding or a self-report yet. Upload codings on **Data**; "
+                "draft codings appear here once they are marked final.")
+        return
+    both = srq.beside(axis, traj)
+    sessions = tuple(int(s) for s in axis.session_number)
+    srv.show_flags(query(caseload.dyad_flags, dyad_id, info["therapist_id"], tc), srq.latest(both))
     if traj.empty:
-        st.info("No session of this dyad has a final coding yet. Upload codings on **Data**; draft codings "
-                "appear here once they are marked final.")
+        st.info("No session of this dyad has a final coding yet: the patient's self-reports are shown below. "
+                "Upload codings on **Data**; draft codings appear here once they are marked final.")
+        show_selfreports(both, tc)
+        st.subheader("Supervision notes")
+        notes_panel(dyad_id, author=auth.principal().name)
         return
     figs = q.key_figures(traj)
     show_key_figures(info, figs, tc)
     show_guidance(traj, figs, tc)
     show_coder_reliability(traj.coder_id.value_counts().index, what="coders of the sessions shown, most first")
-    st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc), theme=None)
-    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc), theme=None, width="content")
+    st.vega_lite_chart(glue.chart(charts.rupture_share_chart, traj, tc, sessions=sessions), theme=None)
+    if reported:
+        show_selfreports(both, tc)
+    st.vega_lite_chart(glue.chart(charts.ratings_chart, traj, tc, sessions=sessions), theme=None, width="content")
     strip = query(q.segment_strip, scope, dyad_id)
     event = st.vega_lite_chart(glue.chart(charts.segment_strip_chart, strip, traj, tc, selectable=True), theme=None,
                             on_select="rerun", selection_mode="pick", key="strip")

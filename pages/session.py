@@ -1,5 +1,5 @@
-"""Session detail: one session's timeline, global ratings, rupture episodes and coders (URL: dyad, session,
-coder)."""
+"""Session detail: one session's timeline, global ratings beside the patient's and therapist's self-reports,
+rupture episodes and coders (URL: dyad, session, coder). A session with self-reports but no coding opens too."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from rrrs_core import episodes as ep
 from rrrs_core.charts import session as charts
 from rrrs_core.errors import NotFoundError
 from rrrs_core.queries import dyad as dq
+from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries import session as q
 from rrrs_core.queries.severity import RULE
 from rrrs_core.reports.review import SessionReview
 from rrrs_core.scope import Scope
 from rrrs_ui import auth, cells, glue
+from rrrs_ui import selfreport_view as srv
 from rrrs_ui import widgets as w
 from rrrs_ui.coder_reliability import show_coder_reliability
 from rrrs_ui.glue import query
@@ -219,13 +221,19 @@ def main() -> None:
     head = query(q.session_header, scope, *chosen)
     auth.record("view session", f"{chosen[0]}/{chosen[1]}")
     date = head["session_date"].isoformat() if head["session_date"] else "no date"
+    length = (f"{head['n_segments']} segments of {head['segment_minutes']} min" if head["n_segments"] is not None
+              else "not coded (known from its self-reports)")
     st.markdown(f"**Dyad {md(head['dyad_id'])} - session {head['session_number']}** - {date} - therapist "
-                f"{md(head['therapist_id'])} - {head['n_segments']} segments of {head['segment_minutes']} min")
+                f"{md(head['therapist_id'])} - {length}")
     show_navigation(head)
+    reports = query(srq.session_reports, scope, *chosen)
     codings = query(q.codings, scope, *chosen)
     if codings.empty:
         drafts = f" ({head['n_drafts']} draft coding(s) exist)" if head["n_drafts"] else ""
         st.info(f"This session has no final coding yet{drafts}. Upload a final coding on **Data**.")
+        srv.show_session_reports(reports)
+        if head["n_segments"] is not None:
+            notes_panel(chosen[0], chosen[1], author=auth.principal().name)
         return
     coder = choose_coder(codings)
     show_coder_reliability([coder], what="the coding shown")
@@ -234,6 +242,7 @@ def main() -> None:
     ratings = query(q.ratings, scope, *chosen, coder)
     show_flag(head, coder, str(codings.coder_id.iloc[0]), ratings, marks, episodes)
     show_ratings(ratings, coder)
+    srv.show_session_reports(reports)
     st.subheader("Timeline")
     if marks.empty:
         st.info("No codes were marked in this session: no rupture markers and no resolution strategies.")

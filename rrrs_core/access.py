@@ -21,10 +21,11 @@ from rrrs_core.store import one, scalar, writing
 
 ROLES = ("admin", "supervisor", "therapist", "coder", "qi")
 DASHBOARD = ("caseload", "dyad", "session", "contribution")
+SELF_REPORT_ENTRY = "selfreport"  # a patient's paper form, entered by whoever treats the dyad (or an admin)
 PAGES: dict[str, tuple[str, ...]] = {
-    "admin": (*DASHBOARD, "clinic", "data", "scoresheet", "reliability", "audit", "users"),
-    "supervisor": (*DASHBOARD, "clinic", "data", "scoresheet", "reliability"),
-    "therapist": DASHBOARD,
+    "admin": (*DASHBOARD, SELF_REPORT_ENTRY, "clinic", "data", "scoresheet", "reliability", "audit", "users"),
+    "supervisor": (*DASHBOARD, SELF_REPORT_ENTRY, "clinic", "data", "scoresheet", "reliability"),
+    "therapist": (*DASHBOARD, SELF_REPORT_ENTRY),
     "coder": ("scoresheet", "reliability"),
     "qi": ("clinic",),
 }

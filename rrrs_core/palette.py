@@ -13,6 +13,7 @@ HIGHLIGHT = "#CC79A7"       # reddish purple: sessions at/above the therapist-co
 NEUTRAL = "#7F7F7F"         # grey: other global ratings, axes, pending
 CAUTION = "#B45F06"         # dark orange: a figure not to trust yet (coder not calibrated), in print
 SESSION_END = "#C4C4C4"     # light grey: a rupture episode the session's end cut short (unaddressed in session)
+NOT_CODED = "#A6A6A6"       # grey: a session on the axis with self-reports but no coding
 LIGHT = {                   # check-minus (unclear) marks: same hue, lighter
     "withdrawal": "#9CC7E4",
     "confrontation": "#F2B48A",
@@ -38,6 +39,14 @@ GLOBAL_COLOURS: dict[str, str] = {
 CATEGORY_COLOURS = ("#E69F00", "#56B4E9", "#7F7F7F", "#8C564B", "#B59F00", "#B07AA1")
 CATEGORY_DASHES = ([6, 3], [2, 2], [8, 3, 2, 3], [1, 0], [4, 4], [10, 2])  # tell lines apart in greyscale
 TOTAL = "#000000"
+
+# Self-reports (the patient's own view): black for the patient's scores, yellow for the zone below the SRS
+# cutoff, the unused Okabe-Ito hues for the WAI-SR subscales and the post-session tension.
+PATIENT = "#000000"
+BELOW_CUTOFF = "#F0E442"
+WAI_COLOURS: dict[str, str] = {"task": "#E69F00", "bond": "#56B4E9", "goal": "#7F7F7F"}
+TENSION = "#E69F00"
+DISCORDANT = CAUTION        # a session where the patient's rupture report and the coding disagree
 CONTRIBUTION_RATINGS = (1, 2, 3, 4, 5)
 
 

@@ -75,7 +75,7 @@ def fit(labels: list[str], width: int, max_lines: int) -> list[str]:
 # --- caseload: concern flags ------------------------------------------------------------------------------
 
 FLAG_LABELS = [f.label for f in FLAGS]
-FLAGS_PX = 450  # the three longest flags on one line; a dyad with more shows '+n more' for the lightest
+FLAGS_PX = 500  # any two flags and a '+n more' on one line (three of the coded ones); the lightest are counted
 _MORE = [f"+{n} more" for n in range(1, len(FLAGS) + 1)]
 
 

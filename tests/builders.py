@@ -126,3 +126,45 @@ def small_clinic_db(path: Path) -> Path:
     finally:
         con.close()
     return path
+
+
+SRS_ITEMS = ("relationship", "goals", "approach", "overall")
+
+
+def add_selfreport(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, instrument: str,
+                   values: Mapping[str, float], *, respondent: str = "patient",
+                   completed_on: dt.date | None = None, version: str | None = None,
+                   entered_by: str = "tests", dated: bool = True) -> None:
+    """One filled-in form: a row per item straight into `selfreport` (no validation, no audit), under the
+    instrument's current version unless `version` says otherwise, dated like `add_session` dates the session
+    unless `completed_on` says otherwise (`dated=False`: no completion date)."""
+    from rrrs_core.selfreport import catalog
+
+    version = version or catalog(con).current[instrument].version
+    date = (completed_on or dt.date(2026, 1, 5) + dt.timedelta(weeks=session_number - 1)) if dated else None
+    with transaction(con):
+        for item, value in values.items():
+            con.execute("INSERT INTO selfreport (dyad_id, session_number, respondent, instrument, instrument_version, "
+                        "item, value, completed_on, batch_id, entered_by, entered_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, now()::TIMESTAMP)",
+                        [dyad_id, session_number, respondent, instrument, version, str(item), float(value), date,
+                         entered_by])
+
+
+def srs(total: float) -> dict[str, float]:
+    """SRS items (0-10, one decimal) adding up to `total` (0-40), spread evenly: the total is what tests ask
+    about."""
+    part = round(total / 4, 1)
+    return {**dict.fromkeys(SRS_ITEMS[:3], part), SRS_ITEMS[3]: round(total - 3 * part, 1)}
+
+
+def rupture_items(rupture: bool, tension: int = 3, resolution: int = 3) -> dict[str, float]:
+    """The post-session rupture items: did one occur (1/0), how much tension, how well resolved (1-5)."""
+    return {"rupture": 1.0 if rupture else 0.0, "tension": float(tension), "resolution": float(resolution)}
+
+
+def wai(task: float, bond: float, goal: float) -> dict[str, float]:
+    """WAI-SR items 1-12 giving these subscale means (Task 1, 2, 10, 12; Bond 3, 5, 7, 9; Goal 4, 6, 8, 11)."""
+    scale = {1: task, 2: task, 10: task, 12: task, 3: bond, 5: bond, 7: bond, 9: bond,
+             4: goal, 6: goal, 8: goal, 11: goal}
+    return {str(i): v for i, v in scale.items()}

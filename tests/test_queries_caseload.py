@@ -232,12 +232,13 @@ def test_relation_own_trainee_staff(clinic_con: duckdb.DuckDBPyConnection) -> No
 
 def test_headline_counts_the_rows_given(clinic_con: duckdb.DuckDBPyConnection) -> None:
     df = q.caseload(clinic_con)
-    assert q.headline(df) == {"dyads": 4, "flagged": 2, "unresolved": 1, "high_contribution": 1}
+    assert q.headline(df) == {"dyads": 4, "flagged": 2, "unresolved": 1, "high_contribution": 1, "self_report": 0}
     flagged = q.filter_rows(df, only_flagged=True)
     assert flagged.dyad_id.tolist() == ["D1", "D3"]
-    assert q.headline(flagged) == {"dyads": 2, "flagged": 2, "unresolved": 1, "high_contribution": 1}
+    assert q.headline(flagged) == {"dyads": 2, "flagged": 2, "unresolved": 1, "high_contribution": 1,
+                                   "self_report": 0}
     assert q.headline(q.filter_rows(df, relation="staff")) == {
-        "dyads": 1, "flagged": 1, "unresolved": 0, "high_contribution": 0}
+        "dyads": 1, "flagged": 1, "unresolved": 0, "high_contribution": 0, "self_report": 0}
 
 
 def test_trend_keeps_the_last_eight_sessions_oldest_first(dyad_con: duckdb.DuckDBPyConnection) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rrrs_core import palette
-from rrrs_core.queries.caseload import FLAGS
+from rrrs_core.queries.caseload import FLAGS, SELF_REPORT_FLAGS
 from rrrs_ui import cells
 
 LONG = ["Complaint/concern about the therapist ×4", "Efforts to control/pressure therapist", "Denial",
@@ -47,9 +47,11 @@ def test_flag_lists_follow_the_flag_columns() -> None:
     frame = pd.DataFrame({f.key: [True, False] for f in FLAGS})
     frame.loc[0, ["confrontation_rising", "ended_after_rupture"]] = False
     assert cells.flag_lists(frame).tolist() == [
-        ["Unresolved ruptures", "Sessions dropped off", "Ratings pending"], []]
-    longest = sorted(cells.FLAG_LABELS, key=len)[-3:]
-    assert cells._label_lines(longest, cells.FLAGS_PX) == 1  # any three flags on one line
+        ["Unresolved ruptures", "Patient-reported rupture unresolved", "+4 more"], []]
+    longest = sorted(cells.FLAG_LABELS, key=len)[-2:]
+    assert cells._label_lines([*longest, "+9 more"], cells.FLAGS_PX) == 1  # any two flags and a count
+    coded = sorted((f.label for f in FLAGS if f.key not in SELF_REPORT_FLAGS), key=len)[-3:]
+    assert cells._label_lines(coded, cells.FLAGS_PX) == 1  # three of the coded flags
     all_four = cells.flag_lists(pd.DataFrame({f.key: [True] for f in FLAGS})).iloc[0]
     assert all_four[0] == "Ended after rupture" and all_four[-1].endswith(" more")  # heaviest first, rest counted
 

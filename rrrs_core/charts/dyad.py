@@ -1,6 +1,9 @@
 """Dyad trajectory charts: rupture shares, the four global ratings, and the session-by-segment strip.
 
-Inputs are the frames of `rrrs_core.queries.dyad` (`trajectory`, `segment_strip`). Sessions at or above
+Inputs are the frames of `rrrs_core.queries.dyad` (`trajectory`, `segment_strip`). The rupture and ratings
+charts take the dyad's whole session axis (`sessions`: coded and self-reported sessions, from
+`queries.selfreport.dyad_axis`) so they line up with the self-report charts (`charts.selfreport`), and mark
+the sessions that are not coded instead of skipping them. Sessions at or above
 the therapist-contribution threshold (`high_contribution`) get a HIGHLIGHT band on every chart so the eye
 can follow them from one chart to the next. Pure functions: the PDF report renders the same rupture and
 ratings charts, and draws the segment strip natively in the same encoding (`reports.strip`).
@@ -13,12 +16,13 @@ import pandas as pd
 
 from rrrs_core import codebook as cb
 from rrrs_core.charts.theme import house_config
-from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT, NEUTRAL
+from rrrs_core.palette import FAMILY_COLOURS, GLOBAL_COLOURS, HIGHLIGHT, LIGHT, NEUTRAL, NOT_CODED
 
 WIDTH = 760
 RATINGS_WIDTH = 540  # two panels of 240 px + axes = ~530 px: fits theme.APP_COLUMN_PX on a 1024 px laptop
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
 NONE_COLOUR = "#F2F2F2"  # a segment with no mark of that family
+Y_EXTENT = 56  # px for every y axis (labels + title) on the session axis, so stacked charts' x positions agree
 FAMILY_TITLES = {"withdrawal": "Withdrawal", "confrontation": "Confrontation", "resolution": "Resolution"}
 SCALE_HINTS = {
     "overall_withdrawal": "1 none - 5 high significance",
@@ -28,9 +32,15 @@ SCALE_HINTS = {
 }
 
 
-def session_axis(traj: pd.DataFrame, title: str | None = "Session") -> alt.X:
-    """Session numbers as integers, padded half a session each side so bands fit."""
-    numbers = [int(s) for s in traj.session_number] or [1]
+def axis_numbers(traj: pd.DataFrame, sessions: tuple[int, ...] = ()) -> list[int]:
+    """The sessions on the x axis: the dyad's whole axis when given, else its coded sessions."""
+    return sorted({int(s) for s in traj.session_number} | {int(s) for s in sessions}) or [1]
+
+
+def session_axis(traj: pd.DataFrame, title: str | None = "Session", sessions: tuple[int, ...] = ()) -> alt.X:
+    """Session numbers as integers, padded half a session each side so bands fit; `sessions` (the dyad's
+    whole axis, coded or not) widens it beyond the coded sessions of `traj`."""
+    numbers = axis_numbers(traj, sessions)
     axis = alt.Axis(values=numbers, format="d", title=title) if len(numbers) <= 30 else \
         alt.Axis(tickMinStep=1, format="d", title=title)
     return alt.X("session_number:Q", scale=alt.Scale(domain=[min(numbers) - 0.5, max(numbers) + 0.5],
@@ -58,8 +68,24 @@ def _dates(traj: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt.TopLevelMixin:
-    """Withdrawal and confrontation segments as a share of coded segments, per session."""
+def not_coded_marks(traj: pd.DataFrame, sessions: tuple[int, ...], y: alt.Y | alt.YDatum) -> list[alt.Chart]:
+    """A grey cross at the foot of each session on the axis without a coding (self-reported only), with its
+    own legend entry: an uncoded session is shown as such, not skipped."""
+    missing = sorted(set(int(s) for s in sessions) - {int(s) for s in traj.session_number})
+    if not missing:
+        return []
+    frame = pd.DataFrame({"session_number": missing, "status": "not coded"})
+    return [alt.Chart(frame).mark_point(shape="cross", size=50, color=NOT_CODED, filled=True, opacity=0.9).encode(
+        x=alt.X("session_number:Q"), y=y,
+        shape=alt.Shape("status:N", scale=alt.Scale(domain=["not coded"], range=["cross"]),
+                        legend=alt.Legend(title=None, symbolFillColor=NOT_CODED, symbolStrokeColor=NOT_CODED)),
+        tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("status:N", title="Coding")])]
+
+
+def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WIDTH,
+                        sessions: tuple[int, ...] = ()) -> alt.TopLevelMixin:
+    """Withdrawal and confrontation segments as a share of coded segments, per session; on the dyad's whole
+    axis when `sessions` is given, uncoded sessions marked (`not_coded_marks`)."""
     base = _dates(traj)
     rows = []
     for fam in ("withdrawal", "confrontation"):
@@ -77,11 +103,19 @@ def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WID
                alt.Tooltip("n_segments:Q", title="Coded segments"),
                alt.Tooltip("share:Q", title="Share", format=".0%")]
     top = max(0.1, float(long.share.max()) if len(long) else 0.0)  # sessions without ruptures: 0-10%
-    y = alt.Y("share:Q", title="Share of segments", axis=alt.Axis(format=".0%"),
-              scale=alt.Scale(domain=[0, top], nice=True))
-    line = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=60, filled=True)).encode(
-        x=session_axis(traj), y=y, color=colour, tooltip=tooltip)
-    return alt.layer(highlight_band(traj, threshold), line, width=width, height=180, autosize=FIT_X,
+    scale = alt.Scale(domain=[0, top], nice=True)
+    y = alt.Y("share:Q", title="Share of segments", axis=alt.Axis(format=".0%", minExtent=Y_EXTENT), scale=scale)
+    # Lines join consecutive coded sessions only: a gap in the coding is a gap in the line.
+    gaps = sorted(set(axis_numbers(traj, sessions)) - {int(s) for s in traj.session_number})
+    if gaps:
+        blank = pd.DataFrame([{"session_number": g, "family": f, "share": None} for g in gaps
+                              for f in ("withdrawal", "confrontation")])
+        long = pd.concat([long, blank], ignore_index=True).sort_values("session_number", kind="stable")
+    line = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=60, filled=True),
+                                     invalid="break-paths-show-domains").encode(
+        x=session_axis(traj, sessions=sessions), y=y, color=colour, tooltip=tooltip)
+    crosses = not_coded_marks(traj, sessions, alt.YDatum(0, scale=scale))
+    return alt.layer(highlight_band(traj, threshold), line, *crosses, width=width, height=180, autosize=FIT_X,
                      title="Rupture frequency: share of segments with a rupture marker", config=house_config())
 
 
@@ -105,7 +139,8 @@ def _ratings_frame(traj: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return long
 
 
-def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = RATINGS_WIDTH) -> alt.TopLevelMixin:
+def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = RATINGS_WIDTH,
+                  sessions: tuple[int, ...] = ()) -> alt.TopLevelMixin:
     """The four global ratings as small multiples on their 1-5 scales; pending sessions say so.
 
     A facet cannot stretch to the page, so the default `width` fits the narrowest main column (1024 px
@@ -131,7 +166,7 @@ def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = RATINGS_W
         groupby=["key"]).mark_rule(color=HIGHLIGHT, strokeDash=[4, 3]).encode(y=alt.YDatum(threshold, scale=scale))
     line = alt.Chart().mark_line(
         invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=50, filled=True),
-    ).encode(x=session_axis(traj), y=y, color=colour,
+    ).encode(x=session_axis(traj, sessions=sessions), y=y, color=colour,
              tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Date"),
                       alt.Tooltip("item:N", title="Rating"), alt.Tooltip("rating:Q", title="Value"),
                       alt.Tooltip("anchor:N", title="Manual")])

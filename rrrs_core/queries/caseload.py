@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from rrrs_core.queries import selfreport_flags as srf
 from rrrs_core.queries.recency import AS_OF_SQL, LAST_SEEN_SQL
 from rrrs_core.queries.severity import severity_sql
 from rrrs_core.scope import CLINIC, Scope
@@ -67,6 +68,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("unresolved_ruptures", "Unresolved ruptures", 3,
          f"Each of the dyad's last {UNRESOLVED_RUN} rated sessions has at least one rupture segment and "
          f"overall resolution <= {UNRESOLVED_MAX}."),
+    Flag("patient_rupture_unresolved", "Patient-reported rupture unresolved", 3,
+         f"{srf.UNRESOLVED_RULE} Weighted like the coders' unresolved ruptures: the patient says so in their own "
+         "words, about the latest session."),
     Flag("confrontation_rising", "Confrontation rising", 2,
          f"Over the last {RISING_WINDOW} sessions (at least 3), the least-squares slope of the "
          "confrontation share (confrontation segments / segments) against session number is > 0 "
@@ -78,6 +82,12 @@ FLAGS: tuple[Flag, ...] = (
          f"{ACTIVE_DAYS} days before the data's latest session date (the data's 'today'). After "
          f"{ACTIVE_DAYS} days without a session the dyad's status is Ended instead (an ending right after a "
          "difficult session is flagged 'Ended after rupture')."),
+    Flag("alliance_below_cutoff", "Alliance below cutoff", 2,
+         f"{srf.BELOW_CUTOFF_RULE} Weighted like a coded trend: one form below the cutoff asks for a "
+         "conversation about the alliance, not an alarm."),
+    Flag("srs_dropped", "SRS dropped", 1,
+         f"{srf.DROP_RULE} The lightest flag: a 1-point drop is often noise; together with another flag it "
+         "moves the dyad up."),
     Flag("ratings_pending", "Ratings pending", 1,
          "At least one coded session has no global ratings yet."),
 )
@@ -104,6 +114,7 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
     the highest session severity.
     """
     where, params = scope.sql("therapist_id")
+    sr_where, sr_params = scope.sql("d.therapist_id")
     sql = f"""
     WITH params AS (SELECT ?::INTEGER AS threshold, ?::VARCHAR AS supervisor),
     s AS MATERIALIZED (
@@ -165,12 +176,26 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
             median(gap_days) AS median_gap_days
         FROM s GROUP BY dyad_id
     ),
+    sr AS ({srf.per_dyad_sql(sr_where)}),
+    both_ AS (  -- dyads with coded sessions, self-reports or both
+        SELECT coalesce(p.dyad_id, r.dyad_id) AS dyad_id, coalesce(p.therapist_id, r.therapist_id) AS therapist_id,
+            coalesce(p.supervisor_id, r.supervisor_id) AS supervisor_id, coalesce(p.trainee, r.trainee) AS trainee,
+            coalesce(p.treatment, r.treatment) AS treatment, coalesce(p.n_sessions, 0) AS n_sessions,
+            coalesce(p.n_pending, 0) AS n_pending, coalesce(p.n_high_contribution, 0) AS n_high_contribution,
+            p.* EXCLUDE (dyad_id, therapist_id, supervisor_id, trainee, treatment, n_sessions, n_pending,
+                         n_high_contribution),
+            r.latest_srs, r.srs_session, r.last_reported,
+            coalesce(r.alliance_below_cutoff, false) AS alliance_below_cutoff,
+            coalesce(r.srs_dropped, false) AS srs_dropped,
+            coalesce(r.patient_rupture_unresolved, false) AS patient_rupture_unresolved
+        FROM per_dyad p FULL JOIN sr r ON r.dyad_id = p.dyad_id
+    ),
     since AS (
         SELECT p.*, coalesce(l.last_seen, p.last_coded_date) AS last_date, {AS_OF_SQL} AS as_of,
             {AS_OF_SQL} - coalesce(l.last_seen, p.last_coded_date) AS days_since_last,
             coalesce({AS_OF_SQL} - coalesce(l.last_seen, p.last_coded_date)
                      > greatest({QUIET_MIN_DAYS}, {LAPSE_FACTOR} * coalesce(p.median_gap_days, 0)), false) AS quiet
-        FROM per_dyad p LEFT JOIN {LAST_SEEN_SQL} l USING (dyad_id)
+        FROM both_ p LEFT JOIN {LAST_SEEN_SQL} l USING (dyad_id)
     ),
     flagged AS (
         SELECT p.*,
@@ -186,19 +211,21 @@ def caseload(con: duckdb.DuckDBPyConnection, scope: Scope = CLINIC, threshold: i
             coalesce(p.last_gap_days > {LAPSE_FACTOR} * p.earlier_median_gap
                      AND p.last_gap_days >= {WIDENED_MIN_DAYS}, false)
             OR coalesce(p.quiet AND p.days_since_last <= {ACTIVE_DAYS}, false) AS sessions_dropped,
-            p.n_pending > 0 AS ratings_pending
+            p.n_pending > 0 AS ratings_pending,
+            p.alliance_below_cutoff, p.srs_dropped, p.patient_rupture_unresolved
         FROM since p LEFT JOIN unresolved u USING (dyad_id) LEFT JOIN ending e USING (dyad_id)
     )
     SELECT dyad_id, therapist_id, supervisor_id, relation, treatment, n_sessions, last_session, last_date,
         as_of, days_since_last, status, active,
         rupture_trend, latest_resolution, n_high_contribution, n_pending, worst_severity,
+        latest_srs, srs_session,
         {", ".join(f.key for f in FLAGS)},
         {_score_sql()} AS concern_score,
         {_labels_sql()} AS flags
     FROM flagged
-    ORDER BY concern_score DESC, worst_severity DESC, last_date DESC NULLS LAST, dyad_id
+    ORDER BY concern_score DESC, worst_severity DESC NULLS LAST, last_date DESC NULLS LAST, dyad_id
     """
-    return con.execute(sql, [int(threshold), scope.supervisor_id, *params]).df()
+    return con.execute(sql, [int(threshold), scope.supervisor_id, *params, *sr_params]).df()
 
 
 RELATIONS = {"own": "Own", "trainee": "Trainee", "staff": "Staff"}
@@ -219,13 +246,17 @@ def filter_rows(cases: pd.DataFrame, *, include_inactive: bool = True, only_flag
     return cases[keep]
 
 
+SELF_REPORT_FLAGS = ("alliance_below_cutoff", "srs_dropped", "patient_rupture_unresolved")
+
+
 def headline(rows: pd.DataFrame) -> dict[str, int]:
     """Counts over exactly these rows (the ones shown): dyads, flagged, with unresolved ruptures, with a
-    session at or above the contribution threshold."""
+    session at or above the contribution threshold, with a self-report flag."""
     return {"dyads": len(rows),
             "flagged": int((rows.concern_score > 0).sum()),
             "unresolved": int(rows.unresolved_ruptures.astype(bool).sum()),
-            "high_contribution": int((rows.n_high_contribution > 0).sum())}
+            "high_contribution": int((rows.n_high_contribution > 0).sum()),
+            "self_report": int(rows[list(SELF_REPORT_FLAGS)].astype(bool).any(axis=1).sum())}
 
 
 def dyad_flags(con: duckdb.DuckDBPyConnection, dyad_id: str, therapist_id: str, threshold: int = 4) -> list[Flag]:

@@ -41,5 +41,6 @@ def is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM session").fetchall()[0]
+    """Any session recorded or self-reported (a clinic may enter self-reports before any coding)."""
+    row = con.execute("SELECT (SELECT count(*) FROM session) + (SELECT count(*) FROM selfreport)").fetchall()[0]
     return bool(row and row[0])

@@ -2,7 +2,9 @@
 
 The store records sessions, not the calendar: an import made months after the last session must not make
 every dyad look abandoned. So "today" is the latest session date anywhere in the store (`AS_OF_SQL`), and
-"N days ago" counts days from a dyad's latest recorded session (coded or not) to that date. The caseload,
+"N days ago" counts days from a dyad's latest recorded session (coded or not) to that date. A self-report's
+completion date counts as a session date: a patient fills in the form after a session, and most sessions
+that happen are never coded. The caseload,
 the dyad page and the PDFs all phrase it with `describe`, so the same dyad reads the same everywhere.
 """
 
@@ -16,10 +18,14 @@ import pandas as pd
 
 from rrrs_core.scope import CLINIC, Scope
 
-AS_OF_SQL = "(SELECT max(session_date) FROM session)"
+_DATES = ("(SELECT dyad_id, session_date AS seen FROM session UNION ALL "
+          "SELECT dyad_id, completed_on FROM selfreport)")
+
+AS_OF_SQL = ("(SELECT greatest((SELECT max(session_date) FROM session), "
+             "(SELECT max(completed_on) FROM selfreport)))")
 """The data's today: the latest session date in the store (whole clinic, whatever the scope)."""
 
-LAST_SEEN_SQL = "(SELECT dyad_id, max(session_date) AS last_seen FROM session GROUP BY dyad_id)"
+LAST_SEEN_SQL = f"(SELECT dyad_id, max(seen) AS last_seen FROM {_DATES} GROUP BY dyad_id)"
 """Each dyad's latest recorded session date (coded or not): a session that happened is a session."""
 
 
@@ -87,3 +93,9 @@ def last_session(con: duckdb.DuckDBPyConnection, dyad_id: str, scope: Scope = CL
     date, as_of = _date(row[0]), _date(row[1])
     days = (as_of - date).days if date and as_of else None
     return LastSession(date, days, as_of)
+
+
+def data_today(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The data's today (`AS_OF_SQL`): the latest session or self-report date in the store, None when empty."""
+    row = con.execute(f"SELECT {AS_OF_SQL}").fetchone()
+    return _date(row[0]) if row else None

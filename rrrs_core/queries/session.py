@@ -20,18 +20,26 @@ from rrrs_core.scope import Scope
 
 def session_header(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str,
                    session_number: int) -> dict[str, Any]:
-    """Dyad identity plus the session's date, length, neighbours in the dyad and draft count."""
+    """Dyad identity plus the session's date, length, neighbours in the dyad and draft count.
+
+    A session with self-reports but no recorded session (no coding ever stored) exists too: its date is the
+    form's completion date and its length is unknown (`n_segments` None). Neighbours run over both kinds."""
     dyad = require_dyad(con, scope, dyad_id)
     cur = con.execute(
         """
-        SELECT s.session_date, s.n_segments, s.segment_minutes,
-            (SELECT max(session_number) FROM session WHERE dyad_id = $1
-              AND session_number < $2) AS prev_session,
-            (SELECT min(session_number) FROM session WHERE dyad_id = $1
-              AND session_number > $2) AS next_session,
+        WITH axis AS (
+            SELECT session_number, session_date, n_segments, segment_minutes FROM session WHERE dyad_id = $1
+            UNION ALL
+            SELECT session_number, min(completed_on), NULL, NULL FROM selfreport
+            WHERE dyad_id = $1 AND session_number NOT IN (SELECT session_number FROM session WHERE dyad_id = $1)
+            GROUP BY session_number
+        )
+        SELECT a.session_date, a.n_segments, a.segment_minutes,
+            (SELECT max(session_number) FROM axis WHERE session_number < $2) AS prev_session,
+            (SELECT min(session_number) FROM axis WHERE session_number > $2) AS next_session,
             (SELECT count(*) FROM coding c WHERE c.dyad_id = $1 AND c.session_number = $2
               AND c.is_current AND c.status <> 'final') AS n_drafts
-        FROM session s WHERE s.dyad_id = $1 AND s.session_number = $2
+        FROM axis a WHERE a.session_number = $2
         """,
         [dyad_id, int(session_number)],
     )
@@ -43,16 +51,23 @@ def session_header(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str,
 
 
 def sessions(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str) -> pd.DataFrame:
-    """The dyad's sessions for a picker, coded or not."""
+    """The dyad's sessions for a picker, coded or not, including those known only from self-reports."""
     require_dyad(con, scope, dyad_id)
     return con.execute(
         """
-        SELECT s.session_number, s.session_date, pc.coding_id IS NOT NULL AS coded
-        FROM session s
-        LEFT JOIN (SELECT * FROM v_primary_coding WHERE dyad_id = ?) pc ON pc.session_number = s.session_number
-        WHERE s.dyad_id = ? ORDER BY s.session_number
+        WITH axis AS (
+            SELECT session_number, session_date FROM session WHERE dyad_id = $1
+            UNION ALL
+            SELECT session_number, min(completed_on) FROM selfreport
+            WHERE dyad_id = $1 AND session_number NOT IN (SELECT session_number FROM session WHERE dyad_id = $1)
+            GROUP BY session_number
+        )
+        SELECT a.session_number, a.session_date, pc.coding_id IS NOT NULL AS coded
+        FROM axis a
+        LEFT JOIN (SELECT * FROM v_primary_coding WHERE dyad_id = $1) pc ON pc.session_number = a.session_number
+        ORDER BY a.session_number
         """,
-        [dyad_id, dyad_id],
+        [dyad_id],
     ).df()
 
 

@@ -23,12 +23,14 @@ from rrrs_core.episodes import EPISODE_WINDOW, episodes_table
 from rrrs_core.queries import caseload as cq
 from rrrs_core.queries import directory, recency
 from rrrs_core.queries import dyad as dq
+from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries import severity as sev
 from rrrs_core.reliability import coder_line as cl
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
 from rrrs_core.reports import review as rv
+from rrrs_core.reports import selfreport as srr
 from rrrs_core.reports.dyad_cover import cover
 from rrrs_core.reports.strip import segment_strip
 from rrrs_core.reports.timeline import timeline
@@ -49,16 +51,22 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
     codings = data.dyad_codings(con, dyad_id)
     notes = notes_mod.for_dyad(con, dyad_id)
     strip = dq.segment_strip(con, scope, dyad_id) if len(traj) else None
+    both = srq.beside(srq.dyad_axis(con, scope, dyad_id), traj)
     meta = lay.Meta(f"Dyad {dyad_id} - 3RS supervision report", generated_by, lay.resolve_now(now),
                     directory.is_synthetic(con))
 
     last = recency.last_session(con, dyad_id, scope)
     flags = cq.dyad_flags(con, dyad_id, dyad["therapist_id"], threshold)
     reliability = cl.coder_lines(con, tuple(traj.coder_id.value_counts().index)) if len(traj) else []
-    story: list[Flowable] = cover(dyad, traj, reviews, codings, scope, threshold, last, flags, reliability)
+    story: list[Flowable] = cover(dyad, traj, reviews, codings, scope, threshold, last, flags, reliability,
+                                  srr.cover_line(both))
     story += _about(threshold)
+    patient = srr.dyad_charts(both, flags, threshold, CHART_WIDTH)
+    if not len(traj) and patient:
+        story += [PageBreak(), *patient]
     if len(traj):
-        story += [PageBreak(), *_trajectory(traj, strip, threshold), *_session_table(traj, threshold)]
+        story += [PageBreak(), *_trajectory(traj, strip, threshold, both, patient), *_session_table(traj, threshold),
+                  *srr.dyad_discordance(both)]
         flagged = rv.flagged_in_order(reviews)
         if flagged:
             story += [PageBreak(), b.para("Flagged sessions in detail", "h1"),
@@ -83,14 +91,19 @@ def _chunks(n: int, most: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)] if n else []
 
 
-def _trajectory(traj: pd.DataFrame, strip: pd.DataFrame | None, threshold: int) -> list[Flowable]:
+def _trajectory(traj: pd.DataFrame, strip: pd.DataFrame | None, threshold: int, both: pd.DataFrame,
+                patient: list[Flowable]) -> list[Flowable]:
+    """The charts over the dyad's session axis (coded and self-reported sessions), the patient's view (the
+    `patient` flowables) right under the rupture chart so a session sits at the same x on both."""
+    sessions = tuple(int(s) for s in both.session_number)
     story: list[Flowable] = [
         b.para("Over time", "h1"),
         b.para(f"Sessions with therapist contribution at or above {threshold} are shaded in purple on every "
                "chart; \u201cpending\u201d marks sessions whose global ratings are not in yet.", "small"),
-        images.chart(dyad_charts.rupture_share_chart(traj, threshold, width=CHART_WIDTH)),
+        images.chart(dyad_charts.rupture_share_chart(traj, threshold, width=CHART_WIDTH, sessions=sessions)),
+        *patient,
         b.gap(6),
-        images.chart(dyad_charts.ratings_chart(traj, threshold, width=CHART_WIDTH - 40)),
+        images.chart(dyad_charts.ratings_chart(traj, threshold, width=CHART_WIDTH - 40, sessions=sessions)),
     ]
     if strip is not None and len(strip):
         # One chart per run of sessions so a long therapy stays legible instead of shrinking to a stamp.

@@ -70,7 +70,8 @@ def _codebooks(codings: pd.DataFrame) -> str:
 
 def cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codings: pd.DataFrame,
            scope: Scope, threshold: int, last: recency.LastSession, flags: list[cq.Flag],
-           reliability: Sequence[cl.CoderLine] = ()) -> list[Flowable]:
+           reliability: Sequence[cl.CoderLine] = (), self_reports: str = "none") -> list[Flowable]:
+    """The first page; `self_reports` sums up the patient's forms (`reports.selfreport.cover_line`)."""
     role = "trainee" if dyad.get("trainee") else "staff therapist"
     story: list[Flowable] = [
         b.para(f"Supervision report: dyad {b.esc(dyad['dyad_id'])}", "title"),
@@ -83,6 +84,7 @@ def cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codin
             ("Treatment", b.esc(dyad.get("treatment") or "not recorded")),
             ("Period", b.esc(_period(traj)) if len(traj) else "no coded sessions yet"),
             ("Sessions", f"{len(traj)} coded of {int(dyad['n_sessions'])} recorded"),
+            ("Self-reports", b.esc(self_reports)),
             ("Last session", b.esc(recency.describe(last.date, last.days_ago)
                                    + (f", counted to {last.as_of.isoformat()}, the latest session date in the data"
                                       if last.as_of and last.date else ""))),
@@ -97,8 +99,8 @@ def cover(dyad: dict, traj: pd.DataFrame, reviews: list[rv.SessionReview], codin
         b.gap(10),
     ]
     if not len(traj):
-        story.append(b.para("This dyad has no coded sessions yet, so there is nothing to chart or review.",
-                            "body"))
+        story.append(b.para("This dyad has no coded sessions yet, so there is nothing to chart or review"
+                            + ("." if self_reports == "none" else ": the patient's self-reports follow."), "body"))
         return story
     figs = dq.key_figures(traj)
     flagged = rv.flagged_in_order(reviews)

@@ -17,11 +17,13 @@ from rrrs_core import codebook as cb
 from rrrs_core.charts.therapist import contribution_chart
 from rrrs_core.queries import caseload as caseload_q
 from rrrs_core.queries import directory, recency
+from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries import severity as sev
 from rrrs_core.reports import blocks as b
 from rrrs_core.reports import data, images
 from rrrs_core.reports import layout as lay
 from rrrs_core.reports import review as rv
+from rrrs_core.reports import selfreport as srr
 from rrrs_core.scope import CLINIC, Scope
 
 REVIEW_ROWS = 15   # sessions listed under "to review first"; the rest are counted
@@ -49,15 +51,17 @@ def build_therapist_report(con: duckdb.DuckDBPyConnection, therapist_id: str, *,
     meta = lay.Meta(f"Therapist {therapist_id} - 3RS supervision report", generated_by,
                     lay.resolve_now(now), directory.is_synthetic(con))
 
-    story = _cover(who, sessions, reviews, scope, threshold)
+    alerts = srq.therapist_alerts(con, therapist_id)
+    story = _cover(who, sessions, reviews, scope, threshold, alerts)
     story += _caseload(cases, threshold)
+    story += srr.therapist_section(alerts)
     story += _contribution(sessions, threshold)
     story += _to_review(reviews, threshold)
     return lay.build(story, meta)
 
 
 def _cover(who: dict, sessions: pd.DataFrame, reviews: list[rv.SessionReview], scope: Scope,
-           threshold: int) -> list[Flowable]:
+           threshold: int, alerts: pd.DataFrame) -> list[Flowable]:
     dates = pd.to_datetime(sessions.session_date).dropna()
     period = (f"{b.fmt_date(dates.min())} to {b.fmt_date(dates.max())} (first to last coded session)"
               if len(dates) else "no coded sessions yet")
@@ -89,6 +93,10 @@ def _cover(who: dict, sessions: pd.DataFrame, reviews: list[rv.SessionReview], s
             (str(sum(1 for r in reviews if r.unaddressed)), "sessions with unaddressed ruptures", False),
             (str(len(flagged)), "sessions flagged for review", False),
             (str(int(sessions.ratings_pending.sum())), "sessions with ratings pending", False),
+            (str(int(alerts.n_reported.sum())) if len(alerts) else "0", "sessions with the patient's self-report",
+             False),
+            (str(int(alerts[[f"n_{r}" for r in srq.ALERT_RULES]].sum().sum())) if len(alerts) else "0",
+             "self-report alerts (see 'Patients' self-reports')", False),
         ]),
         b.gap(6),
     ]
