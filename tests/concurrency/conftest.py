@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +13,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def lake_env(pg_server, tmp_path: Path) -> dict[str, str]:
-    """os.environ plus RRRS_DB (a DuckLake-on-PostgreSQL location, a fresh catalog) and RRRS_DATA_PATH."""
-    from tests.support.postgres import lake_location
-
-    location, data_path = lake_location(tmp_path)  # TODO(lake-core contract): adapt to its final signature
-    env = {**os.environ, "RRRS_DB": str(location), "RRRS_DATA_PATH": str(data_path)}
+def lake_env(lake_location: str) -> dict[str, str]:
+    """os.environ with RRRS_DB set to a fresh shared store (DuckLake on the session's PostgreSQL); `lake_location`
+    has set RRRS_DATA_PATH and RRRS_AUDIT_KEY for it, as a deployment's environment file would."""
+    env = {**os.environ, "RRRS_DB": lake_location}
     env.pop("RRRS_DB_KEY", None)
     return env

@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rrrs_core.auth_setup import new_secret
+from tests.concurrency.tables import renamed
 from tests.e2e.conftest import (
     ACTION_TIMEOUT,
     CHROMIUM,
@@ -41,7 +42,6 @@ from tests.e2e.conftest import (
     sidebar,
     wait_ready,
 )
-from tests.e2e.test_upload import upload_and_import, workbook_frames
 from tests.tables import write_xlsx
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,6 @@ pytestmark = pytest.mark.browser
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = ROOT / "deploy" / "nginx-cluster.conf"
 ADMIN = "admin-sub"
-AUDIT_KEY = "deploy-" + "k" * 40
 UPSTREAM = "x-rrrs-upstream"
 FRESH_WITHIN = 10.0  # seconds for an import on one server to show on the other (README promises about one)
 
@@ -112,7 +111,7 @@ def cluster(lake_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, obje
     """The shared store with the demo clinic and an admin, the provider, two app servers and nginx."""
     if not NGINX.exists() or not CHROMIUM.exists():
         pytest.skip("nginx or chromium missing: run `make browser-deps`")
-    env = {**lake_env, "RRRS_AUDIT_KEY": AUDIT_KEY, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost",
+    env = {**lake_env, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost",
            "no_proxy": "127.0.0.1,localhost"}
     env.pop("RRRS_FORCE_DEMO", None)
     rrrs = str(Path(sys.executable).parent / "rrrs")
@@ -164,6 +163,19 @@ def sign_in(page, url: str) -> None:
     expect(sidebar(page)).to_contain_text("Signed in as")
 
 
+def upload_and_import(page, path: Path) -> None:
+    """The Data page's upload and Import button, as a user does it (a fresh Streamlit session)."""
+    goto(page, "data")
+    uploader = page.locator('[data-testid="stFileUploader"]').first
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    expect(uploader).to_contain_text(path.name)
+    wait_ready(page)
+    button = page.get_by_role("button", name="Import", exact=True)
+    expect(button).to_be_enabled()
+    button.click()
+    wait_ready(page)
+
+
 def caseload_dyads(page) -> list[str]:
     return [r[0].rsplit("dyad=", 1)[-1].split("&")[0] for r in grid_rows(page)]
 
@@ -186,10 +198,10 @@ def test_upload_through_one_server_shows_on_the_other(browser, cluster: dict[str
             sign_in(pages[port], url)
         goto(pages[b], "caseload")
         before = caseload_dyads(pages[b])
-        assert before and not {"E2E-1", "E2E-2"} & set(before), before
+        assert before and not {"LAKE-1", "LAKE-2"} & set(before), before
         shot(pages[b], "deploy-1-server-b-caseload-before")
 
-        upload_and_import(pages[a], write_xlsx(tmp_path / "cluster-3rs.xlsx", workbook_frames()))
+        upload_and_import(pages[a], write_xlsx(tmp_path / "cluster-3rs.xlsx", renamed("LAKE")))
         success = pages[a].locator('[data-testid="stAlert"]').filter(has_text="new codings")
         expect(success).to_contain_text("4 new codings")
         assert_no_exception(pages[a])
@@ -198,7 +210,7 @@ def test_upload_through_one_server_shows_on_the_other(browser, cluster: dict[str
 
         while True:  # a new browser session on B each time, as a colleague opening the page would
             goto(pages[b], "caseload")
-            if "E2E-1" in caseload_dyads(pages[b]):
+            if "LAKE-1" in caseload_dyads(pages[b]):
                 break
             assert time.monotonic() - imported_at < FRESH_WITHIN, "server B still shows the caseload before the import"
             pages[b].wait_for_timeout(500)
@@ -206,13 +218,13 @@ def test_upload_through_one_server_shows_on_the_other(browser, cluster: dict[str
         assert_no_exception(pages[b])
         shot(pages[b], "deploy-3-server-b-caseload-after")
 
-        goto(pages[b], "dyad?dyad=E2E-1")
-        expect(pages[b].locator('[data-testid="stMain"]')).to_contain_text("Dyad E2E-1")
-        assert "TE1" in page_text(pages[b])
+        goto(pages[b], "dyad?dyad=LAKE-1")
+        expect(pages[b].locator('[data-testid="stMain"]')).to_contain_text("Dyad LAKE-1")
+        assert "LAKE-T1" in page_text(pages[b])
         assert_no_exception(pages[b])
         shot(pages[b], "deploy-4-server-b-dyad")
         pages[b].set_viewport_size({"width": 1024, "height": 900})
-        goto(pages[b], "dyad?dyad=E2E-1")
+        goto(pages[b], "dyad?dyad=LAKE-1")
         shot(pages[b], "deploy-5-server-b-dyad-1024")
 
         for port in ports:  # every HTTP answer each browser got came from its own server

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RRRS = str(Path(sys.executable).parent / "rrrs")
 SECONDS = float(os.environ.get("RRRS_SOAK_SECONDS", "60"))
 CODERS = ["W1", "W2"]
-AUDIT_KEY = "soak-" + "k" * 40  # every process signs the one audit chain with the same key
+AUDIT_KEY = "soak-" + "k" * 40  # the embedded test's key (the shared store's comes from lake_location)
 ARTIFACTS = ROOT / "artifacts" / "concurrency"
 
 
@@ -58,7 +58,7 @@ def _spawn(role: str, name: str, env: dict[str, str], until: float, work: Path, 
 
 
 def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**lake_env, "RRRS_AUDIT_KEY": AUDIT_KEY, "PYTHONUNBUFFERED": "1"}
+    env = {**lake_env, "PYTHONUNBUFFERED": "1"}
     for sub in ("logs", "shared"):
         (tmp_path / sub).mkdir()
     demo = _cli(env, "demo", "--out", str(tmp_path / "demo"), "--dyads", "6")

@@ -153,22 +153,16 @@ def _barrier(args: argparse.Namespace, tick: int) -> Callable[[], bool]:
 # --- importer ------------------------------------------------------------------------------------------
 
 def batch(folder: Path, tag: str) -> dict[str, Any]:
-    """tests/data/tables_ok (2 dyads, 3 sessions, 4 codings) under ids of its own: dyads, therapists,
-    supervisor and patients all new, so each import creates every kind of row."""
-    from tests.tables import read_ok, write_folder
+    """New tables (`tables.renamed`) written to `folder`, and what their import must store."""
+    from tests.concurrency.tables import renamed
+    from tests.tables import write_folder
 
-    frames = read_ok()
-    dyads = {"D1": f"{tag}-D1", "D2": f"{tag}-D2"}
-    for frame in frames.values():
-        frame["dyad_id"] = frame.dyad_id.map(dyads)
-    s = frames["sessions"]
-    s["therapist_id"] = s.therapist_id.map({"T1": f"{tag}-T1", "T2": f"{tag}-T2"})
-    s["supervisor_id"] = s.supervisor_id.replace({"S1": f"{tag}-S1"})
-    s["patient_id"] = s.patient_id + f"-{tag}"
+    frames = renamed(tag)
     write_folder(folder, frames)
+    s = frames["sessions"]
     keys = sorted({(r.dyad_id, int(r.session_number), r.coder_id) for r in s.itertuples()})
-    return {"tag": tag, "dyads": sorted(dyads.values()), "codings": keys,
-            "therapists": sorted({f"{tag}-T1", f"{tag}-T2", f"{tag}-S1"})}
+    return {"tag": tag, "dyads": [f"{tag}-1", f"{tag}-2"], "codings": keys,
+            "therapists": [f"{tag}-S1", f"{tag}-T1", f"{tag}-T2"]}
 
 
 def fail_late(con: Any, folder: Path) -> str:
