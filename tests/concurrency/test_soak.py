@@ -115,7 +115,7 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
     assert not any(failures.values()), json.dumps({k: v for k, v in failures.items() if v}, indent=2)[:20000]
     # The run did what it is for: saves from both coders, duels fought, named refusals, every kind of import,
     # reports built while the rest ran.
-    assert all(summary["saves"].get(w, 0) >= 3 for w in CODERS), summary
+    assert all(summary["saves"].get(w, 0) >= 2 for w in CODERS), summary
     assert n_duels >= 1 and summary["refused"] >= n_duels, summary
     assert summary["imports"]["imported"] >= 1 and summary["imports"]["failed_late"] >= 1, summary
     assert n_reports >= 1, summary

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DUEL_PERIOD = 8.0  # seconds between duels
-DUEL_WAIT = 20.0  # seconds a duellist waits for the other to open the coding
+DUEL_PERIOD = 10.0  # seconds between duels; the first one as soon as the coders are connected
+DUEL_WAIT = 30.0  # seconds a duellist waits for the other to open the coding (a save takes seconds on a busy machine)
 RRRS = str(Path(sys.executable).parent / "rrrs")
 
 
@@ -99,8 +99,9 @@ def edit(con: Any, log: Log, key: tuple[str, int, str], rng: random.Random, paus
     log("saved", key=key, expected=version, version=saved, fingerprint=new.normalized().fingerprint(), duel=duel)
 
 
-def read_pages(con: Any, log: Log, plan: dict[str, Any], rng: random.Random) -> None:
-    """The queries the Caseload, Dyad, Session, Clinic and Contribution pages run."""
+def read_pages(con: Any, log: Log, plan: dict[str, Any], rng: random.Random, clinic_too: bool) -> None:
+    """The queries the Caseload, Dyad, Session and Contribution pages run, and (`clinic_too`) the Clinic page's,
+    whose suppression plan is recomputed after every change of data (seconds on a busy machine)."""
     from rrrs_core.queries import caseload, clinic, contribution, dyad, session
     from rrrs_core.scope import CLINIC
 
@@ -109,8 +110,9 @@ def read_pages(con: Any, log: Log, plan: dict[str, Any], rng: random.Random) -> 
     rows = len(caseload.caseload(con, CLINIC))
     dyad.trajectory(con, CLINIC, dyad_id, 4)
     session.marks(con, CLINIC, dyad_id, int(number), coder)
-    clinic.trends(con, CLINIC, "quarter")
     contribution.contribution_summary(con, CLINIC)
+    if clinic_too:
+        clinic.trends(con, CLINIC, "quarter")
     log("read", dyads=rows, seconds=round(time.monotonic() - started, 3))
 
 
@@ -123,15 +125,16 @@ def coder(args: argparse.Namespace, log: Log) -> None:
     own = [tuple(k) for k in plan["own"][args.name]]
     shared = [tuple(k) for k in plan["shared"]]
     duel_key = tuple(plan["duel"])
-    start, last_duel = plan["start"], 0
+    start, last_duel, n = plan["start"], -1, 0
     while time.time() < args.until:
+        n += 1
         tick = int((time.time() - start) // DUEL_PERIOD)
-        if tick > last_duel and time.time() + DUEL_WAIT < args.until:
+        if tick > last_duel and (last_duel < 0 or time.time() + DUEL_WAIT < args.until):
             last_duel = tick
             log.guarded("duel", lambda t=tick: edit(con, log, duel_key, rng, 0.0, _barrier(args, t), duel=t))
         key = rng.choice(own + shared)
         log.guarded("edit", lambda k=key: edit(con, log, k, rng, rng.uniform(0.0, 0.4)))
-        log.guarded("read", lambda: read_pages(con, log, plan, rng))
+        log.guarded("read", lambda c=n % 4 == 0: read_pages(con, log, plan, rng, clinic_too=c))
     con.close()
     log("done")
 
