@@ -223,7 +223,7 @@ def reporter(args: argparse.Namespace, log: Log) -> None:
     while time.time() < args.until:
         round_ += 1
         out = Path(args.shared) / "reports" / f"R{round_:03d}"
-        result = run_cli(["report", "all", "--out-dir", str(out), "--workers", "1", "--user", args.name])
+        result = run_cli(["report", "all", "--out-dir", str(out), "--user", args.name])  # its default 2 workers
         log("reported", pdfs=len(list(out.glob("*.pdf"))) if out.exists() else 0, **result)
     log("done")
 
