@@ -40,12 +40,12 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([RRRS, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-def _plan(con, start: float) -> dict[str, object]:
+def _plan(con) -> dict[str, object]:
     """Codings for the coders: two both edit at random, one for the duels, two of each coder's own."""
     keys = [list(r) for r in con.execute(
         "SELECT dyad_id, session_number, coder_id FROM coding WHERE is_current ORDER BY dyad_id, session_number, "
         "coder_id LIMIT 7").fetchall()]
-    return {"start": start, "shared": keys[:2], "duel": keys[2],
+    return {"shared": keys[:2], "duel": keys[2],
             "own": {"W1": keys[3:5], "W2": keys[5:7]}}
 
 
@@ -69,7 +69,7 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
     con = store.connect(env["RRRS_DB"])
     plan_file = tmp_path / "plan.json"
     start = time.time()
-    plan_file.write_text(json.dumps(_plan(con, start)))
+    plan_file.write_text(json.dumps(_plan(con)))
     con.close()
 
     until = start + SECONDS
@@ -123,11 +123,13 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
 
 def _summary(events: list[dict], took: float, n_duels: int, n_reports: int, n_codings: int) -> dict[str, object]:
     reads = sorted(e["seconds"] for e in events if e["event"] == "read")
+    saves = sorted(e["seconds"] for e in events if e["event"] in ("saved", "refused"))
     kinds = ("imported", "imported_twice", "failed_late")
     return {
         "seconds": round(took, 1), "soak_seconds": SECONDS, "codings_in_store": n_codings,
         "saves": {w: sum(1 for e in events if e["event"] == "saved" and e["worker"] == w) for w in CODERS},
         "refused": sum(1 for e in events if e["event"] == "refused"), "duels": n_duels,
+        "save_median_s": saves[len(saves) // 2] if saves else None, "save_max_s": saves[-1] if saves else None,
         "page_reads": len(reads), "page_read_median_s": reads[len(reads) // 2] if reads else None,
         "imports": {k: sum(1 for e in events if e["event"] == k) for k in kinds},
         "report_all_runs": n_reports,

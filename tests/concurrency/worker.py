@@ -7,8 +7,9 @@ outcome as one JSON line, so the test can compare what each worker says it commi
 
 - coder: what two app servers do. Opens codings in the scoresheet's way (`coding_edit.load_coding`), changes a
   mark while "at work" for a moment, saves with the version it opened (`save_coding`), and runs the pages'
-  queries between saves. Some codings both coders edit at random; and at fixed wall-clock ticks both open the
-  same coding, wait for each other (files in --shared), then both save: a duel that exactly one must win.
+  queries between saves. Each round starts with a duel: both coders open the same coding, wait for each other
+  (files in --shared), then both save, and exactly one must win; then each edits one of its own codings or one
+  both edit at random.
 - importer: `rrrs import` of freshly generated tables (new dyads, therapists and patients each round), as a user
   runs it; every fourth round the same new folder twice at once (the duplicate checks across processes); every
   fourth round, in this process, an import that fails after writing every row (it must change nothing).
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DUEL_PERIOD = 10.0  # seconds between duels; the first one as soon as the coders are connected
+DUEL_EVERY = 1  # a duel every round (the first as soon as the coders are connected), then a random edit
 DUEL_WAIT = 30.0  # seconds a duellist waits for the other to open the coding (a save takes seconds on a busy machine)
 RRRS = str(Path(sys.executable).parent / "rrrs")
 
@@ -91,12 +92,15 @@ def edit(con: Any, log: Log, key: tuple[str, int, str], rng: random.Random, paus
         log("duel_timeout", key=key, duel=duel)
         return
     new = _toggled(draft, rng)
+    started = time.monotonic()  # a save waits for the write lock while another process writes (an import)
     try:
         saved = ce.save_coding(con, new, user=log.name, expected_version=version)
     except ConflictError as exc:
-        log("refused", key=key, expected=version, message=str(exc), duel=duel)
+        log("refused", key=key, expected=version, message=str(exc), duel=duel,
+            seconds=round(time.monotonic() - started, 2))
         return
-    log("saved", key=key, expected=version, version=saved, fingerprint=new.normalized().fingerprint(), duel=duel)
+    log("saved", key=key, expected=version, version=saved, fingerprint=new.normalized().fingerprint(), duel=duel,
+        seconds=round(time.monotonic() - started, 2))
 
 
 def read_pages(con: Any, log: Log, plan: dict[str, Any], rng: random.Random, clinic_too: bool) -> None:
@@ -125,13 +129,12 @@ def coder(args: argparse.Namespace, log: Log) -> None:
     own = [tuple(k) for k in plan["own"][args.name]]
     shared = [tuple(k) for k in plan["shared"]]
     duel_key = tuple(plan["duel"])
-    start, last_duel, n = plan["start"], -1, 0
+    n = 0
     while time.time() < args.until:
         n += 1
-        tick = int((time.time() - start) // DUEL_PERIOD)
-        if tick > last_duel and (last_duel < 0 or time.time() + DUEL_WAIT < args.until):
-            last_duel = tick
-            log.guarded("duel", lambda t=tick: edit(con, log, duel_key, rng, 0.0, _barrier(args, t), duel=t))
+        if (n - 1) % DUEL_EVERY == 0:  # duel number k of each coder meets duel k of the others (the barrier)
+            k = (n - 1) // DUEL_EVERY
+            log.guarded("duel", lambda k=k: edit(con, log, duel_key, rng, 0.0, _barrier(args, k), duel=k))
         key = rng.choice(own + shared)
         log.guarded("edit", lambda k=key: edit(con, log, k, rng, rng.uniform(0.0, 0.4)))
         log.guarded("read", lambda c=n % 4 == 0: read_pages(con, log, plan, rng, clinic_too=c))
@@ -139,14 +142,14 @@ def coder(args: argparse.Namespace, log: Log) -> None:
     log("done")
 
 
-def _barrier(args: argparse.Namespace, tick: int) -> Callable[[], bool]:
+def _barrier(args: argparse.Namespace, duel: int) -> Callable[[], bool]:
     """Mark this duellist as having opened the coding, then wait until every duellist has."""
     def wait() -> bool:
         shared = Path(args.shared)
-        (shared / f"duel-{tick}-{args.name}").touch()
+        (shared / f"duel-{duel}-{args.name}").touch()
         deadline = time.monotonic() + DUEL_WAIT
         while time.monotonic() < deadline:
-            if len(list(shared.glob(f"duel-{tick}-*"))) >= args.duellists:
+            if len(list(shared.glob(f"duel-{duel}-*"))) >= args.duellists:
                 return True
             time.sleep(0.02)
         return False
