@@ -151,7 +151,9 @@ def test_embedded_file_admits_one_writer_and_says_so(tmp_path: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         imported = _cli(env, "import", str(tmp_path / "demo"))
         assert imported.returncode == 1, imported
-        assert "in use by another process" in imported.stderr and "Traceback" not in imported.stderr, imported.stderr
+        said = imported.stderr.lower()
+        assert "in use by another process" in said and "traceback" not in said, imported.stderr
+        assert "data page" in said and "shared store" in said, "the message says what to do instead"
         app_like = subprocess.run([sys.executable, "-c", "from rrrs_core import store\n"
                                    "from rrrs_core.errors import DatabaseBusyError\n"
                                    f"try:\n    store.connect({str(db)!r})\nexcept DatabaseBusyError as e:\n"
