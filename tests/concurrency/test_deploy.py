@@ -7,8 +7,9 @@ X-Rrrs-Upstream (which server answered), and an access log of affinity cookie an
 
 The journey: a browser pinned to server A (its affinity cookie chosen so nginx sends it there) and one pinned to
 server B both sign in; B opens the Caseload (cached on B); A uploads a workbook on the Data page; B's Caseload
-and Dyad pages show the imported dyad within a few seconds, without a restart. Then the access log shows every
-request of each browser (page loads, websocket, upload) reached its own server.
+and Dyad pages show the imported dyad within a few seconds, without a restart; the access log shows every
+request of each browser (page loads, websocket, upload) reached its own server. Last, server A stops: its browser
+reloads, lands on B and is still signed in (both servers share the secrets' cookie_secret).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,7 +34,9 @@ from tests.e2e.conftest import (
     ACTION_TIMEOUT,
     CHROMIUM,
     ROOT,
+    STARTUP_TIMEOUT,
     _free_port,
+    _local_get,
     assert_no_exception,
     goto,
     grid_rows,
@@ -108,6 +112,33 @@ def pinned_cookies(url: str, app_ports: list[int]) -> dict[int, str]:
     pytest.fail(f"no affinity cookie reached every server: {found}")
 
 
+@contextmanager
+def app_server(cmd: list[str], port: int, log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """`streamlit run app.py` on `port` until the block ends (or the test stops it), ready when healthy."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            assert proc.poll() is None, f"app server on {port} exited: {log.read_text(errors='replace')[-2000:]}"
+            try:
+                if _local_get(f"http://127.0.0.1:{port}/_stcore/health").strip() == "ok":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"app server on {port} not ready: {log.read_text()[-2000:]}"
+            time.sleep(0.25)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
 @pytest.fixture
 def cluster(lake_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, object]]:
     """The shared store with the demo clinic and an admin, the provider, two app servers and nginx."""
@@ -144,13 +175,11 @@ def cluster(lake_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, obje
     with (process([sys.executable, "-m", "oidc_provider_mock", "--port", str(provider_port), "--host", "127.0.0.1"],
                   f"{provider}/.well-known/openid-configuration", tmp_path / "provider.log", "oidc-provider-mock",
                   ready=lambda body: provider in body, cwd=tmp_path, env=env),
-          process(app(app_ports[0]), f"http://127.0.0.1:{app_ports[0]}/_stcore/health", tmp_path / "app-a.log",
-                  "app server A", cwd=ROOT, env=env, **health),
-          process(app(app_ports[1]), f"http://127.0.0.1:{app_ports[1]}/_stcore/health", tmp_path / "app-b.log",
-                  "app server B", cwd=ROOT, env=env, **health),
+          app_server(app(app_ports[0]), app_ports[0], tmp_path / "app-a.log", env) as server_a,
+          app_server(app(app_ports[1]), app_ports[1], tmp_path / "app-b.log", env) as server_b,
           process([str(NGINX), "-c", str(conf), "-p", str(work), "-e", str(work / "error.log")],
                   f"{url}/_stcore/health", work / "nginx.out", "nginx", cwd=work, **health)):
-        yield {"url": url, "app_ports": app_ports, "work": work, "provider": provider}
+        yield {"url": url, "app_ports": app_ports, "work": work, "servers": [server_a, server_b]}
 
 
 def sign_in(page, url: str) -> None:
@@ -232,12 +261,24 @@ def test_upload_through_one_server_shows_on_the_other(browser, cluster: dict[str
         for port in ports:  # every HTTP answer each browser got came from its own server
             seen = {u for u in answered[port] if u}
             assert seen == {f"127.0.0.1:{port}"}, (port, seen)
+
+        logged_before_failover = len((work / "affinity.log").read_text().splitlines())
+        servers = cluster["servers"]  # type: ignore[index]
+        servers[0].terminate()  # server A goes down: its browser reloads and nginx sends it to B,
+        servers[0].wait(timeout=30)  # where the same sign-in cookie is valid (one cookie_secret)
+        answered[a].clear()
+        goto(pages[a], "dyad?dyad=LAKE-1")
+        expect(sidebar(pages[a])).to_contain_text("Signed in as")
+        expect(pages[a].locator('[data-testid="stMain"]')).to_contain_text("Dyad LAKE-1")
+        assert_no_exception(pages[a])
+        assert {u.rsplit(", ", 1)[-1] for u in answered[a] if u} == {f"127.0.0.1:{b}"}, answered[a]
+        shot(pages[a], "deploy-6-server-a-down-browser-on-b")
     finally:
         for context in contexts.values():
             context.close()
     unexpected = [u for u in blocked if urlsplit(u).hostname != PROVIDER_CDN]
     assert not unexpected, "the page tried to reach other hosts (aborted): " + ", ".join(unexpected)
-    log = (work / "affinity.log").read_text().splitlines()
+    log = (work / "affinity.log").read_text().splitlines()[:logged_before_failover]
     for port in ports:
         mine = [ln for ln in log if ln.startswith(cookies[port] + " ")]
         assert any("/_stcore/stream" in ln for ln in mine), "the websocket went through nginx"
