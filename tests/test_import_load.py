@@ -15,6 +15,8 @@ from rrrs_core.importing.format import TABLES
 from tests.tables import read_ok, write_folder, write_xlsx
 from tests.test_import_validation import counts
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 def metrics(con):
     return con.execute(

@@ -11,6 +11,8 @@ from rrrs_core import access, store
 from tests.apptest import APP, all_text, open_page
 from tests.conftest import TEST_SECRET
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": TEST_SECRET,
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}

@@ -23,6 +23,8 @@ from tests.apptest import all_text, open_page
 from tests.test_roles import AUTH
 from tests.test_scoresheet_xlsx import Sheet
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 SUP1 = access.Principal("sup1", "supervisor", therapist_id="S1")
 CODER = access.Principal("c5", "coder", coder_id="C5")
 ADMIN = access.Principal("boss", "admin")

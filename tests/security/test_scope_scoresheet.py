@@ -21,6 +21,8 @@ from rrrs_core.errors import NotFoundError, PermissionDeniedError
 from tests.apptest import all_text, open_page
 from tests.test_roles import run_as
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 NEW = "+ New…"
 D2_SECRETS = ("P-BRAVO", "Psychodynamic")  # D2's patient id and treatment: never shown to S1
 NOT_FOUND = "not found or not permitted"
