@@ -53,9 +53,11 @@ def no_duplicate_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
     return out
 
 
-def scoresheet_saves(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]], coders: list[str]) -> list[str]:
+def scoresheet_saves(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]], coders: list[str],
+                     importer: str) -> list[str]:
     """Every save a coder reported is in the store with the marks it saved; the store holds no version the
-    coders did not report; versions of a coding run 1..n with the newest current."""
+    coders or the importer's replacing imports did not report; versions of a coding run 1..n with the newest
+    current."""
     from rrrs_core.coding_edit import load_version
 
     out: list[str] = []
@@ -80,7 +82,14 @@ def scoresheet_saves(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]
     for w in coders:
         if stored[w] != reported[w]:
             out.append(f"{w} reported {reported[w]} saves; the store holds {stored[w]} versions by {w}")
-    for key in {_key(e["key"]) for e in saved}:
+    replaced = Counter(_key(e["key"]) for e in events if e["event"] == "replaced" and e["rc"] == 0
+                       and " 1 replaced" in e["stdout"])
+    for key in {_key(e["key"]) for e in events if e["event"] == "replaced"}:
+        n = con.execute("SELECT count(*) FROM coding WHERE dyad_id = ? AND session_number = ? AND coder_id = ? AND "
+                        "created_by = ?", [*key, importer]).fetchall()[0][0]
+        if n != replaced[key]:
+            out.append(f"{key}: {replaced[key]} replacing imports reported, {n} versions by {importer} stored")
+    for key in {_key(e["key"]) for e in saved} | set(replaced):
         versions = con.execute("SELECT version, is_current FROM coding WHERE dyad_id = ? AND session_number = ? AND "
                                "coder_id = ? ORDER BY version", list(key)).fetchall()
         numbers = [v for v, _ in versions]
@@ -89,14 +98,15 @@ def scoresheet_saves(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]
     return out
 
 
-def refusals(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]], coders: list[str]) -> list[str]:
-    """Every refused save names who saved, which version, and that version is in the store, saved by them."""
+def refusals(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]], savers: list[str]) -> list[str]:
+    """Every refused save names who saved (a coder, or the importer's `--user`), which version, and that
+    version is in the store, saved by them."""
     out = []
     for e in events:
         if e["event"] != "refused":
             continue
         found = REFUSAL.search(e["message"])
-        if not found or found["by"] not in coders:
+        if not found or found["by"] not in savers:
             out.append(f"{e['worker']}'s refused save of {e['key']} does not name who saved: {e['message']!r}")
             continue
         row = con.execute("SELECT created_by FROM coding WHERE dyad_id = ? AND session_number = ? AND coder_id = ? "

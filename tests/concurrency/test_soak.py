@@ -2,7 +2,7 @@
 
 Two app-like coders save scoresheets (some codings both edit; duels where both open the same version), and run
 the pages' queries; an importer runs `rrrs import` of new tables (twice at once, and one that fails after
-writing); a reporter runs `rrrs report all`. Then: nothing lost or written twice, every refused save names who
+writing) and `rrrs import --replace` of codings the coders edit; a reporter runs `rrrs report all`. Then: nothing lost or written twice, every refused save names who
 saved, `rrrs audit verify` passes, and the cached per-coding metrics equal a recount from the stored marks.
 The workers are in worker.py, the checks in checks.py.
 
@@ -96,8 +96,8 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
         failures = {
             "worker errors": checks.worker_errors(events, list(procs)),
             "duplicate rows": checks.no_duplicate_rows(con),
-            "scoresheet saves": checks.scoresheet_saves(con, events, CODERS),
-            "refused saves": checks.refusals(con, events, CODERS),
+            "scoresheet saves": checks.scoresheet_saves(con, events, CODERS, "IMP"),
+            "refused saves": checks.refusals(con, events, [*CODERS, "IMP"]),
             "duels": duel_failures,
             "imports": checks.imports(con, events),
             "reports": report_failures,
@@ -115,7 +115,7 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
     assert not any(failures.values()), json.dumps({k: v for k, v in failures.items() if v}, indent=2)[:20000]
     # The run did what it is for: saves from both coders, duels fought, named refusals, every kind of import,
     # reports built while the rest ran.
-    assert all(summary["saves"].get(w, 0) >= 2 for w in CODERS), summary
+    assert all(summary["saves"].get(w, 0) >= 1 for w in CODERS), summary
     assert n_duels >= 1 and summary["refused"] >= n_duels, summary
     assert summary["imports"]["imported"] >= 1 and summary["imports"]["failed_late"] >= 1, summary
     assert n_reports >= 1, summary
@@ -124,7 +124,7 @@ def test_soak_four_processes_on_one_shared_store(lake_env: dict[str, str], tmp_p
 def _summary(events: list[dict], took: float, n_duels: int, n_reports: int, n_codings: int) -> dict[str, object]:
     reads = sorted(e["seconds"] for e in events if e["event"] == "read")
     saves = sorted(e["seconds"] for e in events if e["event"] in ("saved", "refused"))
-    kinds = ("imported", "imported_twice", "failed_late")
+    kinds = ("imported", "imported_twice", "failed_late", "replaced")
     return {
         "seconds": round(took, 1), "soak_seconds": SECONDS, "codings_in_store": n_codings,
         "saves": {w: sum(1 for e in events if e["event"] == "saved" and e["worker"] == w) for w in CODERS},

@@ -11,8 +11,9 @@ outcome as one JSON line, so the test can compare what each worker says it commi
   (files in --shared), then both save, and exactly one must win; then each edits one of its own codings or one
   both edit at random.
 - importer: `rrrs import` of freshly generated tables (new dyads, therapists and patients each round), as a user
-  runs it; every fourth round the same new folder twice at once (the duplicate checks across processes); every
-  fourth round, in this process, an import that fails after writing every row (it must change nothing).
+  runs it; in turn, an import in this process that fails after writing every row (it must change nothing),
+  `rrrs import --replace` of a changed version of a coding the coders are editing, and the same new folder
+  imported twice at once (the duplicate checks across processes).
 - reporter: `rrrs report all` in a loop.
 
 Anything unexpected is logged as an "error" line with its traceback (the test fails on any) and the worker goes
@@ -191,20 +192,35 @@ def fail_late(con: Any, folder: Path) -> str:
     raise AssertionError("the late failure did not happen")
 
 
+def replace_shared(con: Any, log: Log, plan: dict[str, Any], folder: Path, rng: random.Random) -> None:
+    """A pipeline's corrected coding of a session the coders are editing: `rrrs import --replace` of its current
+    version with one mark changed. Saves opened before it are then refused, naming this importer."""
+    from rrrs_core import coding_edit as ce
+    from tests.tables import write_folder
+
+    key = tuple(rng.choice(plan["shared"]))
+    draft, _version = ce.load_coding(con, *key)
+    write_folder(folder, _toggled(draft, rng).normalized().to_frames())
+    log("replaced", key=key, **run_cli(["import", str(folder), "--replace", "--user", log.name]))
+
+
 def importer(args: argparse.Namespace, log: Log) -> None:
     from rrrs_core import store
 
-    con = None
+    con = store.connect(os.environ["RRRS_DB"])
+    plan = json.loads(Path(args.plan).read_text())
+    rng = random.Random(args.name)
     root = Path(args.shared) / "imports"
     round_ = 0
     while time.time() < args.until:
         round_ += 1
         tag = f"I{round_:03d}"
+        if round_ % 4 == 3:
+            log.guarded("replace", lambda f=root / tag: replace_shared(con, log, plan, f, rng))
+            continue
         info = batch(root / tag, tag)
         if round_ % 4 == 2:
-            if con is None:
-                con = store.connect(os.environ["RRRS_DB"])
-            message = log.guarded("late import", lambda c=con, f=root / tag: fail_late(c, f))
+            message = log.guarded("late import", lambda f=root / tag: fail_late(con, f))
             log("failed_late", **info, message=message)
         elif round_ % 4 == 0:  # the same new folder twice at the same moment
             procs = [subprocess.Popen([RRRS, "import", str(root / tag), "--user", args.name], text=True,
@@ -214,8 +230,7 @@ def importer(args: argparse.Namespace, log: Log) -> None:
                                                   for (o, e), rc in outs])
         else:
             log("imported", **info, **run_cli(["import", str(root / tag), "--user", args.name]))
-    if con is not None:
-        con.close()
+    con.close()
     log("done")
 
 
