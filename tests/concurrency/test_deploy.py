@@ -9,7 +9,8 @@ The journey: a browser pinned to server A (its affinity cookie chosen so nginx s
 server B both sign in; B opens the Caseload (cached on B); A uploads a workbook on the Data page; B's Caseload
 and Dyad pages show the imported dyad within a few seconds, without a restart; the access log shows every
 request of each browser (page loads, websocket, upload) reached its own server. Last, server A stops: its browser
-reloads, lands on B and is still signed in (both servers share the secrets' cookie_secret).
+reloads, lands on B and is still signed in (both servers share the secrets' cookie_secret). Both servers
+audited sign-ins, views and the import into one chain: `rrrs audit verify` passes.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def cluster(lake_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, obje
           app_server(app(app_ports[1]), app_ports[1], tmp_path / "app-b.log", env) as server_b,
           process([str(NGINX), "-c", str(conf), "-p", str(work), "-e", str(work / "error.log")],
                   f"{url}/_stcore/health", work / "nginx.out", "nginx", cwd=work, **health)):
-        yield {"url": url, "app_ports": app_ports, "work": work, "servers": [server_a, server_b]}
+        yield {"url": url, "app_ports": app_ports, "work": work, "servers": [server_a, server_b], "env": env}
 
 
 def sign_in(page, url: str) -> None:
@@ -286,4 +287,7 @@ def test_upload_through_one_server_shows_on_the_other(browser, cluster: dict[str
         assert not strays, f"requests of the browser pinned to {port} reached another server: {strays[:5]}"
     uploads = [ln for ln in log if "/_stcore/upload_file" in ln and ln.startswith(cookies[a] + " ")]
     assert uploads and all(f"127.0.0.1:{a} " in ln for ln in uploads), uploads
+    verified = subprocess.run([str(Path(sys.executable).parent / "rrrs"), "audit", "verify"], env=cluster["env"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)  # type: ignore[arg-type]
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # both servers appended to one chain
     print(f"imported on server A, shown on server B after {shown_after:.1f} s")
