@@ -4,7 +4,7 @@ Pages call `query(some_rrrs_core_function, *args)`; results are cached per store
 arguments. The version is `store.data_version`, which moves after any committed data write by any process:
 on the shared store another app server or a command-line import changes the data behind this server's
 back, so a cache keyed on time alone would show stale pages, and one never emptied would show them forever.
-A server asks for the version at most once every `FRESH_SECONDS` (one catalog query, about a millisecond;
+A server asks for the version at most once every `FRESH_SECONDS` (one catalog query, a few milliseconds;
 on the embedded file a counter in this process), so a write anywhere shows here within about a second, and
 at once after a write made here (`data_changed`).
 """
