@@ -1,13 +1,19 @@
 """The one place that knows about Streamlit caching: the shared DuckDB connection and cached queries.
 
-Pages call `query(some_rrrs_core_function, *args)`; results are cached per database and arguments and
-dropped by `data_changed()` after any write made in the app (the app holds DuckDB's write lock, so no
-other process can change the file behind its back).
+Pages call `query(some_rrrs_core_function, *args)`; results are cached per store, store version and
+arguments. The version is `store.data_version`, which moves after any committed data write by any process:
+on the shared store another app server or a command-line import changes the data behind this server's
+back, so a cache keyed on time alone would show stale pages, and one never emptied would show them forever.
+A server asks for the version at most once every `FRESH_SECONDS` (one catalog query, a few milliseconds;
+on the embedded file a counter in this process), so a write anywhere shows here within about a second, and
+at once after a write made here (`data_changed`).
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,26 +46,48 @@ def connection() -> duckdb.DuckDBPyConnection:
     return store.cursor(root, catalog)
 
 
-# (module, function name, database, args, sorted kwargs): one argument, because Streamlit inspects the
-# function's signature once per argument on every cached call.
-Call = tuple[str, str, str, tuple[Any, ...], tuple[Any, ...]]
+FRESH_SECONDS = 1.0  # how stale a page may be after a write made by another process
+_versions: dict[str, tuple[float, object]] = {}  # store -> (when asked, version): shared by the server's sessions
+_versions_lock = threading.Lock()
+
+
+def data_version() -> object:
+    """The store's data version, asked of the store at most once every `FRESH_SECONDS` per server process."""
+    where, now = db_location(), time.monotonic()
+    with _versions_lock:
+        known = _versions.get(where)
+    if known is not None and now - known[0] < FRESH_SECONDS:
+        return known[1]
+    version = store.data_version(connection())
+    with _versions_lock:
+        _versions[where] = (now, version)
+    return version
+
+
+# (module, function name, (store, data version), args, sorted kwargs): one argument, because Streamlit inspects
+# the function's signature once per argument on every cached call.
+Call = tuple[str, str, tuple[str, object], tuple[Any, ...], tuple[Any, ...]]
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached_call(call: Call) -> Any:
-    module, name, _db, args, kwargs = call
+    module, name, _store, args, kwargs = call
     fn = getattr(importlib.import_module(module), name)
     return fn(connection(), *args, **dict(kwargs))
 
 
 def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run an `rrrs_core` read function `fn(con, *args)` through the data cache."""
-    return _cached_call((fn.__module__, fn.__qualname__, db_location(), args, tuple(sorted(kwargs.items()))))
+    where = (db_location(), data_version())
+    return _cached_call((fn.__module__, fn.__qualname__, where, args, tuple(sorted(kwargs.items()))))
 
 
 def data_changed() -> None:
-    """Call after any write so every page recomputes from the new data."""
-    st.cache_data.clear()
+    """Call after any write made in this server: its own sessions see it at the next query (the version is
+    asked again at once), and the results cached under older versions are dropped."""
+    with _versions_lock:
+        _versions.clear()
+    _cached_call.clear()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
