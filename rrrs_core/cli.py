@@ -29,21 +29,25 @@ def _progress_bar(label: str):  # -> Progress callable and a closer
 
 
 def _scoresheets(paths: list[Path]) -> list[Path] | None:
-    """The Excel scoresheets named (files, or every .xlsx scoresheet in one folder); None for 3RS tables."""
+    """The Excel scoresheets named (files, or every .xlsx scoresheet in one folder); None for 3RS tables.
+    openpyxl loads only when there is a workbook to look at (a folder of CSVs does not need it)."""
+    if len(paths) == 1 and paths[0].is_dir():
+        candidates = sorted(p for p in paths[0].glob("*.xlsx") if p.is_file())
+        if not candidates:
+            return None
+        from rrrs_core.scoresheet_xlsx import is_scoresheet
+
+        return [p for p in candidates if is_scoresheet(p)] or None
+    if not all(p.suffix.lower() == ".xlsx" and p.is_file() for p in paths):
+        return None
     from rrrs_core.scoresheet_xlsx import is_scoresheet
 
-    if len(paths) == 1 and paths[0].is_dir():
-        books = sorted(p for p in paths[0].glob("*.xlsx") if is_scoresheet(p))
-        return books or None
-    if all(p.suffix.lower() == ".xlsx" and p.is_file() and is_scoresheet(p) for p in paths):
-        return paths
-    return None
+    return paths if all(is_scoresheet(p) for p in paths) else None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
-    from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
 
     paths = [Path(p) for p in args.path]
     sheets = _scoresheets(paths)
@@ -57,6 +61,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     update, close = _progress_bar(f"import {label}")
     try:
         if sheets:
+            from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
+
             report = import_scoresheet_paths(con, sheets, replace=args.replace, user=args.user, progress=update)
         else:
             report = import_path(con, paths[0], replace=args.replace, user=args.user, progress=update)
