@@ -37,12 +37,14 @@ secrets: install
 	$(BIN)/rrrs setup-auth
 
 # nginx: the reverse-proxy test (tests/security/test_defaults.py, test_6_app_behind_nginx...) runs deploy/nginx.conf in front of the app.
+# postgresql: the shared-store tests start a throwaway server from Debian's binaries (tests/support/postgres.py).
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || [ ! -x /usr/sbin/nginx ] || \
+	    ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils \
-	      nginx >/dev/null; \
-	  else echo "chromium/poppler-utils/nginx missing: run 'sudo apt-get install chromium poppler-utils nginx'"; \
+	      nginx postgresql >/dev/null; \
+	  else echo "chromium/poppler-utils/nginx/postgresql missing: run 'sudo apt-get install chromium poppler-utils nginx postgresql'"; \
 	  exit 1; fi; \
 	fi
 

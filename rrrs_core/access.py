@@ -17,7 +17,7 @@ import pandas as pd
 from rrrs_core.errors import PermissionDeniedError, RrrsError
 from rrrs_core.queries.directory import supervisor_scope, therapist_scope
 from rrrs_core.scope import CLINIC, Scope
-from rrrs_core.store import one, scalar, transaction
+from rrrs_core.store import one, scalar, writing
 
 ROLES = ("admin", "supervisor", "therapist", "coder", "qi")
 DASHBOARD = ("caseload", "dyad", "session", "contribution")
@@ -158,7 +158,7 @@ def upsert(con: duckdb.DuckDBPyConnection, subject: str, role: str, *, email: st
         raise RrrsError(f"A {role} must be linked to a therapist id.")
     if therapist_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [therapist_id]):
         raise RrrsError(f"No therapist '{therapist_id}' in the database.")
-    with transaction(con):
+    with writing(con):
         con.execute(f"DELETE FROM principal WHERE {_SAME_SUBJECT}", [subject, looks_like_email(subject), subject])
         con.execute("INSERT INTO principal VALUES (?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
                     [subject, email, display_name, role, therapist_id, coder_id, active])
@@ -198,5 +198,7 @@ def assign(con: duckdb.DuckDBPyConnection, coder_id: str, dyad_id: str, session_
     if not scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
                   [dyad_id, session_number]):
         raise RrrsError(f"Dyad {dyad_id} has no session {session_number}.")
-    with transaction(con):
-        con.execute("INSERT OR IGNORE INTO coding_assignment VALUES (?, ?, ?)", [dyad_id, session_number, coder_id])
+    with writing(con):  # at most one row per assignment: checked under the write lock (no key constraint)
+        con.execute("INSERT INTO coding_assignment SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM "
+                    "coding_assignment WHERE dyad_id = $1 AND session_number = $2 AND coder_id = $3)",
+                    [dyad_id, session_number, coder_id])

@@ -25,7 +25,6 @@ import datetime as dt
 import getpass
 import os
 import re
-import threading
 from dataclasses import dataclass
 
 import duckdb
@@ -33,7 +32,8 @@ import pandas as pd
 
 from rrrs_core import audit_key
 from rrrs_core.errors import RrrsError
-from rrrs_core.store import one, scalar, transaction
+from rrrs_core.storage.locking import AUDIT
+from rrrs_core.store import next_id, one, scalar, writing
 
 ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "generate pdf", "manage users",
            "view audit", "export audit", "sign in", "role change", "view scoresheet", "download scoresheet",
@@ -41,9 +41,8 @@ ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "
 GENESIS = "0" * 64
 CLI_ROLE = "cli"  # rows written by the command line: no sign-in, so the OS account is recorded beside the actor
 _ROW = "rrrs-audit-v2"
-# One record at a time per process (DuckDB admits one writing process): two app threads auditing at once
-# would otherwise both chain onto the same previous row, or one would fail on the anchor's write conflict.
-_RECORDING = threading.RLock()
+# One record at a time, in this process and across processes (`store.writing(con, AUDIT)`): two writers
+# auditing at once would otherwise both chain onto the same previous row, or one would fail on the anchor.
 _HEAD = re.compile(r"rrrs-audit-head:v1:(\d+):(\d+):([0-9a-f]{64}):([0-9a-f]{64})")
 
 
@@ -94,13 +93,13 @@ def record(con: duckdb.DuckDBPyConnection, actor: str, role: str, action: str, t
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     secret = audit_key.key(con)
-    with _RECORDING, transaction(con):
+    with writing(con, AUDIT):
         anchor = _anchor(con, "n_rows, head")
         if anchor is None:
             raise RrrsError("The audit trail's anchor row is missing (the database was edited outside rrrs); "
                             "nothing can be audited until an administrator restores it from a backup.")
         n_rows, prev = anchor
-        audit_id = int(scalar(con, "SELECT nextval('audit_id_seq')"))  # type: ignore[arg-type]
+        audit_id = next_id(con, "audit", "audit_id")
         at = dt.datetime.now().replace(tzinfo=None)
         row_hash = audit_key.mac(secret, _ROW, audit_id, prev, at.isoformat(timespec="microseconds"), actor,
                                  role, action, target or "", detail or "", os_user or "")

@@ -3,11 +3,17 @@
 Where the key comes from, in order:
 1. `$RRRS_AUDIT_KEY` (at least 32 characters), for deployments: keep it in the same secret store as the
    OIDC secrets, never with the database or its backups.
-2. Otherwise a per-installation key file `<database>.audit-key` beside the database, created (mode 0600) the
+2. Otherwise the key file named by `$RRRS_AUDIT_KEY_FILE`, created (mode 0600) when the trail is first sealed
+   if it does not exist yet.
+3. Otherwise a per-installation key file `<database>.audit-key` beside the database, created (mode 0600) the
    first time the database is migrated, so `make run` and tests need no setup. It protects against anyone
    holding only the database file (a copied file, a backup); someone who can write the data folder can read
    it too, which is why deployments set `$RRRS_AUDIT_KEY`.
-3. A database in memory gets a random key for the life of the process.
+4. A database in memory gets a random key for the life of the process.
+
+A shared store (DuckLake on PostgreSQL) has no database file to keep a key beside: it needs 1 or 2, the same
+on every server and command-line job (a key made per process would make every other process's rows look
+forged).
 
 A missing key is never replaced silently (a new key would make every signed row look forged): records and
 verification stop with a message naming what to restore.
@@ -26,14 +32,30 @@ import duckdb
 from rrrs_core.errors import RrrsError
 
 KEY_ENV = "RRRS_AUDIT_KEY"
+FILE_ENV = "RRRS_AUDIT_KEY_FILE"
 MIN_KEY_CHARS = 32
 _EPHEMERAL = secrets.token_bytes(32)  # in-memory databases only
 _BLOCK = 64  # SHA-256 block size, for the HMAC pads
 
 
-def key_file(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """`<database>.audit-key` for a database file; None for a database in memory."""
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+class _Lake:
+    """`key_file`'s answer for a shared store: no file beside it."""
+
+
+LAKE = _Lake()
+LAKE_NEEDS_KEY = (f"A shared store's audit trail is signed with ${KEY_ENV} or the key file named by ${FILE_ENV} (there "
+                  "is no database file to keep a key beside); set one, the same on every server and job.")
+
+
+def key_file(con: duckdb.DuckDBPyConnection) -> Path | _Lake | None:
+    """`$RRRS_AUDIT_KEY_FILE`, else `<database>.audit-key` for a database file; LAKE for a shared store; None
+    for a database in memory."""
+    if os.environ.get(FILE_ENV):
+        return Path(os.environ[FILE_ENV])
+    row = con.execute("SELECT path, type FROM duckdb_databases() WHERE database_name = current_database()"
+                      ).fetchall()
+    if row and row[0][1] == "ducklake":
+        return LAKE
     path = row[0][0] if row else None
     return Path(f"{path}.audit-key") if path else None
 
@@ -58,6 +80,8 @@ def key(con: duckdb.DuckDBPyConnection, *, create: bool = False) -> bytes:
     path = key_file(con)
     if path is None:
         return _EPHEMERAL
+    if isinstance(path, _Lake):
+        raise RrrsError(LAKE_NEEDS_KEY)
     if create and not path.exists():
         _create(path)
     try:
@@ -78,6 +102,8 @@ def source(con: duckdb.DuckDBPyConnection) -> str:
     if os.environ.get(KEY_ENV):
         return f"${KEY_ENV}"
     path = key_file(con)
+    if isinstance(path, _Lake):
+        return "nowhere: " + LAKE_NEEDS_KEY
     return f"the key file {path}" if path else "a key for this process only (database in memory)"
 
 

@@ -25,7 +25,7 @@ from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
 from rrrs_core.permits import OPEN, Permit
-from rrrs_core.store import CODING_WRITES, insert_ratings, one, scalar, transaction
+from rrrs_core.store import insert_ratings, next_id, one, scalar, writing
 from rrrs_core.views import refresh_metrics
 
 STATUSES = ("draft", "final")
@@ -277,7 +277,7 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
     require_save(con, permit, d)
     check_coding(con, d)
     try:
-        with CODING_WRITES, transaction(con):
+        with writing(con):  # the lock, across processes: the version check below sees every earlier save
             require_save(con, permit, d)
             cur = _current(con, d.key)
             if (cur[1] if cur else None) != expected_version:
@@ -288,14 +288,14 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
             version = int(scalar(con, f"SELECT coalesce(max(version), 0) + 1 FROM coding WHERE {KEY_SQL}",
                                  list(d.key)))
             con.execute(f"UPDATE coding SET is_current = false WHERE {KEY_SQL} AND is_current", list(d.key))
-            coding_id = int(scalar(
-                con,
-                "INSERT INTO coding (dyad_id, session_number, coder_id, version, is_current, status, consensus, "
-                "codebook_id, codebook_version, content_hash, created_at, created_by, change_note) "
-                "VALUES (?, ?, ?, ?, true, ?, ?, ?, ?, ?, current_localtimestamp(), ?, ?) RETURNING coding_id",
-                [*d.key, version, d.status, d.consensus, d.codebook_id, d.codebook_version, SOURCE,
+            coding_id = next_id(con, "coding", "coding_id")
+            con.execute(
+                "INSERT INTO coding (coding_id, dyad_id, session_number, coder_id, version, is_current, status, "
+                "consensus, codebook_id, codebook_version, content_hash, created_at, created_by, change_note) "
+                "VALUES (?, ?, ?, ?, ?, true, ?, ?, ?, ?, ?, current_localtimestamp(), ?, ?)",
+                [coding_id, *d.key, version, d.status, d.consensus, d.codebook_id, d.codebook_version, SOURCE,
                  user.strip(), change_note or ("created in the scoresheet" if cur is None
-                                               else "edited in the scoresheet")]))
+                                               else "edited in the scoresheet")])
             if d.marks:
                 con.executemany("INSERT INTO mark VALUES (?, ?, ?, ?)",
                                 [[coding_id, s, c, v] for (s, c), v in sorted(d.marks.items())])

@@ -21,6 +21,10 @@ class DatabaseBusyError(RrrsError):
     """The DuckDB file is locked by another process (usually the running app)."""
 
 
+class SchemaTooNewError(RrrsError):
+    """The database was upgraded by a newer rrrs than this one: refuse to start rather than misread it."""
+
+
 class EncryptionKeyError(RrrsError):
     """The database is encrypted and the key ($RRRS_DB_KEY) is missing or wrong."""
 

@@ -13,7 +13,7 @@ import pandas as pd
 from rrrs_core import permits
 from rrrs_core.errors import RrrsError
 from rrrs_core.permits import OPEN, Permit
-from rrrs_core.store import scalar, transaction
+from rrrs_core.store import next_id, writing
 
 MAX_LENGTH = 5000
 
@@ -28,11 +28,12 @@ def add(con: duckdb.DuckDBPyConnection, dyad_id: str, author: str, body: str,
         raise RrrsError("A note needs some text.")
     if len(text) > MAX_LENGTH:
         raise RrrsError(f"A note can be at most {MAX_LENGTH} characters (this one has {len(text)}).")
-    with transaction(con):
+    with writing(con):
         permits.require_notes(con, permit, dyad_id, session_number)
-        return int(scalar(con, "INSERT INTO note (dyad_id, session_number, author, created_at, body) "
-                               "VALUES (?, ?, ?, current_localtimestamp(), ?) RETURNING note_id",
-                          [dyad_id, session_number, author, text]))
+        note_id = next_id(con, "note", "note_id")
+        con.execute("INSERT INTO note (note_id, dyad_id, session_number, author, created_at, body) "
+                    "VALUES (?, ?, ?, ?, current_localtimestamp(), ?)", [note_id, dyad_id, session_number, author, text])
+    return note_id
 
 
 def for_dyad(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None = None, *,

@@ -21,12 +21,11 @@ import hashlib
 import hmac
 import os
 import secrets
-import time
 
 import duckdb
 
 from rrrs_core.errors import RrrsError
-from rrrs_core.store import transaction
+from rrrs_core.store import writing
 
 KEY_ENV = "RRRS_PSEUDONYM_KEY"
 TABLE = "clinic_secret"
@@ -35,20 +34,15 @@ PREFIX = "Therapist "
 DIGITS = 6  # 24 bits: short enough to read out in a meeting, collisions negligible for a clinic's staff
 _BLOCK = 64  # SHA-256 block size, for HMAC's padded keys
 
-CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {TABLE} (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = current_schema() AND table_name = ?", [TABLE]).fetchall()
-    return bool(rows[0][0])
+# No key constraint (a shared store has none): the one row is written under the write lock, checked first.
+CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {TABLE} (name VARCHAR NOT NULL, value VARCHAR NOT NULL)"
 
 
 def _stored(con: duckdb.DuckDBPyConnection) -> str | None:
-    if not _table_exists(con):
+    try:
+        rows = con.execute(f"SELECT value FROM {TABLE} WHERE name = ?", [SECRET_NAME]).fetchall()
+    except duckdb.CatalogException:  # no table yet
         return None
-    rows = con.execute(f"SELECT value FROM {TABLE} WHERE name = ?", [SECRET_NAME]).fetchall()
     return str(rows[0][0]) if rows else None
 
 
@@ -71,19 +65,14 @@ def ensure_secret(con: duckdb.DuckDBPyConnection) -> str:
             "This database has no pseudonym secret yet, and a read-only connection cannot create one. "
             f"Open the app's Clinic page on it once (that creates the secret), or set ${KEY_ENV} to the "
             "clinic's key, then try again.")
-    for attempt in range(5):
-        try:
-            with transaction(con):
-                con.execute(CREATE_SQL)
-                con.execute(f"INSERT INTO {TABLE} VALUES (?, ?) ON CONFLICT DO NOTHING",
-                            [SECRET_NAME, secrets.token_hex(32)])
-        except duckdb.TransactionException:
-            # Another cursor of the app is creating it at this moment: wait for theirs.
-            time.sleep(0.05 * (attempt + 1))
-        found = _stored(con)
-        if found:
-            return found
-    raise RrrsError("Could not store the pseudonym secret in the database; try again.")
+    with writing(con):  # the lock, then a second look: another server may have stored it meanwhile
+        con.execute(CREATE_SQL)
+        if _stored(con) is None:
+            con.execute(f"INSERT INTO {TABLE} VALUES (?, ?)", [SECRET_NAME, secrets.token_hex(32)])
+    found = _stored(con)
+    if not found:
+        raise RrrsError("Could not store the pseudonym secret in the database; try again.")
+    return found
 
 
 def key(con: duckdb.DuckDBPyConnection) -> bytes:

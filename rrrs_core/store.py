@@ -1,39 +1,47 @@
-"""Opening the DuckDB file, applying migrations, and running writes as all-or-nothing transactions."""
+"""Opening the store, applying migrations, and running writes as all-or-nothing transactions under the lock.
+
+The store is an embedded DuckDB file (the default, for one clinic) or a shared store, DuckLake on a
+PostgreSQL catalog, for several app servers and command-line jobs at once (`rrrs_core.storage`). The rest of
+rrrs sees one API: `connect`, `writing`, `next_id`, `data_version`, and the small query helpers below.
+"""
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import duckdb
 
 from rrrs_core import codebook as cb
-from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, RrrsError
+from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, RrrsError, SchemaTooNewError
 from rrrs_core.migrations import MIGRATIONS
+from rrrs_core.storage import locking
+from rrrs_core.storage.lake import CATALOG, catalog_dsn, forget, open_lake
+from rrrs_core.storage.lakeddl import for_lake
+from rrrs_core.storage.location import DATA_PATH_ENV, DEFAULT_DB, Location, describe, parse, raw, redact
+from rrrs_core.storage.writes import data_version, in_write, next_id, writing
 from rrrs_core.views import create_views
 
-DEFAULT_DB = Path("data") / "rrrs.duckdb"
-
-
-def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """`--db` wins, then `RRRS_DB`, then `data/rrrs.duckdb`."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("RRRS_DB")
-    return Path(env) if env else DEFAULT_DB
-
-
-# Held for the whole transaction by every writer that adds codings or sessions (the import, the scoresheet):
-# their composite keys have no index (migration 7), so their uniqueness rests on the writers' own checks,
-# which hold only if one such writer runs at a time. DuckDB admits one writing process per file, so a
-# process-wide lock is enough; it waits instead of failing a second save.
-CODING_WRITES = threading.RLock()
+__all__ = ["DATA_PATH_ENV", "DEFAULT_DB", "Location", "data_version", "describe", "in_write", "next_id",
+           "redact", "writing"]
 
 KEY_ENV = "RRRS_DB_KEY"
-CATALOG = "rrrs"
+LATEST = MIGRATIONS[-1][0]
+BUSY = ("The database {target} is in use by another process (is the app running?). The embedded file admits "
+        "one process at a time: import on the app's Data page while it runs, or stop it first; to run "
+        "command-line jobs, reports and several app servers at once, use the shared store (README, "
+        "\"Running for a group of clinics\").")
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path | str:
+    """`--db` wins, then `RRRS_DB`, then `data/rrrs.duckdb`: a Path for a file, the text of a shared store's
+    location (`ducklake:postgres:...`; show it with `describe`, which hides its password)."""
+    return raw(explicit)
+
+
+# Kept for callers that only need "one writer at a time in this process" (the lock under `writing`).
+transaction = writing
 
 
 def _load_crypto(con: duckdb.DuckDBPyConnection) -> None:
@@ -71,93 +79,123 @@ def _open(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConne
     return con
 
 
-def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
-            key: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) and migrate the store; `":memory:"` gives a throwaway database.
-
-    `read_only` lets several processes (batch report workers) share a file no writer holds. With an
-    encryption key (argument or $RRRS_DB_KEY) the file is encrypted at rest (AES, DuckDB ENCRYPTION_KEY).
-    """
-    target = ":memory:" if str(path) == ":memory:" else str(db_path(path))
+def _open_file(target: str, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    key = key if key is not None else (os.environ.get(KEY_ENV) or None)
     try:
-        con = _open(target, read_only, key)
+        return _open(target, read_only, key)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise DatabaseBusyError(
-                f"The database {target} is in use by another process (is the app running?). "
-                "Stop it or use another --db, then try again."
-            ) from exc
+            raise DatabaseBusyError(BUSY.format(target=target)) from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
     except duckdb.Error as exc:
         if "encrypted" in str(exc).lower():
             raise EncryptionKeyError(f"{target} is encrypted: set ${KEY_ENV} to its key.") from exc
         raise RrrsError(f"Cannot open the database {target}: {exc}") from exc
-    con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's would garble output
-    if read_only and target != ":memory:":
-        if schema_version(con) < MIGRATIONS[-1][0]:
-            raise RrrsError(f"The database {target} needs upgrading; open it once without read-only access.")
-        return con
-    migrate(con)
+
+
+def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False, key: str | None = None,
+            data_path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) and migrate the store; `":memory:"` gives a throwaway database.
+
+    `path` is a file, `":memory:"`, or a shared store `ducklake:postgres:...` whose data files live under
+    `data_path` (default `$RRRS_DATA_PATH`). `read_only` lets several processes (batch report workers) share
+    a file no writer holds. With an encryption key (argument or $RRRS_DB_KEY) the file is encrypted at rest
+    (AES, DuckDB ENCRYPTION_KEY); a shared store always encrypts its data files (DuckLake ENCRYPTED).
+    """
+    location = parse(path, data_path)
+    if location.is_lake:
+        con = open_lake(location, read_only)
+    else:
+        con = _open_file(location.target, read_only, key if key is not None else (os.environ.get(KEY_ENV) or None))
+    try:
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's would garble output
+        _check_version(con, location)
+        if read_only and location.kind != "memory":
+            if schema_version(con) < LATEST:
+                raise RrrsError(f"The database {location} needs upgrading; open it once without read-only access.")
+            return con
+        migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-def attached(con: duckdb.DuckDBPyConnection) -> bool:
-    """Is the store the encrypted catalog attached by `connect` (not the connection's own database)?"""
-    return bool(scalar(con, "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]))
+def release(path: str | os.PathLike[str]) -> None:
+    """Let go of a shared store this process opened (its cached DuckDB instance and lock connections), once
+    the connections handed out are closed; nothing to do for a file."""
+    location = parse(path)
+    if location.is_lake:
+        forget(location)
 
 
-def cursor(con: duckdb.DuckDBPyConnection, catalog: bool | None = None) -> duckdb.DuckDBPyConnection:
-    """A thread's own connection to the same database (and, when encrypted, the same attached catalog).
+def _check_version(con: duckdb.DuckDBPyConnection, location: Location) -> None:
+    found = schema_version(con)
+    if found > LATEST:
+        raise SchemaTooNewError(
+            f"The database {location} has schema version {found}, newer than this rrrs knows ({LATEST}): a newer "
+            "rrrs has upgraded it. Upgrade this installation (every server and command line using the database) "
+            "before using it; nothing was changed.")
+
+
+def attached(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of the store's catalog when `connect` attached it (an encrypted file, a shared store), else ""
+    (the store is the connection's own database)."""
+    name = str(scalar(con, "SELECT current_database()"))
+    return name if name == CATALOG or name.startswith(f"{CATALOG}_") else ""
+
+
+def cursor(con: duckdb.DuckDBPyConnection, catalog: str | bool | None = None) -> duckdb.DuckDBPyConnection:
+    """A thread's own connection to the same database (and, when attached, the same catalog).
     `catalog` is `attached(con)` when the caller already knows it (the app asks once, not on every cursor)."""
     if catalog is None:
         catalog = attached(con)
     cur = con.cursor()
     if catalog:
-        cur.execute(f"USE {CATALOG}")
+        cur.execute(f"USE {catalog if isinstance(catalog, str) else CATALOG}")
     return cur
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing: any exception rolls back, so a failed write leaves the database as it was."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = one(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+    """The newest migration recorded (0 for a new store). Asked of the table itself, not of DuckDB's catalog
+    functions, which would list the tables of every store a process has open."""
+    try:
+        row = one(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+    except duckdb.CatalogException:
+        return 0
     return int(row[0]) if row else 0
 
 
+MIGRATIONS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply pending migrations, each in its own transaction and recorded; returns those applied."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-    )
-    done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    """Apply pending migrations, each in its own transaction and recorded; returns those applied.
+
+    Under both write locks, with the version read again once they are held, so servers starting together
+    apply each migration once. A shared store runs each migration's SQL translated by `lakeddl.for_lake`.
+    """
     applied = []
-    for version, name, sql in MIGRATIONS:
-        if version in done:
-            continue
-        with transaction(con):
-            con.execute(sql)
-            _after(con, version)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, current_localtimestamp())", [version, name]
-            )
-        applied.append(version)
+    if schema_version(con) < LATEST:
+        dsn = catalog_dsn(con)
+        ddl = (lambda sql: sql) if dsn is None else for_lake
+        with locking.hold(locking.WRITES, dsn), locking.hold(locking.AUDIT, dsn):
+            con.execute(ddl(MIGRATIONS_TABLE))
+            done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, name, sql in MIGRATIONS:
+                if version in done:
+                    continue
+                with writing(con):
+                    con.execute(ddl(sql))
+                    _after(con, version)
+                    con.execute("INSERT INTO schema_migrations VALUES (?, ?, current_localtimestamp())",
+                                [version, name])
+                applied.append(version)
     sync_codebooks(con)
     create_views(con)
-    from rrrs_core import pseudonym  # here, not at the top: pseudonym uses this module's transaction()
+    from rrrs_core import pseudonym  # here, not at the top: pseudonym uses this module's writing()
 
     pseudonym.ensure_secret(con)  # so read-only report workers always find the clinic's pseudonym key
     return applied
@@ -167,13 +205,14 @@ def _after(con: duckdb.DuckDBPyConnection, version: int) -> None:
     """The Python half of a migration, in its transaction: migration 8 signs the audit anchor with a key the
     database does not hold (so SQL alone cannot)."""
     if version == 8:
-        from rrrs_core import audit  # here, not at the top: audit uses this module's transaction()
+        from rrrs_core import audit  # here, not at the top: audit uses this module's writing()
 
         audit.seal(con)
 
 
 def ensure_rating_items(con: duckdb.DuckDBPyConnection, items: Iterable[str]) -> None:
-    """Give each rating item an id (`rating_item`) if it has none yet; ids are never renumbered."""
+    """Give each rating item an id (`rating_item`) if it has none yet; ids are never renumbered. Writers
+    call it inside `writing`, whose lock keeps two of them from numbering the same item."""
     wanted = sorted(set(items))
     if not scalar(con, "SELECT count(*) FROM unnest(?::VARCHAR[]) u(item) WHERE item NOT IN "
                        "(SELECT item FROM rating_item)", [wanted]):
@@ -195,18 +234,26 @@ def insert_ratings(con: duckdb.DuckDBPyConnection, coding_id: int, ratings: Mapp
 
 def sync_codebooks(con: duckdb.DuckDBPyConnection) -> None:
     """Make the database's copy of each codebook match the code, so SQL can join codes to families."""
-    ensure_rating_items(con, [k for book in cb.CODEBOOKS.values() for k in book.rating_items])
-    rows = [
+    rows = sorted(
         (book.id, book.version, code.key, code.family, code.label, i)
         for book in cb.CODEBOOKS.values()
         for i, code in enumerate(book.codes)
-    ]
-    have = con.execute(
-        "SELECT codebook_id, codebook_version, key, family, label, position FROM codebook_code"
-    ).fetchall()
-    if sorted(have) == sorted(rows):
+    )
+    items = [k for book in cb.CODEBOOKS.values() for k in book.rating_items]
+
+    def current() -> bool:
+        have = con.execute("SELECT codebook_id, codebook_version, key, family, label, position FROM codebook_code"
+                           ).fetchall()
+        missing = scalar(con, "SELECT count(*) FROM unnest(?::VARCHAR[]) u(item) WHERE item NOT IN "
+                              "(SELECT item FROM rating_item)", [sorted(set(items))])
+        return sorted(have) == rows and not missing
+
+    if current():
         return
-    with transaction(con):
+    with writing(con):
+        if current():  # another server did it while this one waited for the lock
+            return
+        ensure_rating_items(con, items)
         con.execute("DELETE FROM codebook_code")
         con.executemany("INSERT INTO codebook_code VALUES (?, ?, ?, ?, ?, ?)", rows)
 

@@ -23,9 +23,12 @@ that coder's version history), then coder id alphabetically.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 
 from rrrs_core import codebook as cb
+from rrrs_core.storage.writes import writing
 
 FAMILY_SHORT = {"withdrawal": "w", "confrontation": "c", "resolution": "r"}
 # A segment's marks as bits: each family's bit when one of its codes is marked `check`, that bit << 3 when
@@ -168,13 +171,18 @@ JOIN therapist t ON t.therapist_id = d.therapist_id
 """
 
 
-def _cache_is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """The cache's columns must match the live view's (a codebook change rebuilds it)."""
-    cols = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = "
-        "current_schema() AND table_catalog = current_database() ORDER BY ordinal_position", [CACHE]).fetchall()]
+def _cache_columns_match(con: duckdb.DuckDBPyConnection) -> bool:
+    """The cache exists and its columns match the live view's (a codebook change rebuilds it)."""
+    try:
+        cols = [r[0] for r in con.execute(f"SELECT * FROM {CACHE} LIMIT 0").description]
+    except duckdb.CatalogException:
+        return False
     live = [r[0] for r in con.execute("SELECT * FROM v_coding_metrics_live LIMIT 0").description]
     return cols == live
+
+
+_MISSING = f"SELECT coding_id FROM coding EXCEPT SELECT coding_id FROM {CACHE}"
+_ORPHANS = f"SELECT count(*) FROM {CACHE} WHERE coding_id NOT IN (SELECT coding_id FROM coding)"
 
 
 def refresh_metrics(con: duckdb.DuckDBPyConnection, coding_ids: list[int] | None = None) -> None:
@@ -184,11 +192,11 @@ def refresh_metrics(con: duckdb.DuckDBPyConnection, coding_ids: list[int] | None
     has to learn about new codings; every write path calls this inside its own transaction.
     """
     if coding_ids is None:
-        missing = [r[0] for r in con.execute(f"SELECT coding_id FROM coding EXCEPT SELECT coding_id FROM {CACHE}")
-                   .fetchall()]
+        missing = [r[0] for r in con.execute(_MISSING).fetchall()]
         if missing:
             refresh_metrics(con, missing)
-        con.execute(f"DELETE FROM {CACHE} WHERE coding_id NOT IN (SELECT coding_id FROM coding)")
+        if con.execute(_ORPHANS).fetchall()[0][0]:
+            con.execute(f"DELETE FROM {CACHE} WHERE coding_id NOT IN (SELECT coding_id FROM coding)")
         return
     ids = [int(i) for i in coding_ids]
     con.execute(f"DELETE FROM {CACHE} WHERE coding_id IN (SELECT unnest(?::BIGINT[]))", [ids])
@@ -211,16 +219,57 @@ SELECT v.coding_id, i.item, v.rating::INTEGER AS rating FROM rating_value v JOIN
 """
 
 
+def _views(book: cb.Codebook) -> list[tuple[str, str]]:
+    """(name, SQL) of each view, in the order they must be made."""
+    return [("rating", RATING_SQL),  # (coding_id, item, rating); stored with a small item id (migration 6)
+            ("v_coding_metrics_live", f"CREATE OR REPLACE VIEW v_coding_metrics_live AS {_metrics_select(book)}"),
+            ("v_coding_metrics", CODING_METRICS_SQL), ("v_primary_coding", PRIMARY_CODING_SQL),
+            ("v_session_metrics", SESSION_METRICS_SQL)]
+
+
+def _tag(sql: str) -> str:
+    """What each view's comment holds: a digest of the SQL that made it (DuckDB re-renders a view's text, so
+    comparing the text itself would not work)."""
+    return "rrrs:" + hashlib.sha256(sql.encode()).hexdigest()[:16]
+
+
+def _stale(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    have = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE database_name = current_database() "
+                            "AND schema_name = current_schema()").fetchall())
+    return [(name, sql) for name, sql in views if have.get(name) != _tag(sql)]
+
+
+def _cache_work(con: duckdb.DuckDBPyConnection) -> str | None:
+    """"create" (missing, or its columns changed), "top up" (codings missing or gone), or None."""
+    if not _cache_columns_match(con):
+        return "create"
+    if con.execute(f"SELECT ({_ORPHANS}) + (SELECT count(*) FROM ({_MISSING}))").fetchall()[0][0]:
+        return "top up"
+    return None
+
+
 def create_views(con: duckdb.DuckDBPyConnection, book: cb.Codebook = cb.DEFAULT) -> None:
-    """Rebuild the views; create, rebuild or top up the derived metrics cache (it holds no original data)."""
-    con.execute(RATING_SQL)  # ratings as (coding_id, item, rating); stored with a small item id (migration 6)
-    con.execute(f"CREATE OR REPLACE VIEW v_coding_metrics_live AS {_metrics_select(book)}")
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND "
-                         "table_catalog = current_database()", [CACHE]).fetchall()[0][0]
-    if not exists or not _cache_is_current(con):
+    """Make the views that are missing or differ from the code; create, rebuild or top up the derived metrics
+    cache (it holds no original data). Nothing is written when all is current, so several servers connecting
+    to one shared store neither rewrite the views nor fight over them: the work happens under the write lock,
+    checked again once it is held."""
+    views = _views(book)
+    if not _stale(con, views) and _cache_work(con) is None:
+        return
+    with writing(con):
+        stale = _stale(con, views)
+        for name, sql in stale:
+            if name == "v_coding_metrics":  # it reads the cache: make the cache first
+                _fill_cache(con)
+            con.execute(sql)
+            con.execute(f"COMMENT ON VIEW {name} IS '{_tag(sql)}'")
+        if not any(name == "v_coding_metrics" for name, _ in stale):
+            _fill_cache(con)
+
+
+def _fill_cache(con: duckdb.DuckDBPyConnection) -> None:
+    work = _cache_work(con)
+    if work == "create":
         con.execute(f"CREATE OR REPLACE TABLE {CACHE} AS SELECT * FROM v_coding_metrics_live")
-    else:
+    elif work == "top up":
         refresh_metrics(con)
-    con.execute(CODING_METRICS_SQL)
-    con.execute(PRIMARY_CODING_SQL)
-    con.execute(SESSION_METRICS_SQL)

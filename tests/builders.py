@@ -17,13 +17,17 @@ from rrrs_core.views import refresh_metrics
 
 def add_therapist(con: duckdb.DuckDBPyConnection, therapist_id: str, supervisor_id: str | None = None,
                   trainee: bool = False) -> None:
-    con.execute("INSERT OR REPLACE INTO therapist VALUES (?, ?, ?)", [therapist_id, supervisor_id, trainee])
+    with transaction(con):  # replace: no key constraint on a shared store to replace on
+        con.execute("DELETE FROM therapist WHERE therapist_id = ?", [therapist_id])
+        con.execute("INSERT INTO therapist VALUES (?, ?, ?)", [therapist_id, supervisor_id, trainee])
 
 
 def add_dyad(con: duckdb.DuckDBPyConnection, dyad_id: str, therapist_id: str, patient_id: str | None = None,
              treatment: str | None = "CBT") -> None:
-    con.execute("INSERT OR REPLACE INTO dyad VALUES (?, ?, ?, ?)",
-                [dyad_id, therapist_id, patient_id or f"P-{dyad_id}", treatment])
+    with transaction(con):
+        con.execute("DELETE FROM dyad WHERE dyad_id = ?", [dyad_id])
+        con.execute("INSERT INTO dyad VALUES (?, ?, ?, ?)", [dyad_id, therapist_id, patient_id or f"P-{dyad_id}",
+                                                             treatment])
 
 
 def add_session(
@@ -50,12 +54,13 @@ def add_session(
         version = con.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM coding WHERE dyad_id = ? AND session_number = ? "
             "AND coder_id = ?", [dyad_id, session_number, coder_id]).fetchall()[0][0]
-        coding_id = con.execute(
-            "INSERT INTO coding (dyad_id, session_number, coder_id, version, is_current, status, consensus, "
-            "codebook_id, codebook_version, content_hash, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, true, ?, ?, ?, ?, 'test', now()::TIMESTAMP, 'tests') RETURNING coding_id",
-            [dyad_id, session_number, coder_id, version, status, consensus, cb.DEFAULT.id, cb.DEFAULT.version],
-        ).fetchall()[0][0]
+        coding_id = store.next_id(con, "coding", "coding_id")
+        con.execute(
+            "INSERT INTO coding (coding_id, dyad_id, session_number, coder_id, version, is_current, status, "
+            "consensus, codebook_id, codebook_version, content_hash, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, true, ?, ?, ?, ?, 'test', now()::TIMESTAMP, 'tests')",
+            [coding_id, dyad_id, session_number, coder_id, version, status, consensus, cb.DEFAULT.id,
+             cb.DEFAULT.version])
         for seg, code, clarity in marks:
             con.execute("INSERT INTO mark VALUES (?, ?, ?, ?)", [coding_id, seg, code, clarity])
         if ratings:

@@ -1,4 +1,10 @@
-"""Shared fixtures: an empty store and the hand-made small clinic, each in a fresh temporary file."""
+"""Shared fixtures: an empty store and the hand-made small clinic, each in a fresh temporary file.
+
+A test marked `both_backends` (or a module with that `pytestmark`) runs its `empty_db`/`con`/`clinic_con`/
+`clinic_db` on the embedded file ("embedded") and on a shared store, DuckLake on the session's throwaway
+PostgreSQL ("lake"); `backend` says which. `empty_db` yields (location, connection): a Path for the file,
+the `ducklake:postgres:...` text for a shared store (both are what $RRRS_DB and `store.connect` take).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +18,37 @@ import pytest
 from rrrs_core import store
 from rrrs_core.auth_setup import new_secret
 from tests.builders import small_clinic, small_clinic_db
+from tests.support.postgres import lake_location, lake_template, pg_server  # noqa: F401 (fixtures)
+
+BACKENDS = ("embedded", "lake")
+STORE_FIXTURES = {"empty_db", "con", "clinic_con", "clinic_db"}
 
 # A sign-in cookie secret made for this test run: a secret written into the repository is a published one
 # (rrrs_core.auth_setup refuses it).
 TEST_SECRET = new_secret()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_backends") and STORE_FIXTURES & set(metafunc.fixturenames):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def empty_db(tmp_path: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
-    path = tmp_path / "rrrs.duckdb"
-    con = store.connect(path)
-    yield path, con
+def backend(request: pytest.FixtureRequest) -> str:
+    """"embedded" (the default) or "lake", for tests marked `both_backends`."""
+    return getattr(request, "param", "embedded")
+
+
+def _location(backend: str, request: pytest.FixtureRequest, path: Path) -> Path | str:
+    return request.getfixturevalue("lake_location") if backend == "lake" else path
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path, backend: str, request: pytest.FixtureRequest
+             ) -> Iterator[tuple[Path | str, duckdb.DuckDBPyConnection]]:
+    location = _location(backend, request, tmp_path / "rrrs.duckdb")
+    con = store.connect(location)
+    yield location, con
     con.close()
 
 
@@ -38,9 +64,9 @@ def clinic_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture
-def clinic_db(tmp_path: Path) -> Path:
-    """A closed database file holding the small clinic, for AppTest and CLI tests (set RRRS_DB)."""
-    return small_clinic_db(tmp_path / "clinic.duckdb")
+def clinic_db(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """A closed store holding the small clinic, for AppTest and CLI tests (set RRRS_DB)."""
+    return small_clinic_db(_location(backend, request, tmp_path / "clinic.duckdb"))
 
 
 @pytest.fixture(scope="session")

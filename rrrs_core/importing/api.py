@@ -15,7 +15,7 @@ from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing import consistency, diskfull, load, permission, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
-from rrrs_core.store import CODING_WRITES, transaction
+from rrrs_core.store import writing
 
 Progress = Callable[[float, str], None]
 
@@ -81,7 +81,7 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
             raise ValidationError(problems)
         problems += consistency.run(con, staged, book)
         progress(0.6, "comparing with stored codings")
-        with CODING_WRITES, transaction(con):
+        with writing(con):  # the lock first: plan and duplicate checks see every import committed before
             load.plan(con)
             if not replace:
                 problems += load.conflicts(con, staged["sessions"].source)

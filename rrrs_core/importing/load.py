@@ -15,7 +15,7 @@ import duckdb
 from rrrs_core import codebook as cb
 from rrrs_core.errors import Problem
 from rrrs_core.importing.summary import MARKS_TYPED, RATINGS_TYPED
-from rrrs_core.store import ensure_rating_items, scalar
+from rrrs_core.store import ensure_rating_items, next_id, scalar
 from rrrs_core.views import cache_metrics
 
 KEY = "dyad_id, session_number, coder_id"
@@ -87,9 +87,9 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
     actions = dict(con.execute("SELECT action, count(*) FROM new_codings GROUP BY action").fetchall())
     counts.codings_unchanged = actions.get("same", 0)
     counts.codings_replaced = actions.get("conflict", 0) if replace else 0
-    batch_id = con.execute(
-        "INSERT INTO import_batch (source, imported_at, imported_by, synthetic, n_codings) "
-        "VALUES (?, current_localtimestamp(), ?, ?, 0) RETURNING batch_id", [source, user, synthetic]).fetchall()[0][0]
+    batch_id = next_id(con, "import_batch", "batch_id")
+    con.execute("INSERT INTO import_batch (batch_id, source, imported_at, imported_by, synthetic, n_codings) "
+                "VALUES (?, ?, current_localtimestamp(), ?, ?, 0)", [batch_id, source, user, synthetic])
 
     # Supervisors named only as supervisor_id become therapists too; later rows may fill in details.
     con.execute("""
@@ -124,9 +124,11 @@ def write(con: duckdb.DuckDBPyConnection, *, source: str, user: str, synthetic: 
     if replace:
         con.execute("UPDATE coding SET is_current = false WHERE coding_id IN "
                     "(SELECT old_id FROM new_codings WHERE action = 'conflict')")
+    # Ids in the order of the sessions table, after the largest stored (`next_id`: the caller holds the lock).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ins AS
-        SELECT nextval('coding_id_seq') AS coding_id, * FROM new_codings WHERE action IN {todo}""")
+        SELECT $first - 1 + row_number() OVER (ORDER BY _row, {KEY}) AS coding_id, * FROM new_codings
+        WHERE action IN {todo}""", {"first": next_id(con, "coding", "coding_id")})
     counts.codings_new = con.execute(
         """INSERT INTO coding (coding_id, dyad_id, session_number, coder_id, version, is_current, status, consensus,
                codebook_id, codebook_version, content_hash, created_at, created_by, batch_id, change_note)

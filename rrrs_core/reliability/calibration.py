@@ -23,7 +23,7 @@ from rrrs_core.permits import Permit
 from rrrs_core.reliability import extract
 from rrrs_core.reliability.design import COMPARED, Design
 from rrrs_core.reliability.table import MIN_SESSIONS, reliability
-from rrrs_core.store import one, scalar, transaction
+from rrrs_core.store import one, scalar, writing
 
 MEETS, NOT_YET = "meets criterion", "not yet"
 SUPERVISORS_ONLY = "Only a supervisor or an administrator marks reference codings."
@@ -56,7 +56,7 @@ def mark(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, code
          role: str, permit: Permit) -> None:
     """Make `coder_id`'s current, final coding the reference of the session (replacing any other), audited."""
     _require_marker(con, permit, dyad_id, session_number)
-    with transaction(con):
+    with writing(con):
         _require_marker(con, permit, dyad_id, session_number)
         if not scalar(con, "SELECT count(*) FROM coding WHERE dyad_id = ? AND session_number = ? AND coder_id = ? "
                            "AND is_current AND status = 'final'", [dyad_id, session_number, coder_id]):
@@ -71,7 +71,7 @@ def unmark(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, *,
            permit: Permit) -> None:
     """The session is no longer a calibration session, audited."""
     _require_marker(con, permit, dyad_id, session_number)
-    with transaction(con):
+    with writing(con):
         _require_marker(con, permit, dyad_id, session_number)
         con.execute("DELETE FROM reference_coding WHERE dyad_id = ? AND session_number = ?", [dyad_id, session_number])
     audit.record(con, user, role, "mark reference", f"{dyad_id}/{session_number}", "reference removed")
