@@ -165,8 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(problem)
         _say(f"rrrs: {exc}")
         return 2
-    except DatabaseBusyError:
-        _say(f"rrrs: {busy_message(args)}")
+    except DatabaseBusyError as exc:
+        _say(f"rrrs: {busy_message(args, exc)}")
         return 1
     except RrrsError as exc:
         _say(f"rrrs: {exc}")

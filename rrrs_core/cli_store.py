@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from rrrs_core.storage.location import DATA_PATH_ENV, describe, parse, redact
+
 if TYPE_CHECKING:
     import duckdb
 
-DATA_PATH_ENV = "RRRS_DATA_PATH"
+__all__ = ["DATA_PATH_ENV", "add_data_path", "busy_message", "connect", "data_path", "data_path_env", "redact"]
+
 DB_HELP = ("the store: a DuckDB file, or a shared DuckLake location 'ducklake:postgres:dbname=... host=...' "
            "(default: $RRRS_DB or data/rrrs.duckdb)")
 DATA_PATH_HELP = (f"where a DuckLake store keeps its data files: a folder or a shared mount (default: "
@@ -81,21 +83,13 @@ def connect(args: argparse.Namespace, read_only: bool = False) -> duckdb.DuckDBP
     """The store named by `--db` (or $RRRS_DB), with `--data-path` for a DuckLake location."""
     from rrrs_core import store
 
-    return store.connect(args.db, read_only=read_only)
+    return store.connect(args.db, read_only=read_only, data_path=data_path(args))
 
 
-_SECRET = re.compile(r"(?i)\b(password|passwd|pwd)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
-_URI_SECRET = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+@")
-
-
-def redact(text: str) -> str:
-    """`text` with any password of a Postgres location masked (libpq `password=...` and URI forms)."""
-    return _URI_SECRET.sub(r"\1***@", _SECRET.sub(r"\1\2***", text))
-
-
-def busy_message(args: argparse.Namespace) -> str:
-    """The CLI's message for a store file held by another process: which file, then what to do."""
-    from rrrs_core import store
-
-    where = redact(str(store.db_path(getattr(args, "db", None))))
-    return f"The database {where} is in use by another process (is the app running?).\n{BUSY_ADVICE}"
+def busy_message(args: argparse.Namespace, exc: Exception) -> str:
+    """The CLI's message for a busy store: for a file held by another process (the app), which file and what to
+    do; a shared store's own message (its write lock waited too long) as it is."""
+    location = parse(getattr(args, "db", None))
+    if location.kind != "file":
+        return redact(str(exc))
+    return f"The database {describe(location)} is in use by another process (is the app running?).\n{BUSY_ADVICE}"

@@ -140,3 +140,52 @@ def test_the_console_script_says_it_too(held_db, tmp_path):
     assert res.returncode == 1
     assert "in use by another process" in res.stderr and "import, use the app's Data page" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_a_busy_shared_store_keeps_its_own_message(capsys, monkeypatch):
+    """The file advice is for a file: a shared store's write lock that waited too long says so itself."""
+    from rrrs_core.errors import DatabaseBusyError
+
+    def busy(args):
+        raise DatabaseBusyError("Another process has been writing to the shared store for over 5 minutes; try "
+                                "again later.")
+
+    monkeypatch.setattr(cli_admin, "_users", busy)
+    assert cli.main(["users", "list", "--db", "ducklake:postgres:dbname=rrrs host=h password=pw123456"]) == 1
+    err = capsys.readouterr().err
+    assert "writing to the shared store for over 5 minutes" in err
+    assert "Data page" not in err and "pw123456" not in err
+
+
+def test_import_into_a_shared_store_with_data_path(pg_server, tmp_path, monkeypatch):
+    """`rrrs import --db ducklake:postgres:... --data-path DIR` as a user runs it: a new store is created with
+    its data files under DIR, and `rrrs audit verify` on it (data path remembered by the catalog) passes."""
+    from tests.support.postgres import TEST_AUDIT_KEY
+    from tests.tables import write_folder
+
+    location = f"ducklake:postgres:{pg_server.dsn(pg_server.create_database())}"
+    data = tmp_path / "lake files"
+    env = {k: v for k, v in os.environ.items() if k not in ("RRRS_DB", DATA_PATH_ENV)}
+    env["RRRS_AUDIT_KEY"] = TEST_AUDIT_KEY
+    rrrs = [sys.executable, "-m", "rrrs_core.cli"]
+    res = subprocess.run([*rrrs, "import", str(write_folder(tmp_path / "ok")), "--db", location, "--data-path",
+                          str(data)], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "4 new codings" in res.stdout
+    assert data.is_dir(), "the store was created with the data path given"
+    res = subprocess.run([*rrrs, "audit", "verify", "--db", location], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "The audit trail is intact." in res.stdout
+
+
+def test_a_shared_store_error_never_prints_its_password(pg_server, capsys, monkeypatch):
+    """A real failed connection (a role the catalog server does not know): the message names the store, not
+    the password."""
+    monkeypatch.setenv("RRRS_AUDIT_KEY", "k" * 40)
+    location = (f"ducklake:postgres:dbname=postgres host={pg_server.host} port={pg_server.port} user=nobody_here "
+                "password=s3cret-Pw")
+    assert cli.main(["users", "list", "--db", location, "--data-path", "/tmp/nowhere-rrrs"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rrrs: ") and "Traceback" not in err
+    assert "s3cret" not in err
