@@ -26,9 +26,7 @@ def connect(db: str, data_path: str | None, read_only: bool = False):  # -> duck
     """The store as the app opens it (`data_path` only matters for a shared store)."""
     from rrrs_core import store
 
-    if data_path:
-        os.environ["RRRS_DATA_PATH"] = data_path
-    return store.connect(db, read_only=read_only)
+    return store.connect(db, read_only=read_only, data_path=data_path or None)
 
 
 def coding_keys(db: str, data_path: str | None, n: int, offset: int = 0) -> list[tuple[str, int, str]]:
@@ -100,7 +98,10 @@ def worker(db: str, data_path: str, seconds: float, keys_json: str) -> None:
 def concurrent_saves(db: str, data_path: str | None, processes: int = 4, seconds: float = 30.0,
                      per_process: int = 20) -> dict[str, object]:
     """`processes` workers saving their own codings at once for `seconds`: saves/s over all, refused, failed."""
-    keys = coding_keys(db, data_path, processes * per_process, offset=1000)
+    keys = coding_keys(db, data_path, processes * per_process, offset=10)  # not the codings `median_save` used
+    if len(keys) < processes:
+        raise RuntimeError(f"the store has too few codings for {processes} save workers ({len(keys)})")
+    per_process = len(keys) // processes
     env = {k: v for k, v in os.environ.items() if k not in ("RRRS_DB", "RRRS_DB_KEY")}
     procs = []
     for i in range(processes):
