@@ -15,7 +15,7 @@ from rrrs_core.cli_store import connect
 from rrrs_core.errors import RrrsError
 
 ROLES = ("admin", "supervisor", "therapist", "coder", "qi")  # == access.ROLES (tests/test_cli_start.py)
-MAX_ID, MAX_SUBJECT, MAX_NAME = 64, 254, 128  # == MAX_ID, MAX_SUBJECT, MAX_NAME (the same test)
+MAX_ID, MAX_SUBJECT, MAX_NAME = 64, 254, 128  # == idrules.MAX_ID, MAX_SUBJECT, MAX_NAME (the same test)
 
 
 def _users(args: argparse.Namespace) -> int:

@@ -49,9 +49,10 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
 
 
 def _fresh(*paths: Path) -> None:
+    """Remove database files with their write-ahead log and the audit key made beside them."""
     for p in paths:
-        p.unlink(missing_ok=True)
-        p.with_name(p.name + ".wal").unlink(missing_ok=True)
+        for suffix in ("", ".wal", ".audit-key"):
+            p.with_name(p.name + suffix).unlink(missing_ok=True)
 
 
 def bench_cli_import(folder: Path, work: Path, runs: int = 3) -> dict[str, float]:
