@@ -1,6 +1,8 @@
 """The `rrrs` command line: import, export, demo and reports. Errors are messages, never tracebacks.
 
 Exit codes: 0 success, 2 invalid input (the full problem list on stderr), 1 any other failure.
+Building the parser imports no DuckDB, pandas, ReportLab or Altair (each command loads what it uses), so
+`rrrs --help` and every command start in a fraction of a second (tests/test_cli_start.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rrrs_core import store
-from rrrs_core.errors import RrrsError, ValidationError
+from rrrs_core.cli_store import add_data_path, busy_message, connect, data_path_env, redact
+from rrrs_core.errors import DatabaseBusyError, RrrsError, ValidationError
 
 
 def _progress_bar(label: str):  # -> Progress callable and a closer
@@ -27,21 +29,25 @@ def _progress_bar(label: str):  # -> Progress callable and a closer
 
 
 def _scoresheets(paths: list[Path]) -> list[Path] | None:
-    """The Excel scoresheets named (files, or every .xlsx scoresheet in one folder); None for 3RS tables."""
+    """The Excel scoresheets named (files, or every .xlsx scoresheet in one folder); None for 3RS tables.
+    openpyxl loads only when there is a workbook to look at (a folder of CSVs does not need it)."""
+    if len(paths) == 1 and paths[0].is_dir():
+        candidates = sorted(p for p in paths[0].glob("*.xlsx") if p.is_file())
+        if not candidates:
+            return None
+        from rrrs_core.scoresheet_xlsx import is_scoresheet
+
+        return [p for p in candidates if is_scoresheet(p)] or None
+    if not all(p.suffix.lower() == ".xlsx" and p.is_file() for p in paths):
+        return None
     from rrrs_core.scoresheet_xlsx import is_scoresheet
 
-    if len(paths) == 1 and paths[0].is_dir():
-        books = sorted(p for p in paths[0].glob("*.xlsx") if is_scoresheet(p))
-        return books or None
-    if all(p.suffix.lower() == ".xlsx" and p.is_file() and is_scoresheet(p) for p in paths):
-        return paths
-    return None
+    return paths if all(is_scoresheet(p) for p in paths) else None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core import audit, audit_key
     from rrrs_core.importing import import_path
-    from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
 
     paths = [Path(p) for p in args.path]
     sheets = _scoresheets(paths)
@@ -49,12 +55,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("rrrs: several paths are accepted only for Excel scoresheets; import 3RS tables one folder or "
               "workbook at a time", file=sys.stderr)
         return 2
-    con = store.connect(args.db)
+    con = connect(args)
     audit_key.key(con)  # an import that could not be audited is refused before it starts
     label = f"{len(sheets)} scoresheets" if sheets else paths[0].name
     update, close = _progress_bar(f"import {label}")
     try:
         if sheets:
+            from rrrs_core.scoresheet_xlsx import import_scoresheet_paths
+
             report = import_scoresheet_paths(con, sheets, replace=args.replace, user=args.user, progress=update)
         else:
             report = import_path(con, paths[0], replace=args.replace, user=args.user, progress=update)
@@ -78,7 +86,7 @@ def _print_problems(problems: list, show_all: bool, limit: int = 20) -> None:
 def cmd_export_summary(args: argparse.Namespace) -> int:
     from rrrs_core import audit, export
 
-    con = store.connect(args.db)
+    con = connect(args)
     frame = export.summary(con)
     audit.record_cli(con, args.by, "export csv", "summary", f"{len(frame)} codings to {args.out}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", help="DuckDB file (default: $RRRS_DB or data/rrrs.duckdb)")
+        p.add_argument("--db")  # its help, and --data-path, are added by add_data_path below
         return p
 
     p = with_db(sub.add_parser("import", help="import 3RS tables (a folder of CSVs or an .xlsx workbook) or "
@@ -142,23 +150,33 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.reliability.command import add_reliability_parser
 
     add_reliability_parser(sub)
+    add_data_path(parser)
     return parser
+
+
+def _say(message: object) -> None:
+    """One line of an error on stderr, with any password of a store location masked."""
+    print(redact(str(message)), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        with data_path_env(args):
+            return int(args.func(args))
     except ValidationError as exc:
         for problem in exc.problems + exc.warnings:
-            print(problem, file=sys.stderr)
-        print(f"rrrs: {exc}", file=sys.stderr)
+            _say(problem)
+        _say(f"rrrs: {exc}")
         return 2
+    except DatabaseBusyError as exc:
+        _say(f"rrrs: {busy_message(args, exc)}")
+        return 1
     except RrrsError as exc:
-        print(f"rrrs: {exc}", file=sys.stderr)
+        _say(f"rrrs: {exc}")
         return 1
     except (OSError, ValueError) as exc:
-        print(f"rrrs: {exc}", file=sys.stderr)
+        _say(f"rrrs: {exc}")
         return 1
 
 

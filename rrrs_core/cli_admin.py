@@ -1,4 +1,9 @@
-"""`rrrs users` and `rrrs audit`: managing who may sign in, coder assignments, and the audit trail."""
+"""`rrrs users` and `rrrs audit`: managing who may sign in, coder assignments, and the audit trail.
+
+Nothing heavy is imported at parse time (`access` pulls in pandas and DuckDB, `importing` the whole
+importer): every `rrrs` command, `--help` included, builds this parser, so the store modules load inside
+the commands. The parser's role list and id limits are copies, kept equal to the originals by a test.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,17 @@ import argparse
 import re
 from pathlib import Path
 
-from rrrs_core import access, audit, audit_key, export, store
+from rrrs_core.cli_store import connect
 from rrrs_core.errors import RrrsError
-from rrrs_core.importing import idrules
+
+ROLES = ("admin", "supervisor", "therapist", "coder", "qi")  # == access.ROLES (tests/test_cli_start.py)
+MAX_ID, MAX_SUBJECT, MAX_NAME = 64, 254, 128  # == idrules.MAX_ID, MAX_SUBJECT, MAX_NAME (the same test)
 
 
 def _users(args: argparse.Namespace) -> int:
-    con = store.connect(args.db)
+    from rrrs_core import access, audit
+
+    con = connect(args)
     if args.action == "list":
         print(access.listing(con).to_string(index=False))
     elif args.action == "add":
@@ -50,8 +59,10 @@ def _expected_head(value: str | None) -> str | None:
 
 def _verify(args: argparse.Namespace) -> int:
     """`rrrs audit verify`: every problem found (exit 1), or the signed head to store with the backups."""
+    from rrrs_core import audit, audit_key
+
     expect = _expected_head(args.expect)
-    con = store.connect(args.db, read_only=True)
+    con = connect(args, read_only=True)
     verdict = audit.check(con, expect)
     if not verdict.ok:
         print("The audit trail was altered:")
@@ -72,7 +83,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     if args.action == "verify":
         return _verify(args)
-    con = store.connect(args.db)
+    from rrrs_core import audit, export
+
+    con = connect(args)
     rows = audit.listing(con, limit=10_000_000)
     audit.record_cli(con, args.by, "export audit", args.out, f"{len(rows)} rows")
     Path(args.out).write_bytes(export.to_csv(rows))
@@ -81,9 +94,12 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _plain(max_len: int):
-    """An argparse type: plain visible text of at most `max_len` characters (as the importer's ids)."""
+    """An argparse type: plain visible text of at most `max_len` characters (as the importer's ids). The
+    rules load when a value is checked, not when the parser is built."""
 
     def check(value: str) -> str:
+        from rrrs_core.importing import idrules
+
         if problem := idrules.id_problem(value, max_len):
             raise argparse.ArgumentTypeError(problem)
         return value
@@ -96,18 +112,18 @@ def add_admin_parsers(sub: argparse._SubParsersAction, with_db) -> None:  # type
                                                                                            required=True)
     p = with_db(users.add_parser("list", help="list users"))
     p = with_db(users.add_parser("add", help="add or change a user"))
-    p.add_argument("subject", type=_plain(idrules.MAX_SUBJECT),
+    p.add_argument("subject", type=_plain(MAX_SUBJECT),
                    help="the identity provider's subject (or e-mail) for this person")
-    p.add_argument("--role", required=True, choices=access.ROLES)
-    p.add_argument("--therapist", type=_plain(idrules.MAX_ID), help="therapist id (supervisors and therapists)")
-    p.add_argument("--coder", type=_plain(idrules.MAX_ID), help="coder id (coders)")
-    p.add_argument("--email", type=_plain(idrules.MAX_SUBJECT))
-    p.add_argument("--name", type=_plain(idrules.MAX_NAME), help="display name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--therapist", type=_plain(MAX_ID), help="therapist id (supervisors and therapists)")
+    p.add_argument("--coder", type=_plain(MAX_ID), help="coder id (coders)")
+    p.add_argument("--email", type=_plain(MAX_SUBJECT))
+    p.add_argument("--name", type=_plain(MAX_NAME), help="display name")
     p = with_db(users.add_parser("revoke", help="stop a user signing in"))
     p.add_argument("subject")
     p = with_db(users.add_parser("assign", help="assign a session to a coder"))
-    p.add_argument("--coder", required=True, type=_plain(idrules.MAX_ID))
-    p.add_argument("--dyad", required=True, type=_plain(idrules.MAX_ID))
+    p.add_argument("--coder", required=True, type=_plain(MAX_ID))
+    p.add_argument("--dyad", required=True, type=_plain(MAX_ID))
     p.add_argument("--session", required=True, type=int)
     for name in ("list", "add", "revoke", "assign"):
         users.choices[name].set_defaults(func=_users)

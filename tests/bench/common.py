@@ -36,6 +36,41 @@ def clinic_folder(size: str) -> Path:
     return folder
 
 
+SESSIONS_PER_DYAD = 20  # the demo's dyads average about 20 sessions (5,000 dyads: 100,218 sessions)
+
+
+def bench_sessions() -> int:
+    """$RRRS_BENCH_SESSIONS: the clinic size of the shared-store bench (100,000; a few hundred for a smoke run)."""
+    return int(os.environ.get("RRRS_BENCH_SESSIONS", "100000"))
+
+
+def demo_folder(sessions: int) -> Path:
+    """`rrrs demo --dyads sessions/20` (seed 7), as written, with its SYNTHETIC.txt marker: kept under WORK.
+    The 1k/10k/100k folders of `clinic_folder` are the same data."""
+    dyads = max(1, round(sessions / SESSIONS_PER_DYAD))
+    name = next((f"demo-{size}" for size, n in SIZES.items() if n == dyads), f"demo-{dyads}-dyads")
+    folder = WORK / name
+    if not (folder / "ratings.csv").exists():
+        demo.write(folder, n_dyads=dyads, seed=7)
+    return folder
+
+
+def plain_folder(sessions: int) -> Path:
+    """The same CSVs without the synthetic marker (hard links): imported as a clinic's own data would be. With
+    the marker, the import also re-runs the demo generator to prove the batch synthetic (demo mode)."""
+    source = demo_folder(sessions)
+    folder = WORK / f"plain-{source.name.removeprefix('demo-')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("sessions.csv", "marks.csv", "ratings.csv"):
+        target = folder / name
+        if not target.exists():
+            try:
+                os.link(source / name, target)
+            except OSError:
+                target.write_bytes((source / name).read_bytes())
+    return folder
+
+
 def clinic_db(size: str) -> Path:
     db = WORK / f"clinic-{size}.duckdb"
     fresh = not db.exists()

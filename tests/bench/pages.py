@@ -22,7 +22,7 @@ from tests.bench.common import median_time
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def _pick_targets(db: Path) -> dict[str, dict[str, str]]:
+def _pick_targets(db: str | Path) -> dict[str, dict[str, str]]:
     """A busy dyad and its most recent session: the pages as a supervisor would open them."""
     con = store.connect(db, read_only=True)
     dyad, session = store.one(con, "SELECT dyad_id, max(session_number) FROM v_session_metrics GROUP BY dyad_id "
@@ -50,7 +50,7 @@ class Recorder:
         glue._cached_call = self.original  # type: ignore[assignment]
 
 
-def _sql_alone(db: Path, calls: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]], runs: int) -> float:
+def _sql_alone(db: str | Path, calls: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]], runs: int) -> float:
     root, catalog = glue._root(str(db))
 
     def run_all() -> None:
@@ -61,10 +61,14 @@ def _sql_alone(db: Path, calls: list[tuple[str, str, tuple[Any, ...], tuple[Any,
     return median_time(run_all, runs)
 
 
-def bench_pages(db: Path, runs: int) -> dict[str, dict[str, float]]:
+def bench_pages(db: str | Path, runs: int, only: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Per page (all, or `only` these): cold and warm rerun and the SQL alone; `db` is a file or a shared store
+    location (its data path from $RRRS_DATA_PATH)."""
     os.environ["RRRS_DB"] = str(db)
     results: dict[str, dict[str, float]] = {}
     for page, params in _pick_targets(db).items():
+        if only is not None and page not in only:
+            continue
         at = AppTest.from_file(APP, default_timeout=300)
         for k, v in params.items():
             at.query_params[k] = v

@@ -1,7 +1,9 @@
 """`make bench`: measure import, page reruns, PDFs and memory at clinic scale; write BENCHMARKS.md.
 
 Not part of `make test`: this is measurement, on a shared 2-core machine, so every figure is a median.
-Set RRRS_BENCH_SIZES=1k,10k to skip the 100k-session clinic, RRRS_BENCH_RUNS to change repetitions.
+Set RRRS_BENCH_SIZES=1k,10k to skip the 100k-session clinic, RRRS_BENCH_RUNS to change repetitions,
+RRRS_BENCH_PARTS to measure some parts only. The parts `cli` (the CLI as whole processes) and `lake` (the shared
+store beside the embedded file) are tests/bench/lake.py, sized by RRRS_BENCH_SESSIONS (default 100,000).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def main() -> None:
 
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
-    parts = os.environ.get("RRRS_BENCH_PARTS", "import,pages,pdf,reliability,memory").split(",")
+    parts = os.environ.get("RRRS_BENCH_PARTS", "cli,lake,import,pages,pdf,reliability,memory").split(",")
     runs = int(os.environ.get("RRRS_BENCH_RUNS", "5"))
     head = (f"# Benchmarks\n\nMeasured {dt.date.today():%Y-%m-%d} at commit `{git_rev()}` on {machine()}; "
             f"load average at start {load_average()} (a shared machine: figures are medians). Reproduce with `make bench` (`RRRS_BENCH_RUNS={runs}`). Every figure is the "
@@ -173,7 +175,13 @@ def main() -> None:
         print(text, flush=True)
         _section("memory", text)
 
-    OUT.write_text(head + "".join(_section(p) for p in ("import", "pages", "pdf", "reliability", "memory")))
+    if "cli" in parts or "lake" in parts:
+        from tests.bench import lake
+
+        lake.main(tuple(p for p in ("cli", "lake") if p in parts))  # writes WORK/section-cli.md, section-lake.md
+
+    OUT.write_text(head + "".join(_section(p) for p in ("cli", "lake", "import", "pages", "pdf", "reliability",
+                                                        "memory")))
     print(f"wrote {OUT}")
 
 

@@ -1,0 +1,38 @@
+"""`make bench`'s CLI and shared-store parts run end to end at a small size, so the bench code cannot rot.
+
+Not a timing test: it checks that every part runs against real processes and stores and fills its table.
+"""
+
+from __future__ import annotations
+
+from tests.bench import common, lake
+
+
+def test_cli_part_runs_at_small_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "WORK", tmp_path)
+    monkeypatch.setenv("RRRS_BENCH_SESSIONS", "200")
+    monkeypatch.setenv("RRRS_BENCH_RUNS", "1")
+    out = lake.main(("cli",))
+    text = out["cli"]
+    assert "| `rrrs --help` |" in text and "| `rrrs audit --help` |" in text
+    assert "the demo as written" in text and "without the marker" in text
+    assert text.count("x |") >= 2, "both import rows have their ratios"
+    assert (tmp_path / "section-cli.md").read_text() == text
+    assert not list(tmp_path.glob("cli-*.duckdb")), "the bench removes its databases"
+
+
+def test_shared_store_part_runs_at_small_size(tmp_path, monkeypatch, pg_server):
+    """Every row of the side-by-side table and the concurrent saves, on a real file and a real DuckLake."""
+    monkeypatch.setattr(common, "WORK", tmp_path)
+    monkeypatch.setenv("RRRS_BENCH_PAGES", "data")
+    for var in ("RRRS_DB", "RRRS_DATA_PATH", "RRRS_AUDIT_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    text = lake.lake_section(200, 1, pg_server, processes=2, seconds=1.0, workers=1)
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    names = [line.split(" | ")[0] for line in table]
+    assert any("rrrs import" in n for n in names) and any("scoresheet save" in n for n in names)
+    assert any("rrrs report all" in n for n in names) and any("data page" in n for n in names)
+    assert "exception" not in text, "the page ran on both stores"
+    conc = table[-1].strip("| ").split(" | ")
+    assert conc[0] == "2" and int(conc[1]) > 0, "the save workers saved"
+    assert conc[4] == "0", f"no save failed: {text}"
