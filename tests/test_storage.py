@@ -176,6 +176,15 @@ def test_data_version_moves_with_each_committed_write_but_not_with_audit_rows_or
     assert con.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'T10'").fetchall() == [(0,)]
 
 
+@pytest.mark.both_backends
+def test_a_read_transaction_keeps_its_temp_tables_and_refuses_a_write_inside(con):
+    with store.reading(con):
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        with pytest.raises(RuntimeError, match="inside store.reading"), store.writing(con):
+            pass
+    assert con.execute("SELECT x FROM scratch").fetchall() == [(1,)]
+
+
 def test_a_nested_write_on_the_same_connection_joins_the_open_transaction(con):
     with pytest.raises(ValueError), store.writing(con):
         con.execute("INSERT INTO therapist VALUES ('T1', NULL, false)")
