@@ -235,3 +235,17 @@ def test_the_shared_store_encrypts_its_data_files(lake_location, tmp_path):
     for path in files:
         assert b"DYADSECRET" not in path.read_bytes() and b"THERAPISTSECRET" not in path.read_bytes()
     assert con.execute("SELECT count(*) FROM dyad WHERE therapist_id = 'THERAPISTSECRET'").fetchall() == [(500,)]
+
+
+def test_a_ducklake_transaction_takes_its_snapshot_at_its_first_statement(lake_location):
+    """What `writing` relies on (lock, then BEGIN): a commit made after BEGIN but before the transaction's
+    first statement is seen by it; one made after that first statement is not (snapshot isolation)."""
+    mine, theirs = store.connect(lake_location), store.connect(lake_location)
+    mine.execute("BEGIN TRANSACTION")
+    with store.writing(theirs):
+        theirs.execute("INSERT INTO therapist VALUES ('EARLY', NULL, false)")
+    assert mine.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'EARLY'").fetchall() == [(1,)]
+    with store.writing(theirs):
+        theirs.execute("INSERT INTO therapist VALUES ('LATE', NULL, false)")
+    assert mine.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'LATE'").fetchall() == [(0,)]
+    mine.execute("ROLLBACK")
