@@ -176,6 +176,15 @@ def test_data_version_moves_with_each_committed_write_but_not_with_audit_rows_or
     assert con.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'T10'").fetchall() == [(0,)]
 
 
+@pytest.mark.both_backends
+def test_a_read_transaction_keeps_its_temp_tables_and_refuses_a_write_inside(con):
+    with store.reading(con):
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        with pytest.raises(RuntimeError, match="inside store.reading"), store.writing(con):
+            pass
+    assert con.execute("SELECT x FROM scratch").fetchall() == [(1,)]
+
+
 def test_a_nested_write_on_the_same_connection_joins_the_open_transaction(con):
     with pytest.raises(ValueError), store.writing(con):
         con.execute("INSERT INTO therapist VALUES ('T1', NULL, false)")
@@ -226,3 +235,17 @@ def test_the_shared_store_encrypts_its_data_files(lake_location, tmp_path):
     for path in files:
         assert b"DYADSECRET" not in path.read_bytes() and b"THERAPISTSECRET" not in path.read_bytes()
     assert con.execute("SELECT count(*) FROM dyad WHERE therapist_id = 'THERAPISTSECRET'").fetchall() == [(500,)]
+
+
+def test_a_ducklake_transaction_takes_its_snapshot_at_its_first_statement(lake_location):
+    """What `writing` relies on (lock, then BEGIN): a commit made after BEGIN but before the transaction's
+    first statement is seen by it; one made after that first statement is not (snapshot isolation)."""
+    mine, theirs = store.connect(lake_location), store.connect(lake_location)
+    mine.execute("BEGIN TRANSACTION")
+    with store.writing(theirs):
+        theirs.execute("INSERT INTO therapist VALUES ('EARLY', NULL, false)")
+    assert mine.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'EARLY'").fetchall() == [(1,)]
+    with store.writing(theirs):
+        theirs.execute("INSERT INTO therapist VALUES ('LATE', NULL, false)")
+    assert mine.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'LATE'").fetchall() == [(0,)]
+    mine.execute("ROLLBACK")

@@ -16,7 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rrrs_core import audit, store
+from rrrs_core.errors import DatabaseBusyError
 from rrrs_core.migrations import MIGRATIONS
 from tests.support.postgres import TEST_AUDIT_KEY
 from tests.tables import write_folder
@@ -92,3 +95,21 @@ def test_audit_rows_from_three_processes_form_one_chain_that_verifies(lake_locat
     cli = subprocess.run([str(Path(sys.executable).parent / "rrrs"), "audit", "verify", "--db", lake_location],
                          capture_output=True, text=True, env={**os.environ}, timeout=120)
     assert cli.returncode == 0 and "The audit trail is intact." in cli.stdout, cli.stdout + cli.stderr
+
+
+def test_a_busy_embedded_file_says_what_to_do(tmp_path):
+    """Another process holds the file (the app): the message names the Data page and the shared store."""
+    db = tmp_path / "rrrs.duckdb"
+    store.connect(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from rrrs_core import store; "
+                               f"con = store.connect({str(db)!r}); print('ready', flush=True); sys.stdin.readline()"],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(DatabaseBusyError) as caught:
+            store.connect(db)
+        message = str(caught.value)
+        assert "in use by another process" in message and "Data page" in message
+        assert "shared store" in message and "Running for a group of clinics" in message
+    finally:
+        holder.communicate("done\n", timeout=60)

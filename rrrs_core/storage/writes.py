@@ -30,7 +30,7 @@ from rrrs_core.storage import locking
 from rrrs_core.storage.lake import catalog_dsn
 
 AUDIT_COMMIT = "rrrs audit"  # the commit message that marks a snapshot holding only an audit append
-_open = threading.local()  # ids of the connections this thread has a transaction open on
+_open = threading.local()  # per thread: ids of the connections with a write ("ids") or read ("reads") open
 _versions: dict[str, int] = {}
 _ticks = itertools.count(1)
 
@@ -41,13 +41,21 @@ def _store_key(con: duckdb.DuckDBPyConnection) -> str:
     return str(rows[0][0]) if rows else ":memory:"
 
 
+def _mine(kind: str) -> set[int]:
+    found: set[int] | None = getattr(_open, kind, None)
+    if found is None:
+        found = set()
+        setattr(_open, kind, found)
+    return found
+
+
 @contextmanager
 def writing(con: duckdb.DuckDBPyConnection, lock: str = locking.WRITES) -> Iterator[duckdb.DuckDBPyConnection]:
     """Take the write lock, then run the block as one transaction (see the module docstring)."""
-    if id(con) in _open.__dict__.get("reads", set()):
+    if id(con) in _mine("reads"):
         raise RuntimeError("store.writing inside store.reading: the write would not see commits made since")
     dsn = catalog_dsn(con)
-    active: set[int] = _open.__dict__.setdefault("ids", set())
+    active = _mine("ids")
     with locking.hold(lock, dsn):
         if id(con) in active:
             yield con
@@ -76,8 +84,7 @@ def reading(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnectio
     transaction, ~40 ms alone, measured with the machine busy). Temp tables made inside it stay (it commits).
     Inside `writing` or another `reading` on the same connection it joins the open transaction. Never call
     `writing` inside it: a write must begin after its lock is granted, in a transaction of its own."""
-    active: set[int] = _open.__dict__.setdefault("ids", set())
-    reads: set[int] = _open.__dict__.setdefault("reads", set())
+    active, reads = _mine("ids"), _mine("reads")
     if id(con) in active or id(con) in reads:
         yield con
         return
@@ -95,7 +102,7 @@ def reading(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnectio
 
 def in_write(con: duckdb.DuckDBPyConnection) -> bool:
     """Is this thread inside `writing` on this connection?"""
-    return id(con) in _open.__dict__.get("ids", set())
+    return id(con) in _mine("ids")
 
 
 def next_id(con: duckdb.DuckDBPyConnection, table: str, column: str, n: int = 1) -> int:
@@ -104,8 +111,7 @@ def next_id(con: duckdb.DuckDBPyConnection, table: str, column: str, n: int = 1)
     if not in_write(con):
         raise RuntimeError(f"next_id({table}.{column}) outside `store.writing`: the id could be taken twice")
     rows = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()
-    del n  # the caller uses ids first .. first + n - 1; nobody else can take them before it commits
-    return int(rows[0][0])
+    return int(rows[0][0])  # the caller may use `n` ids from here: no writer can take them before it commits
 
 
 _LAKE_VERSION = ("SELECT snapshot_id FROM ducklake_snapshot_changes WHERE commit_message IS DISTINCT FROM "
