@@ -8,6 +8,7 @@ rrrs sees one API: `connect`, `writing`, `next_id`, `data_version`, and the smal
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from rrrs_core.storage import locking
 from rrrs_core.storage.lake import CATALOG, catalog_dsn, forget, open_lake
 from rrrs_core.storage.lakeddl import for_lake
 from rrrs_core.storage.location import DATA_PATH_ENV, DEFAULT_DB, Location, describe, parse, raw, redact
-from rrrs_core.storage.writes import data_version, in_write, next_id, writing
+from rrrs_core.storage.writes import data_version, in_write, next_id, reading, writing
 from rrrs_core.views import create_views
 
 __all__ = ["DATA_PATH_ENV", "DEFAULT_DB", "Location", "data_version", "describe", "in_write", "next_id",
-           "redact", "writing"]
+           "reading", "redact", "writing"]
 
 KEY_ENV = "RRRS_DB_KEY"
 LATEST = MIGRATIONS[-1][0]
@@ -108,6 +109,7 @@ def connect(path: str | os.PathLike[str] | None = None, read_only: bool = False,
         con = open_lake(location, read_only)
     else:
         con = _open_file(location.target, read_only, key if key is not None else (os.environ.get(KEY_ENV) or None))
+    _CATALOG_OF[con] = attached(con)
     try:
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's would garble output
         _check_version(con, location)
@@ -139,9 +141,18 @@ def _check_version(con: duckdb.DuckDBPyConnection, location: Location) -> None:
             "before using it; nothing was changed.")
 
 
+# The catalog each connection handed out is on, when attached (an encrypted file, a shared store). Kept here
+# rather than asked of the connection: `cursor` runs in many threads at once, and one DuckDB connection must
+# not run two queries at a time (a new cursor starts on DuckDB's own in-memory database).
+_CATALOG_OF: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
+
+
 def attached(con: duckdb.DuckDBPyConnection) -> str:
     """The name of the store's catalog when `connect` attached it (an encrypted file, a shared store), else ""
     (the store is the connection's own database)."""
+    known = _CATALOG_OF.get(con)
+    if known is not None:
+        return known
     name = str(scalar(con, "SELECT current_database()"))
     return name if name == CATALOG or name.startswith(f"{CATALOG}_") else ""
 
@@ -153,7 +164,9 @@ def cursor(con: duckdb.DuckDBPyConnection, catalog: str | bool | None = None) ->
         catalog = attached(con)
     cur = con.cursor()
     if catalog:
-        cur.execute(f"USE {catalog if isinstance(catalog, str) else CATALOG}")
+        name = catalog if isinstance(catalog, str) else CATALOG
+        cur.execute(f"USE {name}")
+        _CATALOG_OF[cur] = name
     return cur
 
 

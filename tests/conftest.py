@@ -18,7 +18,13 @@ import pytest
 from rrrs_core import store
 from rrrs_core.auth_setup import new_secret
 from tests.builders import small_clinic, small_clinic_db
-from tests.support.postgres import lake_location, lake_template, pg_server  # noqa: F401 (fixtures)
+from tests.support.postgres import (  # noqa: F401 (fixtures)
+    lake_clinic_location,
+    lake_clinic_template,
+    lake_location,
+    lake_template,
+    pg_server,
+)
 
 BACKENDS = ("embedded", "lake")
 STORE_FIXTURES = {"empty_db", "con", "clinic_con", "clinic_db"}
@@ -58,15 +64,24 @@ def con(empty_db: tuple[Path, duckdb.DuckDBPyConnection]) -> duckdb.DuckDBPyConn
 
 
 @pytest.fixture
-def clinic_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    small_clinic(con)
-    return con
+def clinic_con(backend: str, request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The small clinic (tests/builders.py); on a shared store a copy of one built once per session."""
+    if backend != "lake":
+        con = request.getfixturevalue("con")
+        small_clinic(con)
+        yield con
+        return
+    con = store.connect(request.getfixturevalue("lake_clinic_location"))
+    yield con
+    con.close()
 
 
 @pytest.fixture
 def clinic_db(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Path | str:
     """A closed store holding the small clinic, for AppTest and CLI tests (set RRRS_DB)."""
-    return small_clinic_db(_location(backend, request, tmp_path / "clinic.duckdb"))
+    if backend == "lake":
+        return request.getfixturevalue("lake_clinic_location")
+    return small_clinic_db(tmp_path / "clinic.duckdb")
 
 
 @pytest.fixture(scope="session")

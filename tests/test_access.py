@@ -9,6 +9,8 @@ import pytest
 from rrrs_core import access, audit, store
 from rrrs_core.errors import PermissionDeniedError, RrrsError
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 @pytest.fixture
 def people(clinic_con):

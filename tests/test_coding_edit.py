@@ -15,6 +15,8 @@ from rrrs_core.importing.api import import_tables
 from rrrs_core.store import scalar
 from tests.builders import globals_
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 def new_draft(**kw) -> ce.CodingDraft:
     base = dict(dyad_id="D9", session_number=1, coder_id="C7", therapist_id="T9", session_date=dt.date(2026, 3, 2),

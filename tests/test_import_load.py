@@ -15,6 +15,8 @@ from rrrs_core.importing.format import TABLES
 from tests.tables import read_ok, write_folder, write_xlsx
 from tests.test_import_validation import counts
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 def metrics(con):
     return con.execute(
@@ -112,10 +114,11 @@ def test_failure_during_write_rolls_back(con, tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(load, "write", boom)
-    before = counts(con)
+    before, version = counts(con), store.data_version(con)
     with pytest.raises(RuntimeError):
         import_path(con, write_folder(tmp_path / "ok"))
     assert counts(con) == before
+    assert store.data_version(con) == version, "no other server's cache is told of a change that never was"
 
 
 def test_semicolon_bom_and_signs(con, tmp_path):

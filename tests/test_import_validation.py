@@ -11,6 +11,8 @@ from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing import import_path
 from tests.tables import read_ok, write_folder, write_xlsx
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 def counts(con: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
     return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]

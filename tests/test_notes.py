@@ -7,6 +7,8 @@ import pytest
 from rrrs_core import notes
 from rrrs_core.errors import RrrsError
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 
 def test_add_and_list(clinic_con):
     notes.add(clinic_con, "D1", "S1", "Discuss the complaint in session 3.", session_number=3)

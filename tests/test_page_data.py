@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
+
 from rrrs_core import store
 from rrrs_core.importing import import_path, templates
 from tests.apptest import all_text, headers, open_page
@@ -25,8 +27,9 @@ def test_empty_database_offers_upload_and_templates(monkeypatch, tmp_path):
     assert "No coded sessions yet" in all_text(at)
 
 
-def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, tmp_path):
-    db = tmp_path / "d.duckdb"
+@pytest.mark.both_backends
+def test_bad_upload_lists_every_problem_and_writes_nothing(monkeypatch, empty_db):
+    db = empty_db[0]
     frames = read_ok()
     frames["marks"].loc[0, "code"] = "denail"
     frames["ratings"].loc[1, "rating"] = "9"
@@ -80,9 +83,10 @@ def test_demo_mode_imports_csvs_uploaded_with_the_synthetic_marker(monkeypatch, 
     assert "holds non-demo data" not in all_text(at)
 
 
-def test_good_upload_imports_and_reports_warnings(monkeypatch, tmp_path):
+@pytest.mark.both_backends
+def test_good_upload_imports_and_reports_warnings(monkeypatch, empty_db):
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # the upload is not demo data: demo mode would stop after it
-    db = tmp_path / "d.duckdb"
+    db = empty_db[0]
     at = open_page(monkeypatch, db, "data")
     at.get("file_uploader")[0].set_value(uploads()).run()
     at.button[1].click().run()
@@ -121,9 +125,10 @@ def test_check_only_keeps_the_files_for_the_import(monkeypatch, tmp_path):
     assert len(at.get("file_uploader")[0].value) == 3 and not at.button[1].disabled
 
 
-def test_check_only_is_a_dry_run(monkeypatch, tmp_path):
+@pytest.mark.both_backends
+def test_check_only_is_a_dry_run(monkeypatch, empty_db):
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # not demo data: demo mode proper refuses it
-    db = tmp_path / "d.duckdb"
+    db = empty_db[0]
     at = open_page(monkeypatch, db, "data")
     at.get("file_uploader")[0].set_value(uploads()).run()
     at.button[0].click().run()
@@ -131,6 +136,7 @@ def test_check_only_is_a_dry_run(monkeypatch, tmp_path):
     assert store.scalar(store.connect(db), "SELECT count(*) FROM coding") == 0
 
 
+@pytest.mark.both_backends
 def test_fixture_database_offers_summary_export(monkeypatch, clinic_db):
     at = open_page(monkeypatch, clinic_db, "data")
     assert not at.exception

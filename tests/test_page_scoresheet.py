@@ -15,6 +15,9 @@ from rrrs_core import coding_edit as ce
 from rrrs_core import store
 from tests.apptest import all_text
 
+# Marked tests (saving, editing, restoring, the concurrent-save refusal, an Excel import) run on the embedded
+# file and on the shared store (tests/conftest.py); the rest of the page's behaviour does not depend on it.
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "scoresheet.py")
 NO_EDITS = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
 
@@ -59,6 +62,7 @@ def current(db: Path, dyad: str, session: int, coder: str) -> tuple[ce.CodingDra
     return ce.load_coding(con, dyad, session, coder)
 
 
+@pytest.mark.both_backends
 def test_existing_coding_is_shown_in_the_grid(monkeypatch, clinic_db):
     at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
     assert cell(at, "confrontation", 1, "complaint_therapist") == "✓"
@@ -77,6 +81,7 @@ def test_existing_coding_is_shown_in_the_grid(monkeypatch, clinic_db):
     assert "The therapist clearly caused or exacerbated the ruptures" in text  # the full anchor, beside it
 
 
+@pytest.mark.both_backends
 def test_mark_rate_save_then_edit_keeps_versions(monkeypatch, clinic_db):
     at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
     mark(at, "withdrawal", 5, "denial", "✓")
@@ -103,6 +108,7 @@ def test_mark_rate_save_then_edit_keeps_versions(monkeypatch, clinic_db):
     assert table.saved_by.tolist()[:2] == ["bob", "bob"]
 
 
+@pytest.mark.both_backends
 def test_concurrent_save_is_refused_naming_who_saved_first(monkeypatch, clinic_db):
     at = open_sheet(monkeypatch, clinic_db, dyad="D1", session="3", coder="C1")
     mark(at, "withdrawal", 2, "denial", "✓")
@@ -124,6 +130,7 @@ def test_concurrent_save_is_refused_naming_who_saved_first(monkeypatch, clinic_d
     assert cell(at, "confrontation", 9, "control_pressure") == "✓"
 
 
+@pytest.mark.both_backends
 def test_restore_an_old_version(monkeypatch, clinic_db):
     con = store.connect(clinic_db)
     draft, _ = ce.load_coding(con, "D2", 1, "C1")
@@ -162,6 +169,7 @@ def test_consistency_warnings_shown_before_saving_final(monkeypatch, clinic_db):
         {"deferential": 2, "acknowledge_contribution": 3, "change_task": 3}
 
 
+@pytest.mark.both_backends
 def test_create_a_new_dyad_session_and_coder_saved_as_draft(monkeypatch, clinic_db):
     monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper creates nothing (tests/security)
     at = open_sheet(monkeypatch, clinic_db, dyad="D9", session="1", coder="C9")
@@ -241,6 +249,7 @@ def test_the_start_hint_says_how_to_create(monkeypatch, clinic_db):
     assert not at.info, "an existing coding opens without the new-coding hint"
 
 
+@pytest.mark.both_backends
 def test_excel_scoresheet_import_is_audited_and_empties_the_uploader(monkeypatch, clinic_db):
     from tests.test_scoresheet_xlsx import filled_sheet
 

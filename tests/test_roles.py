@@ -11,6 +11,10 @@ from rrrs_core import access, store
 from tests.apptest import APP, all_text, open_page
 from tests.conftest import TEST_SECRET
 
+# On both backends: the tests that write through the core or audit (below, marked). The page-level scope
+# checks run on the embedded file only: on DuckLake they test the same permission code at several times
+# the cost (about 5 ms of catalog reads per query); tests/test_page_*.py cover the pages on the lake.
+
 AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": TEST_SECRET,
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
@@ -97,6 +101,7 @@ def test_qi_gets_only_the_clinic_page_and_no_identifiers(monkeypatch, db):
         at.switch_page("pages/dyad.py").run()
 
 
+@pytest.mark.both_backends
 def test_views_and_sign_in_are_audited(monkeypatch, db):
     run_as(monkeypatch, db, {"sub": "boss"}, "session", {"dyad": "D2", "session": "1"})
     rows = audit_rows(db)
@@ -104,6 +109,7 @@ def test_views_and_sign_in_are_audited(monkeypatch, db):
     assert ("boss", "view session", "D2/1") in rows
 
 
+@pytest.mark.both_backends
 def test_revoked_role_takes_effect_at_once(monkeypatch, db):
     at = run_as(monkeypatch, db, {"sub": "t2"})
     assert "D2" in all_text(at)
@@ -137,6 +143,7 @@ def test_demo_mode_banner_and_refusal_on_real_data(monkeypatch, db, tmp_path):
     assert "D1" in all_text(at)
 
 
+@pytest.mark.both_backends
 def test_coder_sees_only_assigned_sessions_and_saves_are_audited(monkeypatch, db):
     con = store.connect(db)
     access.assign(con, "C1", "D2", 2)

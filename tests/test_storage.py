@@ -52,6 +52,7 @@ def test_other_ducklake_catalogs_and_an_empty_connection_string_are_refused():
 def test_redact_hides_every_password(text):
     shown = redact(text)
     assert "hunter2" not in shown and "********" in shown
+    assert '": FATAL' in shown or "FATAL" not in text  # a quoted message goes on after the password
     assert "dbname=" in shown or "postgresql://rrrs:" in shown  # the rest stays readable
 
 
@@ -108,6 +109,19 @@ def test_the_store_is_migrated_once_and_every_migration_recorded(empty_db, backe
 
 
 @pytest.mark.both_backends
+def test_connecting_again_writes_nothing(clinic_db):
+    """Views, the metrics cache, codebooks and the pseudonym secret are checked, not rewritten, at each
+    connect: several servers starting on one store neither rewrite them nor fight over them."""
+    con = store.connect(clinic_db)
+    version = store.data_version(con)
+    views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE database_name = current_database() "
+                        "ORDER BY 1").fetchall()
+    assert len(views) == 5 and all(comment.startswith("rrrs:") for _name, comment in views)
+    store.connect(clinic_db).close()
+    assert store.data_version(con) == version
+
+
+@pytest.mark.both_backends
 def test_a_newer_schema_than_this_rrrs_knows_is_refused_and_left_alone(empty_db):
     location, con = empty_db
     with store.writing(con):
@@ -117,6 +131,23 @@ def test_a_newer_schema_than_this_rrrs_knows_is_refused_and_left_alone(empty_db)
     for read_only in (False, True):
         with pytest.raises(SchemaTooNewError, match=f"schema version {MIGRATIONS[-1][0] + 1}, newer than this"):
             store.connect(location, read_only=read_only)
+
+
+@pytest.mark.both_backends
+def test_the_app_and_the_command_line_refuse_a_newer_schema_plainly(empty_db, monkeypatch, capsys):
+    from rrrs_core import cli
+    from rrrs_ui.auth import DB_NEWER
+    from tests.apptest import all_text, open_page
+
+    location, con = empty_db
+    with store.writing(con):
+        con.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', current_localtimestamp())")
+    con.close()
+    at = open_page(monkeypatch, location)
+    assert not at.exception and DB_NEWER in all_text(at)
+    assert cli.main(["export", "summary", "--out", "/dev/null", "--db", str(location)]) == 1
+    err = capsys.readouterr().err
+    assert "rrrs: The database " in err and "schema version 999, newer than this rrrs knows" in err
 
 
 @pytest.mark.both_backends
@@ -143,6 +174,15 @@ def test_data_version_moves_with_each_committed_write_but_not_with_audit_rows_or
         _ = 1 / 0
     assert store.data_version(con) == after_write
     assert con.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'T10'").fetchall() == [(0,)]
+
+
+@pytest.mark.both_backends
+def test_a_read_transaction_keeps_its_temp_tables_and_refuses_a_write_inside(con):
+    with store.reading(con):
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        with pytest.raises(RuntimeError, match="inside store.reading"), store.writing(con):
+            pass
+    assert con.execute("SELECT x FROM scratch").fetchall() == [(1,)]
 
 
 def test_a_nested_write_on_the_same_connection_joins_the_open_transaction(con):

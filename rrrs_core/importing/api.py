@@ -15,7 +15,7 @@ from rrrs_core.errors import Problem, ValidationError
 from rrrs_core.importing import consistency, diskfull, load, permission, rules, summary, typed
 from rrrs_core.importing.format import TABLES
 from rrrs_core.importing.reader import DEFER_TIDY, Staged, stage_frame, stage_path, tidy_deferred
-from rrrs_core.store import writing
+from rrrs_core.store import reading, writing
 
 Progress = Callable[[float, str], None]
 
@@ -67,21 +67,14 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
         if synthetic_only and not synthetic:
             problems.insert(0, Problem("error", source, None, None, None, DEMO_ONLY))
         progress(0.35, "validating")
-        if len(staged) == len(TABLES):
-            summary.build(con, staged, book)
-            for table in DEFER_TIDY & staged.keys():
-                if summary.untidy(con, table) and tidy_deferred(con, table, book.rating_items):
-                    summary.build(con, staged, book, (table,))
-            problems += rules.run(con, staged, book)
-        if any(p.severity == "error" for p in problems):
-            raise ValidationError(problems)
-        typed.build(con, book.rating_items)
-        problems += permission.run(con, writer, staged["sessions"].source)
-        if any(p.severity == "error" for p in problems):
-            raise ValidationError(problems)
-        problems += consistency.run(con, staged, book)
+        # Not in one read transaction (which would save a shared store a metadata read per query): the
+        # staged views number rows by rowid, which DuckDB gives tables made inside a transaction far
+        # beyond INTEGER until it commits.
+        problems += _validate(con, staged, book, writer, problems)
         progress(0.6, "comparing with stored codings")
-        with writing(con):  # the lock first: plan and duplicate checks see every import committed before
+        # The lock first: the plan and its duplicate checks see every import committed before. A dry run
+        # writes nothing, so it neither takes the lock nor waits for another import to finish.
+        with reading(con) if dry_run else writing(con):
             load.plan(con)
             if not replace:
                 problems += load.conflicts(con, staged["sessions"].source)
@@ -94,10 +87,31 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
             report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
                                                         replace=replace, book=book)
     finally:
-        typed.drop(con)
-        summary.drop(con)
+        with reading(con):
+            typed.drop(con)
+            summary.drop(con)
     progress(1.0, "done")
     return report
+
+
+def _validate(con: duckdb.DuckDBPyConnection, staged: Staged, book: cb.Codebook, writer: Principal | None,
+              problems: list[Problem]) -> list[Problem]:
+    """The importer's rules, the writer's permission and the manual's consistency warnings: the problems
+    found beyond `problems` (raises ValidationError with all of them at the first errors)."""
+    found: list[Problem] = []
+    if len(staged) == len(TABLES):
+        summary.build(con, staged, book)
+        for table in DEFER_TIDY & staged.keys():
+            if summary.untidy(con, table) and tidy_deferred(con, table, book.rating_items):
+                summary.build(con, staged, book, (table,))
+        found += rules.run(con, staged, book)
+    if any(p.severity == "error" for p in problems + found):
+        raise ValidationError(problems + found)
+    typed.build(con, book.rating_items)
+    found += permission.run(con, writer, staged["sessions"].source)
+    if any(p.severity == "error" for p in problems + found):
+        raise ValidationError(problems + found)
+    return found + consistency.run(con, staged, book)
 
 
 class _DryRun(Exception):

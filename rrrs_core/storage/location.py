@@ -26,7 +26,7 @@ HIDDEN = "********"
 
 # libpq keywords whose values are secrets (password=..., 'quoted values' too), and user:password@ in URIs.
 _SECRET_KEYS = r"(?:password|sslpassword|passwd|pwd|secret|token|api_?key)"
-_KEY_VALUE = re.compile(rf"(?i)(\b{_SECRET_KEYS}\s*=\s*)('(?:[^'\\]|\\.)*'?|\"[^\"]*\"?|[^\s&;,]+)")
+_KEY_VALUE = re.compile(rf"(?i)(\b{_SECRET_KEYS}\s*=\s*)('(?:[^'\\]|\\.)*'?|\"[^\"]*\"?|[^\s&;,'\"]+)")
 _URI_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s]*)(@)")
 
 

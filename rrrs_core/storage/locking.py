@@ -69,8 +69,31 @@ def _connect(dsn: str) -> object:
         pg.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
         return pg
     except psycopg.Error as exc:
-        raise RrrsError(f"Cannot reach the shared store's catalog to lock it for writing: "
-                        f"{redact(str(exc).strip())}") from None
+        raise RrrsError(f"Cannot reach the shared store's catalog: {redact(str(exc).strip())}") from None
+
+
+READ = "read"  # not a lock: the connection `catalog_value` asks on, so a read never waits behind a lock wait
+_CONNECTING = threading.Lock()
+
+
+def catalog_value(dsn: str, sql: str) -> object:
+    """The first value of `sql` on the catalog database, asked on this process's own connection (psycopg
+    serialises threads on it; about 0.1 ms, against ~7 ms through DuckDB's postgres_query)."""
+    import psycopg
+
+    for attempt in (1, 2):
+        with _CONNECTING:
+            pg = _PG.get((dsn, READ))
+            if pg is None or pg.closed:  # type: ignore[attr-defined]
+                pg = _PG[(dsn, READ)] = _connect(dsn)
+        try:
+            row = pg.execute(sql).fetchone()  # type: ignore[attr-defined]
+            return row[0] if row else None
+        except psycopg.OperationalError:
+            _PG.pop((dsn, READ), None)
+            if attempt == 2:
+                raise RrrsError("Lost the connection to the shared store's catalog; try again.") from None
+    return None
 
 
 def _advisory(dsn: str, name: str) -> None:
@@ -128,6 +151,6 @@ def hold(name: str, dsn: str | None) -> Iterator[None]:
 def forget(dsn: str) -> None:
     """Close this process's lock connections to a catalog it holds no lock on (so the database can be
     dropped or copied, as the tests do with their template)."""
-    for name, held in _LOCKS.items():
-        if not held.depth.get(dsn) and (pg := _PG.pop((dsn, name), None)) is not None:
+    for name, held in [*_LOCKS.items(), (READ, None)]:
+        if (held is None or not held.depth.get(dsn)) and (pg := _PG.pop((dsn, name), None)) is not None:
             pg.close()  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ from tests.conftest import TEST_SECRET
 from tests.tables import write_folder
 from tests.test_cli import run
 
+pytestmark = pytest.mark.both_backends  # the embedded file and the shared store (tests/conftest.py)
+
 AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": TEST_SECRET,
                  "client_id": "rrrs", "client_secret": "x",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
@@ -99,10 +101,19 @@ def test_emptying_doubling_or_dropping_the_anchor_is_detected(con, edit):
         audit.record(con, "boss", "admin", "view audit")
 
 
-def test_truncating_rows_and_anchor_together_is_caught_by_the_external_head(empty_db):
+@pytest.fixture
+def file_db(tmp_path):
+    """The embedded file (not both backends): these tests use its path and the key file beside it."""
+    db = tmp_path / "rrrs.duckdb"
+    con = store.connect(db)
+    yield db, con
+    con.close()
+
+
+def test_truncating_rows_and_anchor_together_is_caught_by_the_external_head(file_db):
     """Rolling back the rows and a saved copy of the anchor together fools the database's own check (as the
     docs say); the signed head printed by `rrrs audit verify` and kept with the backups catches it."""
-    db, con = empty_db
+    db, con = file_db
     _trail(con, 3)
     old_anchor = con.execute("SELECT * FROM trail_anchor").fetchall()
     audit.record(con, "boss", "admin", "export csv", "summary", "4 codings")
@@ -189,10 +200,10 @@ def test_app_threads_recording_at_once_leave_an_intact_trail(con):
     assert verdict.ok and verdict.n_rows == 60, verdict.problems
 
 
-def test_the_key_is_outside_the_database(empty_db, monkeypatch):
+def test_the_key_is_outside_the_database(file_db, monkeypatch):
     """Demo and test installs get a 0600 key file beside the database; $RRRS_AUDIT_KEY wins when set; a lost
     key is a clear message, never a silently new key."""
-    db, con = empty_db
+    db, con = file_db
     key_file = Path(f"{db}.audit-key")
     assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text().strip() not in str(con.execute("SELECT * FROM trail_anchor").fetchall())

@@ -23,6 +23,10 @@ from tests.apptest import all_text, open_page
 from tests.test_roles import AUTH
 from tests.test_scoresheet_xlsx import Sheet
 
+# On both backends: the tests that write through the core or audit (below, marked). The page-level scope
+# checks run on the embedded file only: on DuckLake they test the same permission code at several times
+# the cost (about 5 ms of catalog reads per query); tests/test_page_*.py cover the pages on the lake.
+
 SUP1 = access.Principal("sup1", "supervisor", therapist_id="S1")
 CODER = access.Principal("c5", "coder", coder_id="C5")
 ADMIN = access.Principal("boss", "admin")
@@ -58,6 +62,7 @@ def refused(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], writ
 # ---------------------------------------------------------------- 2. re-parenting through an import
 
 
+@pytest.mark.both_backends
 def test_2_supervisor_cannot_reparent_another_supervisors_trainee(clinic_con):
     problems = refused(clinic_con, upload(REPARENT), SUP1)
     assert problems == ["ERROR: sessions.csv, row 2, column 'supervisor_id' (value 'S1'): reassigns therapist T2, "
@@ -65,6 +70,7 @@ def test_2_supervisor_cannot_reparent_another_supervisors_trainee(clinic_con):
     assert access.scope_for(clinic_con, SUP1).therapist_ids == {"S1", "T1"}
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("writer", [ADMIN, None], ids=["admin", "cli"])
 def test_2_admin_and_cli_may_reassign(clinic_con, writer):
     """The CLI passes no writer: it runs with the database file in hand."""
@@ -72,6 +78,7 @@ def test_2_admin_and_cli_may_reassign(clinic_con, writer):
     assert clinic_con.execute("SELECT supervisor_id FROM therapist WHERE therapist_id = 'T2'").fetchall() == [("S1",)]
 
 
+@pytest.mark.both_backends
 def test_2_supervisor_cannot_write_codings_of_other_supervisors_dyads(clinic_con):
     problems = refused(clinic_con, upload("D2,T2,9,C1,10,2026-02-01,"), SUP1)
     assert problems == ["ERROR: sessions.csv, row 2, column 'therapist_id' (value 'T2'): therapist T2 is outside "
@@ -79,6 +86,7 @@ def test_2_supervisor_cannot_write_codings_of_other_supervisors_dyads(clinic_con
                         "administrator may import others)"]
 
 
+@pytest.mark.both_backends
 def test_2_supervisor_cannot_change_a_patient_id_or_a_supervisor_in_scope(clinic_con):
     head = HEAD + ",patient_id"
     problems = refused(clinic_con, upload("D3,S1,9,C1,10,2026-02-01,,P-OTHER", "D9,T1,1,C1,10,2026-02-01,S2,",
@@ -90,6 +98,7 @@ def test_2_supervisor_cannot_change_a_patient_id_or_a_supervisor_in_scope(clinic
         "(stored: S1); only an administrator may change a therapist's supervisor"]
 
 
+@pytest.mark.both_backends
 def test_2_new_therapists_and_dyads_of_a_supervisor_land_in_their_scope(clinic_con):
     problems = refused(clinic_con, upload("D8,T8,1,C1,10,2026-02-01,", "D9,T9,1,C1,10,2026-02-01,S2"), SUP1)
     assert [p.split(": ", 2)[2] for p in problems] == [
@@ -101,6 +110,7 @@ def test_2_new_therapists_and_dyads_of_a_supervisor_land_in_their_scope(clinic_c
     assert {"T8", "T1"} <= access.scope_for(clinic_con, SUP1).therapist_ids
 
 
+@pytest.mark.both_backends
 def test_2_data_page_passes_the_signed_in_uploader(monkeypatch, clinic_db):
     con = store.connect(clinic_db)
     access.upsert(con, "sup1", "supervisor", therapist_id="S1")
@@ -130,6 +140,7 @@ def sheet_of(con: duckdb.DuckDBPyConnection, dyad: str, session: int, coder: str
     return sheet.bytes()
 
 
+@pytest.mark.both_backends
 def test_3_coder_cannot_replace_an_unassigned_coding_or_its_patient_id(clinic_con):
     access.assign(clinic_con, "C5", "D2", 2)
     data = sheet_of(clinic_con, "D1", 3, "C2", Patient="P-MALLORY")
@@ -142,6 +153,7 @@ def test_3_coder_cannot_replace_an_unassigned_coding_or_its_patient_id(clinic_co
                         "session 3 is not assigned to you; ask a supervisor to assign it"]
 
 
+@pytest.mark.both_backends
 def test_3_coder_stores_an_assigned_session_under_their_own_id(clinic_con):
     access.assign(clinic_con, "C5", "D2", 2)
     report = sx.import_scoresheets(clinic_con, [("d2.xlsx", sheet_of(clinic_con, "D2", 2, "C1", Coder="C5"))],
@@ -154,6 +166,7 @@ def test_3_coder_stores_an_assigned_session_under_their_own_id(clinic_con):
                                                        "(C5)"]
 
 
+@pytest.mark.both_backends
 def test_3_supervisor_scoresheets_stay_in_scope(clinic_con):
     problems = refused(clinic_con, [("d2.xlsx", sheet_of(clinic_con, "D2", 2, "C1"))], SUP1, replace=True)
     assert [p.split(": ", 2)[2] for p in problems] == [
@@ -203,6 +216,7 @@ CODER_ONLY = "a coder stores codings only: leave the cell empty or as stored, an
     ("trainee", "false", "changes the trainee flag of therapist T2"),  # sweep B09
     ("patient_id", "John Real Name", "sets the patient id of dyad D2"),  # sweep B10 (stored patient id empty)
 ])
+@pytest.mark.both_backends
 def test_3_coder_upload_changes_no_dyad_or_therapist_field(clinic_con, column, value, message):
     """A coder assigned D2/2 stores a coding of it, and nothing else: a differing header field is refused
     with file, row, column and value (it used to rewrite D2's treatment, T2's trainee flag, D2's patient id)."""
@@ -212,6 +226,7 @@ def test_3_coder_upload_changes_no_dyad_or_therapist_field(clinic_con, column, v
     assert problems == [f"ERROR: sessions.csv, row 2, column '{column}' (value '{value}'): {message}; {CODER_ONLY}"]
 
 
+@pytest.mark.both_backends
 def test_3_coder_upload_with_the_stored_header_or_empty_cells_stores_the_coding(clinic_con):
     """Not over-blocking: the stored values (or empty cells) are "as stored", and the coding is written."""
     access.assign(clinic_con, "C5", "D2", 2)
@@ -224,6 +239,7 @@ def test_3_coder_upload_with_the_stored_header_or_empty_cells_stores_the_coding(
                           writer=CODER).counts.codings_new == 1
 
 
+@pytest.mark.both_backends
 def test_3_coder_upload_changes_no_session_date(clinic_con):
     access.assign(clinic_con, "C5", "D2", 2)
     row = d2_session2(clinic_con).split(",")
@@ -233,6 +249,7 @@ def test_3_coder_upload_changes_no_session_date(clinic_con):
                         f"of dyad D2 session 2; {CODER_ONLY}"]
 
 
+@pytest.mark.both_backends
 def test_3_coder_scoresheet_changing_the_treatment_is_refused(clinic_con):
     """Sweep B19: the same through the Excel scoresheet of the assigned session."""
     access.assign(clinic_con, "C5", "D2", 2)
@@ -244,6 +261,7 @@ def test_3_coder_scoresheet_changing_the_treatment_is_refused(clinic_con):
 
 @pytest.mark.parametrize("writer", [access.Principal("t2", "therapist", therapist_id="T2"),
                                     access.Principal("qi", "qi")], ids=["therapist", "qi"])
+@pytest.mark.both_backends
 def test_2_therapist_and_qi_import_no_coding(clinic_con, writer):
     """Sweep B15: a therapist writes supervision notes only; an import of a coding of their own dyad (D2) is
     refused row by row, like everything a qi user uploads."""
@@ -302,6 +320,7 @@ def test_4_download_on_screen_delivers_nothing_after_revocation(monkeypatch, cli
         click()
 
 
+@pytest.mark.both_backends
 def test_4_guard_lets_the_same_principal_through_and_demo_mode(clinic_con):
     from rrrs_ui import downloads
 

@@ -21,6 +21,10 @@ from rrrs_core.errors import NotFoundError, PermissionDeniedError
 from tests.apptest import all_text, open_page
 from tests.test_roles import run_as
 
+# On both backends: the tests that write through the core or audit (below, marked). The page-level scope
+# checks run on the embedded file only: on DuckLake they test the same permission code at several times
+# the cost (about 5 ms of catalog reads per query); tests/test_page_*.py cover the pages on the lake.
+
 NEW = "+ New…"
 D2_SECRETS = ("P-BRAVO", "Psychodynamic")  # D2's patient id and treatment: never shown to S1
 NOT_FOUND = "not found or not permitted"
@@ -113,6 +117,7 @@ def test_1_supervisor_typing_another_supervisors_dyad_as_new_sees_and_saves_noth
     d2_session1_untouched(db)
 
 
+@pytest.mark.both_backends
 def test_1_supervisor_in_scope_dyad_still_opens_saves_and_takes_notes(monkeypatch, db):
     """The fix must not lock S1 out of their own trainee's dyad."""
     at = run_as(monkeypatch, db, {"sub": "sup1"}, "scoresheet", {"dyad": "D1", "session": "3", "coder": "C1"})
@@ -147,6 +152,7 @@ def test_1_new_therapist_must_be_supervised_by_the_supervisor_who_adds_it(monkey
 # ---------------------------------------------------------------- item 1, at the core
 
 
+@pytest.mark.both_backends
 def test_1_core_reads_of_an_out_of_scope_coding_are_refused(clinic_con):
     access.upsert(clinic_con, "sup1", "supervisor", therapist_id="S1")
     sup = permit_of(clinic_con, "sup1")
@@ -167,6 +173,7 @@ def test_1_core_reads_of_an_out_of_scope_coding_are_refused(clinic_con):
     assert ce.load_coding(clinic_con, "D1", 3, "C1", permit=sup)[1] == 1
 
 
+@pytest.mark.both_backends
 def test_1_core_save_of_an_out_of_scope_coding_is_refused(clinic_con):
     access.upsert(clinic_con, "sup1", "supervisor", therapist_id="S1")
     sup = permit_of(clinic_con, "sup1")
@@ -179,6 +186,7 @@ def test_1_core_save_of_an_out_of_scope_coding_is_refused(clinic_con):
     assert ce.load_coding(clinic_con, "D2", 9, "C1")[1] is None
 
 
+@pytest.mark.both_backends
 def test_1_restore_out_of_scope_is_refused(clinic_con):
     theirs, _ = ce.load_coding(clinic_con, "D2", 1, "C1")
     theirs.marks = {(9, "denial"): "check_minus"}
@@ -189,6 +197,7 @@ def test_1_restore_out_of_scope_is_refused(clinic_con):
     assert ce.load_coding(clinic_con, "D2", 1, "C1")[1] == 2
 
 
+@pytest.mark.both_backends
 def test_1_notes_add_out_of_scope_is_refused_at_the_core(clinic_con):
     """"S1 can also add a note to D2": refused by `notes.add` itself, for the dyad and for its sessions."""
     access.upsert(clinic_con, "sup1", "supervisor", therapist_id="S1")

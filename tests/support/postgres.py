@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,8 +141,9 @@ class Template:
     data: Path
 
 
-def make_template(server: PgServer, base: Path) -> Template:
-    """Create and migrate a shared store once; closed afterwards, so PostgreSQL can copy its database."""
+def make_template(server: PgServer, base: Path, fill: Callable[[object], None] | None = None) -> Template:
+    """Create and migrate a shared store once, then `fill(connection)` it if given; closed afterwards, so
+    PostgreSQL can copy its database."""
     from rrrs_core import store
 
     name, data = server.create_database(), base / "template-data"
@@ -150,7 +151,10 @@ def make_template(server: PgServer, base: Path) -> Template:
     os.environ["RRRS_AUDIT_KEY"] = TEST_AUDIT_KEY
     location = f"ducklake:postgres:{server.dsn(name)}"
     try:
-        store.connect(location, data_path=data).close()
+        con = store.connect(location, data_path=data)
+        if fill is not None:
+            fill(con)
+        con.close()
         store.release(location)
     finally:
         if saved is None:
@@ -186,12 +190,32 @@ def lake_template(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory)
     return make_template(pg_server, tmp_path_factory.mktemp("lake-template"))
 
 
+@pytest.fixture(scope="session")
+def lake_clinic_template(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """The small clinic (tests/builders.py) on a shared store, built once: its ~30 small transactions take
+    seconds on DuckLake, a copy a fraction of one."""
+    from tests.builders import small_clinic
+
+    return make_template(pg_server, tmp_path_factory.mktemp("lake-clinic"), small_clinic)
+
+
+def _lake(server: PgServer, template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    location, data = new_lake(server, template, tmp_path)
+    monkeypatch.setenv("RRRS_DATA_PATH", str(data))
+    monkeypatch.setenv("RRRS_AUDIT_KEY", TEST_AUDIT_KEY)
+    return location
+
+
 @pytest.fixture
 def lake_location(pg_server: PgServer, lake_template: Template, tmp_path: Path,
                   monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh, migrated shared store for one test, with $RRRS_DATA_PATH and $RRRS_AUDIT_KEY set for it (so
     the app and the CLI under test, and their subprocesses, open it as a deployment would)."""
-    location, data = new_lake(pg_server, lake_template, tmp_path)
-    monkeypatch.setenv("RRRS_DATA_PATH", str(data))
-    monkeypatch.setenv("RRRS_AUDIT_KEY", TEST_AUDIT_KEY)
-    return location
+    return _lake(pg_server, lake_template, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def lake_clinic_location(pg_server: PgServer, lake_clinic_template: Template, tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> str:
+    """As `lake_location`, holding the small clinic."""
+    return _lake(pg_server, lake_clinic_template, tmp_path, monkeypatch)
