@@ -45,6 +45,8 @@ def store_commands(tmp: Path) -> dict[str, list[str]]:
         "rrrs report reliability": ["report", "reliability", "--out", f"{out}.pdf"],
         "rrrs report all": ["report", "all", "--out-dir", out],
         "rrrs reliability": ["reliability", "--out", f"{out}.csv"],
+        "rrrs export selfreports": ["export", "selfreports", "--out", f"{out}-sr.csv"],
+        "rrrs instruments": ["instruments"],
     }
 
 
