@@ -17,7 +17,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from rrrs_core import access, audit, auth_setup
-from rrrs_core.errors import DatabaseBusyError, EncryptionKeyError, PermissionDeniedError, RrrsError
+from rrrs_core.errors import (
+    DatabaseBusyError,
+    EncryptionKeyError,
+    PermissionDeniedError,
+    RrrsError,
+    SchemaTooNewError,
+)
 from rrrs_core.scope import Scope
 from rrrs_ui import demo_view, glue
 from rrrs_ui.text import md
@@ -100,6 +106,8 @@ DB_BUSY = ("The database is in use by another process (another rrrs server or a 
            "Try again in a minute; if this persists, ask your administrator.")
 DB_KEY = "rrrs cannot open its database: the encryption key is wrong or missing. Ask your administrator."
 DB_OTHER = "rrrs cannot open its database. Ask your administrator (the details are in the server log)."
+DB_NEWER = ("rrrs will not start: its database was upgraded by a newer version of rrrs than this server runs. "
+            "Ask your administrator to upgrade this server (the details are in the server log).")
 DEMO_REFUSED = ("This database holds non-demo data, so rrrs will not run in demo mode (no sign-in). "
                 "Configure sign-in in .streamlit/secrets.toml (see README), or set RRRS_FORCE_DEMO=1 "
                 "if you really mean it.")
@@ -115,6 +123,9 @@ def _database_problem() -> str | None:
     except EncryptionKeyError as exc:
         log.error("rrrs: %s", exc)
         return DB_KEY
+    except SchemaTooNewError as exc:
+        log.error("rrrs: %s", exc)
+        return DB_NEWER
     except RrrsError as exc:
         log.error("rrrs: %s", exc)
         return DB_OTHER
