@@ -31,7 +31,7 @@ def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object]
 
 def clinic_folder(size: str) -> Path:
     folder = WORK / f"demo-{size}"
-    if not (folder / "ratings.csv").exists():
+    if not (folder / "selfreports.csv").exists():  # a folder kept from before the demo had self-reports
         demo.write(folder, n_dyads=SIZES[size], seed=7)
     return folder
 
@@ -73,10 +73,13 @@ def plain_folder(sessions: int) -> Path:
 
 def clinic_db(size: str) -> Path:
     db = WORK / f"clinic-{size}.duckdb"
+    folder = clinic_folder(size)
+    if db.exists() and db.stat().st_mtime < (folder / "selfreports.csv").stat().st_mtime:
+        db.unlink()  # imported from an older demo folder
     fresh = not db.exists()
     con = store.connect(db)  # also applies any newer migrations to a kept database
     if fresh:
-        import_path(con, clinic_folder(size))
+        import_path(con, folder)
     con.close()
     return db
 
