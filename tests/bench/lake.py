@@ -182,9 +182,10 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
     lines += ["", f"Over the goal: {', '.join(over)}." if over else "Every row within the goal.", "",
               f"### Concurrent scoresheet saves on the shared store\n\n{processes} OS processes, each saving its own "
               f"codings for {seconds:.0f} s (an embedded file admits one writing process, so it has no such row).\n",
-              "| processes | saves | saves/s (all processes) | refused (ConflictError) | failed |", "|---|---|---|---|---|",
-              f"| {conc['processes']} | {conc['saved']} | {conc['saves_per_s']:.1f} | {conc['refused']} | "
-              f"{conc['failed']} |"]
+              "| processes | saves | saves/s (all processes) | CPU per save (all threads) | refused (ConflictError) "
+              "| failed |", "|---|---|---|---|---|---|",
+              f"| {conc['processes']} | {conc['saved']} | {conc['saves_per_s']:.1f} | {_fmt(conc['cpu_per_save'])} | "
+              f"{conc['refused']} | {conc['failed']} |"]
     if conc["messages"]:
         lines.append("\nFirst refusals or failures: " + "; ".join(f"`{m}`" for m in conc["messages"]))  # type: ignore[union-attr]
     return "\n".join(lines) + "\n"
