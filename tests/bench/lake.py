@@ -74,7 +74,7 @@ def fresh_lake(pg) -> Store:  # noqa: ANN001 - tests.support.postgres.PgServer
 
 
 def _fmt(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
 def _ratio(lake: float, file: float) -> str:
@@ -83,28 +83,29 @@ def _ratio(lake: float, file: float) -> str:
 
 
 def import_side_by_side(folder: Path, pg, runs: int) -> tuple[dict[str, float], dict[str, Store]]:  # noqa: ANN001
-    """Median wall time of `rrrs import` into a fresh store of each kind, alternating; the last stores are
-    kept (and returned) for the other measurements."""
-    times: dict[str, list[float]] = {"file": [], "lake": []}
+    """Median wall and CPU time of `rrrs import` into a fresh store of each kind, alternating ("file", "lake",
+    "file cpu", "lake cpu"); the last stores are kept (and returned) for the other measurements."""
+    times: dict[str, list[float]] = {"file": [], "lake": [], "file cpu": [], "lake cpu": []}
     kept: dict[str, Store] = {}
     for _ in range(runs):
         for kind, make in (("file", fresh_file), ("lake", lambda: fresh_lake(pg))):
             target = make()
-            wall, _cpu = timed([rrrs_script(), "import", str(folder), *target.cli_args(), "--user", "bench"],
-                               env=target.env())
+            wall, cpu = timed([rrrs_script(), "import", str(folder), *target.cli_args(), "--user", "bench"],
+                              env=target.env())
             times[kind].append(wall)
+            times[f"{kind} cpu"].append(cpu)
             if kind in kept:
                 remove(kept[kind])
             kept[kind] = target
     return {k: statistics.median(v) for k, v in times.items()}, kept
 
 
-def report_all(target: Store, workers: int = 2) -> tuple[float, int]:
-    """`rrrs report all` as a user runs it, single run: wall time and reports written."""
+def report_all(target: Store, workers: int = 2) -> tuple[float, float, int]:
+    """`rrrs report all` as a user runs it, single run: wall time, CPU time of it and its workers, reports."""
     with tempfile.TemporaryDirectory(dir=common.WORK) as out:
-        wall, _cpu = timed([rrrs_script(), "report", "all", "--out-dir", out, *target.cli_args(), "--user", "bench",
-                            "--workers", str(workers)], env=target.env())
-        return wall, len(list(Path(out).glob("*.pdf")))
+        wall, cpu = timed([rrrs_script(), "report", "all", "--out-dir", out, *target.cli_args(), "--user", "bench",
+                           "--workers", str(workers)], env=target.env())
+        return wall, cpu, len(list(Path(out).glob("*.pdf")))
 
 
 def pages(target: Store, runs: int) -> dict[str, dict[str, float]]:
@@ -145,6 +146,7 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
     # A shared store signs its audit trail with $RRRS_AUDIT_KEY (the same in every process); the file uses it too.
     os.environ.setdefault("RRRS_AUDIT_KEY", secrets.token_hex(32))
     folder = plain_folder(sessions)
+    load_start = common.load_average()
     rows: list[tuple[str, float, float]] = []
 
     def row(name: str, file: float, lake: float) -> None:
@@ -153,13 +155,15 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
 
     imported, kept = import_side_by_side(folder, pg, runs)
     row(f"`rrrs import` of the clinic (whole command; median of {runs})", imported["file"], imported["lake"])
+    row("... its CPU time (user + system)", imported["file cpu"], imported["lake cpu"])
     n_saves = max(3, runs + 1)
     keys = saves.coding_keys(kept["file"].db, None, n_saves)
     save = {k: saves.median_save(s.db, s.data_path, keys) for k, s in kept.items()}
     row(f"one scoresheet save (load, change, save; median of {n_saves - 1})", save["file"], save["lake"])
     reports = {k: report_all(s, workers) for k, s in kept.items()}
-    row(f"`rrrs report all` ({reports['file'][1]} therapist reports, {workers} workers; single run)", reports["file"][0],
+    row(f"`rrrs report all` ({reports['file'][2]} therapist reports, {workers} workers; single run)", reports["file"][0],
         reports["lake"][0])
+    row("... its CPU time (the command and its workers)", reports["file"][1], reports["lake"][1])
     page_times = {k: pages(s, runs) for k, s in kept.items()}
     for page in page_times["file"]:
         f, lk = page_times["file"][page], page_times["lake"][page]
@@ -168,7 +172,8 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
     lines = [f"\n## Shared store (DuckLake on PostgreSQL) beside the embedded file, {sessions:,} sessions\n",
              f"Goal: the shared store within {GOAL:.0f}x of the embedded file on each row. The PostgreSQL is a "
              "throwaway cluster on this machine (tests/support/postgres.py: fsync off), the data path a local "
-             "folder.\n", "| measure | embedded file | DuckLake on PostgreSQL | shared / file |", "|---|---|---|---|"]
+             f"folder. Load average {load_start} at the start, {common.load_average()} at the end (a shared 2-core "
+             "machine: compare the two columns of one row, measured minutes apart).\n", "| measure | embedded file | DuckLake on PostgreSQL | shared / file |", "|---|---|---|---|"]
     lines += [f"| {name} | {_fmt(f)} | {_fmt(lk)} | {_ratio(lk, f)} |" for name, f, lk in rows]
     over = [name for name, f, lk in rows if f > 0 and lk / f > GOAL]
     conc = saves.concurrent_saves(kept["lake"].db, kept["lake"].data_path, processes=processes, seconds=seconds)
@@ -177,9 +182,10 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
     lines += ["", f"Over the goal: {', '.join(over)}." if over else "Every row within the goal.", "",
               f"### Concurrent scoresheet saves on the shared store\n\n{processes} OS processes, each saving its own "
               f"codings for {seconds:.0f} s (an embedded file admits one writing process, so it has no such row).\n",
-              "| processes | saves | saves/s (all processes) | refused (ConflictError) | failed |", "|---|---|---|---|---|",
-              f"| {conc['processes']} | {conc['saved']} | {conc['saves_per_s']:.1f} | {conc['refused']} | "
-              f"{conc['failed']} |"]
+              "| processes | saves | saves/s (all processes) | CPU per save (all threads) | refused (ConflictError) "
+              "| failed |", "|---|---|---|---|---|---|",
+              f"| {conc['processes']} | {conc['saved']} | {conc['saves_per_s']:.1f} | {_fmt(conc['cpu_per_save'])} | "
+              f"{conc['refused']} | {conc['failed']} |"]
     if conc["messages"]:
         lines.append("\nFirst refusals or failures: " + "; ".join(f"`{m}`" for m in conc["messages"]))  # type: ignore[union-attr]
     return "\n".join(lines) + "\n"

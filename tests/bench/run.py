@@ -117,7 +117,7 @@ def main() -> None:
         _release_app_connection()
 
     big = sizes[-1]
-    db = clinic_db(big)
+    db = clinic_db(big) if {"pdf", "reliability", "memory"} & set(parts) else None
     if "pdf" in parts:
         # AppTest (the pages part) runs app.py as `__main__`; spawned report workers re-import `__main__`,
         # so without this they would start the app instead of the bench.
