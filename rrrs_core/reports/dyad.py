@@ -65,7 +65,8 @@ def dyad_report(con: duckdb.DuckDBPyConnection, dyad_id: str, *, generated_by: s
     if not len(traj) and patient:
         story += [PageBreak(), *patient]
     if len(traj):
-        story += [PageBreak(), *_trajectory(traj, strip, threshold, both, patient), *_session_table(traj, threshold),
+        # A cover that overflows leaves most of its second page free: the trajectory goes on there.
+        story += [CondPageBreak(lay.FRAME_HEIGHT * 0.6), *_trajectory(traj, strip, threshold, both, patient), *_session_table(traj, threshold),
                   *srr.dyad_discordance(both)]
         flagged = rv.flagged_in_order(reviews)
         if flagged:
