@@ -8,8 +8,17 @@ import pytest
 from rrrs_core import store
 from rrrs_core.access import Principal
 from rrrs_core.errors import NotFoundError, PermissionDeniedError, RrrsError
-from rrrs_core.transcripts import (Turn, attach, delete, has_transcript, info, parse, search, segment_turns,
-                                   turns)
+from rrrs_core.transcripts import (
+    Turn,
+    attach,
+    delete,
+    has_transcript,
+    info,
+    parse,
+    search,
+    segment_turns,
+    turns,
+)
 
 pytestmark = pytest.mark.both_backends
 
