@@ -144,3 +144,8 @@ def test_every_problem_is_listed_in_one_pass():
 
 def test_a_mapping_to_something_else_is_refused():
     assert "therapist, patient or other" in str(_error(CSV_UNTIMED, "a.csv", {"Anna": "mother"}))
+
+
+def test_an_unknown_label_is_reported_once_where_it_first_appears():
+    err = _error(b"turn,speaker,text\n1,Bob,a\n2,T,b\n3,bob,c\n4,Eve,d\n", "a.csv")
+    assert [(p.row, p.value) for p in err.problems] == [(2, "Bob"), (5, "Eve")]

@@ -157,7 +157,7 @@ def _check(raw: list[_Raw], name: str, mapping: dict[str, str]) -> list[Turn]:
         bad = next(r for r in raw if r not in timed)
         problems.append(problem(name, bad.line, "start", "", "no times, while other turns have them: give every "
                                                              "turn a start and end, or none"))
-    turns = []
+    turns, unknown = [], set()
     for position, r in enumerate(raw, start=1):
         start = end = None
         if timed and r in timed:
@@ -177,7 +177,8 @@ def _check(raw: list[_Raw], name: str, mapping: dict[str, str]) -> list[Turn]:
         elif len(words) > MAX_TEXT:
             problems.append(problem(name, r.line, "text", words, f"longer than {MAX_TEXT} characters"))
         speaker = speaker_of(r.label, mapping)
-        if speaker is None:
+        if speaker is None and r.label.casefold() not in unknown:  # each unknown label once, where it first is
+            unknown.add(r.label.casefold())
             problems.append(unknown_speaker(name, r.line, r.label))
         if len(problems) >= MAX_PROBLEMS:
             break
