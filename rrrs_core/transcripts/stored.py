@@ -92,6 +92,12 @@ def attach(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
     return len(turns)
 
 
+def has_session(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
+    """Whether the session is stored (for the demo import, which skips transcripts of absent sessions)."""
+    return bool(scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
+                       [dyad_id, int(session_number)]))
+
+
 def has_transcript(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
     """Whether the session has a transcript (no words, not audited: for deciding what a page offers)."""
     return bool(scalar(con, "SELECT count(*) FROM transcript WHERE dyad_id = ? AND session_number = ?",
