@@ -191,6 +191,6 @@ def delete(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
             raise NotFoundError(f"Dyad {dyad_id}, session {session_number} has no transcript.")
         con.execute("DELETE FROM transcript_turn WHERE dyad_id = ? AND session_number = ?", key)
         con.execute("DELETE FROM transcript WHERE dyad_id = ? AND session_number = ?", key)
-    lake.purge(con)
     rules.record(con, who, "delete transcript", _target(dyad_id, session_number), f"{n} turns deleted")
+    lake.purge(con)
     return int(n)  # type: ignore[call-overload]
