@@ -67,7 +67,8 @@ def _mark_layer(data: pd.DataFrame, y: alt.Y, x_scale: alt.Scale, **extra: objec
     )
 
 
-def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) -> alt.Chart:
+def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y,
+                   selectable: bool = False) -> alt.LayerChart:
     rows = [{"row": EPISODE_ROW, "first_segment": e.first_segment, "last_segment": e.last_segment,
              "start": (e.first_segment - 1) * e.segment_minutes,
              "end": e.window_end * e.segment_minutes, "rupture_end": e.last_segment * e.segment_minutes,
@@ -85,6 +86,9 @@ def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) ->
         x=alt.X("start:Q", scale=x_scale), x2="end:Q", y=y, color=colour, tooltip=tooltip)
     core = alt.Chart(data).mark_rect(height=10).encode(
         x=alt.X("start:Q", scale=x_scale), x2="rupture_end:Q", y=y, color=colour, tooltip=tooltip)
+    if selectable:   # on the solid rupture run, not on the faint window under it
+        core = core.add_params(alt.selection_point(name="episode", fields=["first_segment", "last_segment"],
+                                                   on="click"))
     return alt.layer(window, core)
 
 
@@ -116,16 +120,11 @@ def timeline_chart(marks: pd.DataFrame, n_segments: int, segment_minutes: int = 
             range(0, end + 1, segment_minutes)), title="Minutes into the session")))
     mark_layer = _mark_layer(data, y, x_scale)
     if selectable:
-        mark_layer = mark_layer.add_params(alt.selection_point(name="seg", fields=["segment"], on="click"))
+        seg = alt.selection_point(name="seg", fields=["segment"], on="click")
+        mark_layer = mark_layer.add_params(seg).encode(opacity=alt.condition(seg, alt.value(1.0), alt.value(0.35)))
     layers: list[alt.Chart | alt.LayerChart] = [grid, mark_layer]
     if episodes:
-        episode_layer = _episode_layer(episodes, x_scale, _y("row:N", order))
-        if selectable:   # on the solid rupture run (the last layer), not on the faint window under it
-            window, core = episode_layer.layer
-            core = core.add_params(alt.selection_point(name="episode", fields=["first_segment", "last_segment"],
-                                                       on="click"))
-            episode_layer = alt.layer(window, core)
-        layers.append(episode_layer)
+        layers.append(_episode_layer(episodes, x_scale, _y("row:N", order), selectable))
     chart = alt.layer(*layers).resolve_scale(color="independent").properties(
         width=width, height=alt.Step(28), autosize=FIT_X,
         title=alt.Title(title or "Session timeline", subtitle=subtitle))
