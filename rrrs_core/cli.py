@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.reliability.command import add_reliability_parser
 
     add_reliability_parser(sub)
+    from rrrs_core.transcripts.command import add_parsers as add_transcript_parsers
+
+    add_transcript_parsers(sub, with_db)  # `attach transcript|recording`, `transcript show|delete`
     add_data_path(parser)
     return parser
 
