@@ -35,6 +35,7 @@ _CLICKED = "_tx_clicked"  # the last chart selection seen, so a selection that p
 _PLAY = "_tx_play"        # (dyad, session, span key, n): the play the user asked for last
 _LOGGED = "_tx_logged"    # the play last audited
 _TURNS = "_tx_turns"      # (key, frame): the transcript read for this browser session
+PLAYER_PX = 640  # wide enough to see faces, narrow enough that the turns below stay in view
 AUDIO = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".flac", ".aac"}
 
 
@@ -95,14 +96,17 @@ def session_turns(dyad_id: str, number: int) -> pd.DataFrame:
 
 
 def _turn_lines(rows: pd.DataFrame) -> str:
-    return "  \n".join(f"`{t.Time}` **{t.Speaker}:** {md(t.Text)}" if t.Time else f"**{t.Speaker}:** {md(t.Text)}"
-                       for t in rows.itertuples())
+    def line(t: Any) -> str:
+        said = f"**{str(t.Speaker).capitalize()}:** {md(t.Text)}"
+        return f"`{t.Time}` {said}" if t.Time else said
+
+    return "  \n".join(line(t) for t in rows.itertuples())
 
 
 def _mark_lines(marks: pd.DataFrame) -> str:
     if marks.empty:
         return "No codes marked in these minutes."
-    return "  \n".join(f"**{md(m.Code)}** ({m.Family}, {m.Marked})" for m in marks.itertuples())
+    return "\n".join(f"- {md(m.Code)} ({m.Family}, {m.Marked})" for m in marks.itertuples())
 
 
 def show_turns(turns: pd.DataFrame, marks: pd.DataFrame, span: tq.Span) -> None:
@@ -118,11 +122,11 @@ def show_turns(turns: pd.DataFrame, marks: pd.DataFrame, span: tq.Span) -> None:
     for s in span.segments:
         label = tq.minutes(s, s, span.segment_minutes)
         here = rows[rows.Segment == label]
-        left, right = st.columns([3, 1])
+        left, right = st.columns([5, 2])
         with left.container(height=min(420, 60 + 28 * max(1, len(here))), border=True):
             st.markdown(f"**Segment {s}, {label}**")
             st.markdown(_turn_lines(here) if len(here) else "No turns in these minutes.")
-        right.markdown(f"**Coded in segment {s}**  \n{_mark_lines(coded[coded.Segment == label])}")
+        right.markdown(f"**Coded in segment {s}**\n\n{_mark_lines(coded[coded.Segment == label])}")
 
 
 def show_player(dyad_id: str, number: int, path: Path, span: tq.Span) -> None:
@@ -142,9 +146,9 @@ def show_player(dyad_id: str, number: int, path: Path, span: tq.Span) -> None:
     st.caption(f"Recording from {start} ({md(span.label)}). Each play is recorded in the audit trail.")
     fmt = mimetypes.guess_type(path.name)[0]
     if path.suffix.lower() in AUDIO:
-        st.audio(str(path), format=fmt or "audio/wav", start_time=int(span.start), autoplay=True)
+        st.audio(str(path), format=fmt or "audio/wav", start_time=int(span.start), autoplay=True, width=PLAYER_PX)
     else:
-        st.video(str(path), format=fmt or "video/mp4", start_time=int(span.start), autoplay=True)
+        st.video(str(path), format=fmt or "video/mp4", start_time=int(span.start), autoplay=True, width=PLAYER_PX)
 
 
 def default_key(marks: pd.DataFrame, all_spans: list[tq.Span], segment_minutes: int) -> str:

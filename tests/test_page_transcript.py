@@ -122,10 +122,10 @@ def test_pane_opens_at_the_first_rupture_segment_with_its_marks(monkeypatch: pyt
     assert box.value == "s1" and box.options[:2] == ["Episode 1: 0-15 min (unaddressed)",
                                                      "Episode 2: 25-35 min (unaddressed)"]
     body = all_text(at)
-    assert "`0:10` **patient:** Patient words in segment 1." in body
-    assert "`0:40` **therapist:** Therapist words in segment 1." in body
+    assert "`0:10` **Patient:** Patient words in segment 1." in body
+    assert "`0:40` **Therapist:** Therapist words in segment 1." in body
     assert "segment 2." not in body                                               # only segment 1's turns
-    assert "**Coded in segment 1**  \n**Complaint/concern about the therapist** (confrontation, check)" in body
+    assert "**Coded in segment 1**\n\n- Complaint/concern about the therapist (confrontation, check)" in body
     assert ("view transcript", "D1/3") in audit_actions(tx_db)
 
 
@@ -138,9 +138,9 @@ def test_picking_an_episode_shows_each_segment_with_its_marks(monkeypatch: pytes
         assert f"**Segment {s}, {(s - 1) * 5}-{s * 5} min**" in body
         assert f"Patient words in segment {s}." in body
     assert "Patient words in segment 8." not in body
-    assert "**Coded in segment 7**  \n**Efforts to control/pressure therapist** (confrontation, check)" in body
+    assert "**Coded in segment 7**\n\n- Efforts to control/pressure therapist (confrontation, check)" in body
     picker(at).set_value("s9").run()
-    assert "**Coded in segment 9**  \nNo codes marked in these minutes." in all_text(at)
+    assert "**Coded in segment 9**\n\nNo codes marked in these minutes." in all_text(at)
 
 
 def test_a_timeline_click_moves_the_pane(monkeypatch: pytest.MonkeyPatch, tx_db: Path) -> None:
@@ -165,7 +165,7 @@ def test_untimed_transcript_is_shown_whole_and_says_why(monkeypatch: pytest.Monk
     at = run(monkeypatch, clinic_db, SESSION, dyad="D1", session="3")
     body = all_text(at)
     assert "This transcript has no times, so it cannot be aligned to the segments: all 2 turns" in body
-    assert "**therapist:** How was your week?" in body and "**patient:** Fine I guess." in body
+    assert "**Therapist:** How was your week?" in body and "**Patient:** Fine I guess." in body
 
 
 # --- recording ----------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_attach_a_transcript_with_a_speaker_mapping(monkeypatch: pytest.MonkeyPa
     attach_file(at, "named.vtt", named, "Dr Lee=therapist, Ben=patient")
     body = all_text(at)
     assert "Attached 20 turns from named.vtt, aligned to the segments." in body
-    assert "`0:40` **therapist:** Therapist words in segment 1." in body
+    assert "`0:40` **Therapist:** Therapist words in segment 1." in body
     assert not at.file_uploader[0].value                                          # emptied: no double attach
 
 
