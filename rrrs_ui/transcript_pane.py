@@ -189,6 +189,8 @@ def transcript_pane(head: dict[str, Any], marks: pd.DataFrame, episodes: list[Ep
         return
     st.subheader("Transcript and recording" if has_text and recording else
                  "Transcript" if has_text else "Recording")
+    st.caption("Click a mark or a rupture episode in the timeline above, or pick the minutes below: the turns "
+               "of each segment are shown with the codes marked in it.")
     minutes_, n = int(head["segment_minutes"]), int(head["n_segments"])
     all_spans = tq.spans(marks, episodes, n, minutes_)
     span = choose_span(dyad_id, number, all_spans, default_key(marks, all_spans, minutes_), event)

@@ -20,6 +20,7 @@ from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL, SESSION_END
 WIDTH = 760
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
 EPISODE_ROW = "Rupture episodes"
+SELECTED = "#222222"  # outline of the marks in the segment clicked for the transcript pane
 CLARITY_TEXT = {"check": "check: meets criteria", "check_minus": "check-minus: unclear"}
 
 
@@ -120,8 +121,13 @@ def timeline_chart(marks: pd.DataFrame, n_segments: int, segment_minutes: int = 
             range(0, end + 1, segment_minutes)), title="Minutes into the session")))
     mark_layer = _mark_layer(data, y, x_scale)
     if selectable:
+        # The clicked segment's marks get a dark outline; fading the others would mimic check-minus tints.
         seg = alt.selection_point(name="seg", fields=["segment"], on="click")
-        mark_layer = mark_layer.add_params(seg).encode(opacity=alt.condition(seg, alt.value(1.0), alt.value(0.35)))
+        family = alt.Stroke("family:N", scale=alt.Scale(domain=list(FAMILY_COLOURS),
+                                                        range=list(FAMILY_COLOURS.values())), legend=None)
+        mark_layer = mark_layer.add_params(seg).encode(
+            stroke=alt.condition(seg, alt.value(SELECTED), family, empty=False),
+            strokeWidth=alt.condition(seg, alt.value(3), alt.value(1.5), empty=False))
     layers: list[alt.Chart | alt.LayerChart] = [grid, mark_layer]
     if episodes:
         layers.append(_episode_layer(episodes, x_scale, _y("row:N", order), selectable))

@@ -9,6 +9,7 @@ its own media folder (`RRRS_MEDIA_ROOT`). Screenshots at 1400 and 1024 px: artif
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from rrrs_core.palette import CONFRONTATION
 from tests.builders import small_clinic_db
 from tests.e2e.conftest import (
     assert_no_exception,
@@ -74,6 +76,26 @@ def video_start(page) -> float:
     return float(video.evaluate("v => v.currentTime"))
 
 
+def click_rightmost_bar(page, colour: str) -> None:
+    """Click the right-most bar of `colour` in the session timeline (Vega draws on a canvas: no DOM marks)."""
+    from PIL import Image
+
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    assert box is not None
+    image = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
+    want = tuple(int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    hits = [(x, y) for y in range(image.height) for x in range(image.width)
+            if all(abs(a - b) <= 6 for a, b in zip(image.getpixel((x, y)), want, strict=True))]
+    assert hits, f"no {colour} pixel in the timeline"
+    right = max(x for x, _ in hits)
+    ys = [y for x, y in hits if x >= right - 3]
+    scale = image.width / box["width"]   # device pixels per CSS pixel
+    page.mouse.click(box["x"] + (right - 6) / scale, box["y"] + (sum(ys) / len(ys)) / scale)
+    wait_ready(page)
+
+
 def test_supervisor_reads_an_episode_and_plays_it(new_context, tx_app_url: str) -> None:
     page = new_context(tx_app_url).new_page()
     goto(page, SESSION)
@@ -97,6 +119,16 @@ def test_supervisor_reads_an_episode_and_plays_it(new_context, tx_app_url: str) 
     expect(main).to_contain_text("Recording from 25:00")
     assert_no_exception(page)
     shots(page, "2-episode-playing")
+
+    # A click on a mark in the timeline: the last confrontation bar is segment 7 (30-35 min).
+    click_rightmost_bar(page, CONFRONTATION)
+    expect(selectbox(page, "Minutes shown").get_by_role("combobox")).to_have_value(
+        re.compile(r"^Segment 7: 30-35 min"))
+    expect(main).to_contain_text("Recording from 30:00")
+    assert "Patient words in segment 6." not in page_text(page)
+    assert video_start(page) >= 30 * 60
+    assert_no_exception(page)
+    shots(page, "4-clicked-segment")
 
 
 def test_supervisor_finds_a_phrase_and_opens_its_segment(new_context, tx_app_url: str) -> None:
