@@ -113,3 +113,36 @@ def test_delete_removes_the_rows_and_is_admin_only(clinic_con):
     assert store.scalar(clinic_con, "SELECT count(*) FROM transcript_turn WHERE text LIKE '%frustrated%'") == 1
     with pytest.raises(NotFoundError, match="has no transcript"):
         delete(clinic_con, ADMIN, "D1", 3)
+
+
+def _catalog_holds(con, word: str) -> list[str]:
+    """The DuckLake catalog tables (PostgreSQL) whose rows hold `word` in plaintext."""
+    from rrrs_core.storage.lake import metadata
+
+    meta = metadata(con)
+    tables = con.execute(f"SELECT * FROM postgres_query('{meta}', 'SELECT table_name FROM "
+                         "information_schema.tables WHERE table_name LIKE ''ducklake_inlined_data%''')").fetchall()
+    return [t for (t,) in tables
+            if word in repr(con.execute(f"SELECT * FROM postgres_query('{meta}', 'SELECT * FROM {t}')").fetchall())]
+
+
+def test_deleted_text_is_gone_from_old_snapshots_files_and_catalog(clinic_con, backend):
+    many = "".join(f"{i},{i + 1},P,Gone{i} giraffe\n" for i in range(300)).encode()
+    _attach(clinic_con, b"start,end,speaker,text\n" + many, session=3)
+    _attach(clinic_con, b"start,end,speaker,text\n1,2,T,one giraffe only\n", session=2)
+    _attach(clinic_con, b"start,end,speaker,text\n1,2,T,the elephant stays\n", session=4)
+    if backend == "lake":
+        assert not _catalog_holds(clinic_con, "giraffe"), "transcript text was inlined into the catalog"
+        name = store.scalar(clinic_con, "SELECT current_database()")
+        before = store.scalar(clinic_con, f"SELECT max(snapshot_id) FROM ducklake_snapshots('{name}')")
+    delete(clinic_con, ADMIN, "D1", 3)
+    delete(clinic_con, ADMIN, "D1", 2)
+    assert store.scalar(clinic_con, "SELECT count(*) FROM transcript_turn WHERE text LIKE '%giraffe%'") == 0
+    assert turns(clinic_con, ADMIN, "D1", 4).text.tolist() == ["the elephant stays"]
+    if backend == "lake":
+        with pytest.raises(Exception, match="No snapshot found"):
+            clinic_con.execute(f"SELECT count(*) FROM transcript_turn AT (VERSION => {before})").fetchall()
+        files = clinic_con.execute(f"SELECT data_file FROM ducklake_list_files('{name}', 'transcript_turn')"
+                                   ).fetchall()
+        assert len(files) == 1  # only the file of the transcript kept; the deleted ones' files are removed
+        assert not _catalog_holds(clinic_con, "giraffe")

@@ -17,7 +17,7 @@ import duckdb
 from rrrs_core.access import Principal
 from rrrs_core.errors import RrrsError
 from rrrs_core.store import one, writing
-from rrrs_core.transcripts import rules
+from rrrs_core.transcripts import lake, rules
 
 ENV = "RRRS_MEDIA_ROOT"
 MEDIA_TYPES = (".mp4", ".webm", ".ogg", ".ogv", ".mp3", ".m4a", ".wav", ".mov")
@@ -56,6 +56,7 @@ def set_recording(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, 
     root = media_root()
     relative = inside(root, path).relative_to(root).as_posix()
     key = [dyad_id, int(session_number)]
+    lake.no_inlining(con)
     with writing(con):
         rules.require_attach(con, who, dyad_id, session_number)
         con.execute("DELETE FROM recording WHERE dyad_id = ? AND session_number = ?", key)

@@ -17,7 +17,7 @@ import pandas as pd
 from rrrs_core.access import Principal
 from rrrs_core.errors import NotFoundError, RrrsError
 from rrrs_core.store import one, scalar, writing
-from rrrs_core.transcripts import rules
+from rrrs_core.transcripts import lake, rules
 from rrrs_core.transcripts.model import MAX_TURNS, SPEAKERS, Turn
 
 COLUMNS = ["turn", "start", "end", "speaker", "label", "text", "segment"]
@@ -73,6 +73,7 @@ def attach(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
         "end_s": pd.array([t.end for t in turns], dtype="Float64"),
         "speaker": [t.speaker for t in turns], "label": [t.label for t in turns], "text": [t.text for t in turns]})
     key = [dyad_id, session_number]
+    lake.no_inlining(con)
     with writing(con):
         rules.require_attach(con, who, dyad_id, session_number)
         replaced = bool(scalar(con, "SELECT count(*) FROM transcript WHERE dyad_id = ? AND session_number = ?", key))
@@ -90,6 +91,12 @@ def attach(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
                  f"{len(turns)} turns ({fmt}, {'timed' if timed else 'no times'})"
                  + (", replacing the earlier transcript" if replaced else ""))
     return len(turns)
+
+
+def has_session(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
+    """Whether the session is stored (for the demo import, which skips transcripts of absent sessions)."""
+    return bool(scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
+                       [dyad_id, int(session_number)]))
 
 
 def has_transcript(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
@@ -165,8 +172,8 @@ def search(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, query: 
 
 
 def delete(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session_number: int) -> int:
-    """Remove the session's transcript, every turn's row (not hidden: gone); admins only; audited. Returns
-    the number of turns removed."""
+    """Remove the session's transcript, every turn's row (not hidden: gone, on a shared store from old
+    snapshots and data files too: `lake.purge`); admins only; audited. Returns the number of turns removed."""
     rules.require_admin(con, who, dyad_id, session_number)
     key = [dyad_id, int(session_number)]
     with writing(con):
@@ -175,5 +182,6 @@ def delete(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
             raise NotFoundError(f"Dyad {dyad_id}, session {session_number} has no transcript.")
         con.execute("DELETE FROM transcript_turn WHERE dyad_id = ? AND session_number = ?", key)
         con.execute("DELETE FROM transcript WHERE dyad_id = ? AND session_number = ?", key)
+    lake.purge(con)
     rules.record(con, who, "delete transcript", _target(dyad_id, session_number), f"{n} turns deleted")
     return int(n)  # type: ignore[call-overload]
