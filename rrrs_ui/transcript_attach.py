@@ -1,8 +1,8 @@
 """Session page: attach a transcript (.vtt, .srt, .csv) and, for an admin, delete it.
 
-Shown to those who may edit the session's coding (admins and supervisors in scope: `Permit.codes`); the
-write functions in `rrrs_core.transcripts` check the same again, so the hidden widget is never the only
-guard. A file that cannot be read shows each problem with its file, line, column and value; nothing is
+Shown to the roles that may attach (`rules.ATTACHERS`: the session's therapist, their supervisor, an admin;
+the page itself is already scoped); the write functions in `rrrs_core.transcripts` check role and scope again,
+so the hidden widget is never the only guard. A file that cannot be read shows each problem with its file, line, column and value; nothing is
 stored then. Deleting asks for a confirmation first.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rrrs_core import permits, transcripts
+from rrrs_core import transcripts
 from rrrs_core.errors import ValidationError
 from rrrs_core.queries import transcript as tq
+from rrrs_core.transcripts import rules
 from rrrs_ui import auth, glue
 from rrrs_ui import widgets as w
 from rrrs_ui.text import md
@@ -46,10 +47,9 @@ def _attach(dyad_id: str, number: int, upload: object, mapping: str) -> None:
 
 
 def attach_panel(dyad_id: str, number: int, has_text: bool) -> None:
-    """The attach form (editors of the session) and the delete button (admins)."""
+    """The attach form (those who may attach) and the delete button (admins)."""
     who = auth.principal()
-    permit = glue.query(permits.for_principal, who, synthetic_only=auth.synthetic_only())
-    if not permit.codes:
+    if who.role not in rules.ATTACHERS:
         return
     flash = st.session_state.pop(_FLASH, None)
     if flash:

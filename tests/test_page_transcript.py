@@ -231,10 +231,12 @@ def test_out_of_scope_is_not_found(monkeypatch: pytest.MonkeyPatch, tx_db: Path)
     assert "Search the transcripts" not in all_text(at)
 
 
-def test_therapist_reads_own_transcript_but_may_not_attach(monkeypatch: pytest.MonkeyPatch, tx_db: Path) -> None:
+def test_therapist_reads_and_replaces_own_transcript_but_may_not_delete(monkeypatch: pytest.MonkeyPatch,
+                                                                         tx_db: Path) -> None:
     at = run(monkeypatch, tx_db, SESSION, role="therapist", dyad="D1", session="3")
     assert "Patient words in segment 1." in all_text(at)
-    assert not [e for e in at.expander if "transcript" in e.label.lower()]
+    labels = [e.label for e in at.expander]
+    assert "Replace the transcript" in labels and "Delete the transcript" not in labels
 
 
 # --- attach and delete ---------------------------------------------------------------------------------
