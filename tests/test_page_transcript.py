@@ -323,3 +323,12 @@ def test_dyad_search_links_to_the_session_at_the_turn(monkeypatch: pytest.Monkey
 def test_dyad_without_transcripts_offers_no_search(monkeypatch: pytest.MonkeyPatch, tx_db: Path) -> None:
     at = run(monkeypatch, tx_db, DYAD, dyad="D2")
     assert "Search the transcripts" not in all_text(at)
+
+
+def test_session_without_codes_still_shows_its_turns(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    add_transcript(clinic_db, dyad="D4", session=1, name="d4s1.vtt")
+    at = run(monkeypatch, clinic_db, SESSION, dyad="D4", session="1")
+    body = all_text(at)
+    assert "No codes were marked in this session" in body
+    assert picker(at).value == "s1"                                               # no rupture: segment 1
+    assert "Patient words in segment 1." in body and "No codes marked in these minutes." in body
