@@ -17,6 +17,7 @@ from rrrs_core.transcripts import (
     parse,
     search,
     segment_turns,
+    to_turns,
     turns,
 )
 
@@ -45,6 +46,15 @@ def test_attach_and_read_back(clinic_con):
     assert frame.segment.tolist() == [1, 1, 2, 3]  # 5-minute segments: 0-300 s is segment 1
     assert frame.speaker.tolist() == ["therapist", "patient", "therapist", "patient"]
     assert info(clinic_con, "D1", 3)["n_turns"] == 4
+
+
+def test_stored_turns_read_back_as_the_parsed_ones(clinic_con):
+    parsed = parse(CSV, "s3.csv")
+    _attach(clinic_con)
+    assert to_turns(turns(clinic_con, ADMIN, "D1", 3)) == parsed
+    untimed = parse(b"turn,speaker,text\n1,T,Hello\n", "x.csv")
+    attach(clinic_con, ADMIN, "D1", 2, untimed, "x.csv")
+    assert to_turns(turns(clinic_con, ADMIN, "D1", 2)) == untimed
 
 
 def test_segments_and_minutes_take_every_overlapping_turn(clinic_con):

@@ -148,6 +148,15 @@ def export_csv(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, ses
     return frame[["turn", "start", "end", "speaker", "label", "text"]].to_csv(index=False).encode("utf-8")
 
 
+def to_turns(frame: pd.DataFrame) -> list[Turn]:
+    """The rows of `turns`/`segment_turns` as `Turn`s (what the suggestions take); NaN times become None."""
+    def time(value: object) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+    return [Turn(int(r.turn), time(r.start), time(r.end), str(r.speaker), str(r.label), str(r.text))
+            for r in frame.itertuples(index=False)]
+
+
 def search(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, query: str) -> pd.DataFrame:
     """Turns of the dyad's transcripts that contain `query` (any case), within the principal's scope (a coder:
     the sessions assigned to them); audited with the query's length and the number found, never its words."""
