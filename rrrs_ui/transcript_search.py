@@ -26,7 +26,7 @@ def results_table(dyad_id: str, found: pd.DataFrame) -> pd.DataFrame:
                       at=None if pd.isna(r.start) else int(r.start), **carried_params())
              for r in found.itertuples()]
     return pd.DataFrame({"Session": links, "Time": [tq.clock(s) for s in found.start],
-                         "Speaker": found.speaker, "Text": found.text})
+                         "Speaker": found.speaker.str.capitalize(), "Text": found.text})
 
 
 def search_panel(dyad_id: str) -> None:

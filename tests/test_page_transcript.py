@@ -314,7 +314,7 @@ def test_dyad_search_links_to_the_session_at_the_turn(monkeypatch: pytest.Monkey
     table = next(d.value for d in at.dataframe if "Text" in d.value.columns)
     assert table.Text.tolist() == ["This is pointless, honestly."]
     assert table.Session.tolist() == ["session?dyad=D1&session=3&at=310"]
-    assert table.Time.tolist() == ["5:10"] and table.Speaker.tolist() == ["patient"]
+    assert table.Time.tolist() == ["5:10"] and table.Speaker.tolist() == ["Patient"]
     assert ("search transcripts", "D1") in audit_actions(tx_db)
     search(at, "nowhere said")
     assert "No turn of this dyad's transcripts contains these words." in all_text(at)

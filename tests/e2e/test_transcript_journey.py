@@ -144,7 +144,7 @@ def test_supervisor_finds_a_phrase_and_opens_its_segment(new_context, tx_app_url
     tables = [grid_rows(page, i) for i in range(page.locator('[data-testid="stDataFrame"]').count())]
     index = next(i for i, rows in enumerate(tables) if any("pointless" in c for r in rows for c in r))
     rows = tables[index]
-    assert [r[1:] for r in rows] == [["5:10", "patient", "This is pointless, honestly."]], rows
+    assert [r[1:] for r in rows] == [["5:10", "Patient", "This is pointless, honestly."]], rows
     assert_no_exception(page)
     shots(page, "3-search")
     grid(page, index).scroll_into_view_if_needed()  # the canvas is clicked by position: bring it into view
