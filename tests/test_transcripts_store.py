@@ -63,6 +63,9 @@ def test_segments_and_minutes_take_every_overlapping_turn(clinic_con):
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 2).turn.tolist() == [2, 3]  # turn 2 runs 280-310 s
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 3).turn.tolist() == [4]
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 4).empty
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(RrrsError, match="numbered from 1"):
+            segment_turns(clinic_con, ADMIN, "D1", 3, bad)
     assert turns(clinic_con, ADMIN, "D1", 3, start=300, end=320).turn.tolist() == [2, 3]
     assert turns(clinic_con, ADMIN, "D1", 3, start=20, end=280).empty  # turn 1 ends at 20: not in [20, 280)
 
