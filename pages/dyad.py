@@ -25,6 +25,7 @@ from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
 from rrrs_ui.pdf_button import pdf_download
 from rrrs_ui.text import md
+from rrrs_ui.transcript_search import search_panel
 
 auth.require_page("dyad")
 
@@ -236,6 +237,7 @@ def main() -> None:
                f"{EPISODE_WINDOW} segments after; unaddressed in session (At end) = the session ended within "
                "those segments.")
     open_session(dyad_id, traj, picked_session(event))
+    search_panel(dyad_id)
     st.subheader("Sessions")   # next to the picker, above the notes: the list a supervisor reads first
     st.caption(f"Newest first; click the Severity header to sort the worst first. "
                f"{SEVERITY_RULE.format(threshold=tc)}")

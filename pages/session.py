@@ -25,6 +25,8 @@ from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
 from rrrs_ui.text import md
+from rrrs_ui.transcript_attach import attach_panel
+from rrrs_ui.transcript_pane import linked_media, selection_modes, transcript_pane
 
 auth.require_page("session")
 
@@ -244,12 +246,21 @@ def main() -> None:
     show_ratings(ratings, coder)
     srv.show_session_reports(reports)
     st.subheader("Timeline")
+    has_text, recording = linked_media(*chosen)
+    linked, event = has_text or recording is not None, None
     if marks.empty:
         st.info("No codes were marked in this session: no rupture markers and no resolution strategies.")
     else:
-        st.vega_lite_chart(glue.chart(charts.timeline_chart, marks, int(head["n_segments"]), int(head["segment_minutes"]),
-                                              episodes), theme=None)
+        spec = glue.chart(charts.timeline_chart, marks, int(head["n_segments"]), int(head["segment_minutes"]),
+                          episodes, selectable=linked)
+        if linked:   # a click on a mark or an episode opens those minutes in the transcript pane
+            event = st.vega_lite_chart(spec, theme=None, on_select="rerun", key="timeline",
+                                       selection_mode=selection_modes(episodes))
+        else:
+            st.vega_lite_chart(spec, theme=None)
         show_codebook(marks)
+    transcript_pane(head, marks, episodes, event, has_text, recording)
+    attach_panel(*chosen, has_text)
     show_episodes(episodes, unlinked, int(head["segment_minutes"]))
     show_coders(scope, head, codings, coder)
     notes_panel(chosen[0], chosen[1], author=auth.principal().name)

@@ -20,6 +20,7 @@ from rrrs_core.palette import FAMILY_COLOURS, LIGHT, NEUTRAL, SESSION_END
 WIDTH = 760
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")  # width = whole chart; on screen it stretches
 EPISODE_ROW = "Rupture episodes"
+SELECTED = "#222222"  # outline of the marks in the segment clicked for the transcript pane
 CLARITY_TEXT = {"check": "check: meets criteria", "check_minus": "check-minus: unclear"}
 
 
@@ -67,13 +68,16 @@ def _mark_layer(data: pd.DataFrame, y: alt.Y, x_scale: alt.Scale, **extra: objec
     )
 
 
-def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) -> alt.Chart:
-    rows = [{"row": EPISODE_ROW, "start": (e.first_segment - 1) * e.segment_minutes,
+def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y,
+                   selectable: bool = False) -> alt.LayerChart:
+    rows = [{"row": EPISODE_ROW, "first_segment": e.first_segment, "last_segment": e.last_segment,
+             "start": (e.first_segment - 1) * e.segment_minutes,
              "end": e.window_end * e.segment_minutes, "rupture_end": e.last_segment * e.segment_minutes,
              "status": e.status,
              "what": f"Episode {i}: ruptures {e.minutes}, looked for a strategy until "
                      f"{e.window_end * e.segment_minutes} min"} for i, e in enumerate(episodes, start=1)]
-    data = pd.DataFrame(rows, columns=["row", "start", "end", "rupture_end", "status", "what"])
+    data = pd.DataFrame(rows, columns=["row", "first_segment", "last_segment", "start", "end", "rupture_end",
+                                       "status", "what"])
     tooltip = [alt.Tooltip("what:N", title="Episode"), alt.Tooltip("status:N", title="Status")]
     colour = alt.Color("status:N", title="Episode", scale=alt.Scale(domain=[ADDRESSED, UNADDRESSED, IN_SESSION],
                                                                     range=[FAMILY_COLOURS["resolution"], NEUTRAL,
@@ -83,17 +87,24 @@ def _episode_layer(episodes: Sequence[Episode], x_scale: alt.Scale, y: alt.Y) ->
         x=alt.X("start:Q", scale=x_scale), x2="end:Q", y=y, color=colour, tooltip=tooltip)
     core = alt.Chart(data).mark_rect(height=10).encode(
         x=alt.X("start:Q", scale=x_scale), x2="rupture_end:Q", y=y, color=colour, tooltip=tooltip)
+    if selectable:   # on the solid rupture run, not on the faint window under it
+        core = core.add_params(alt.selection_point(name="episode", fields=["first_segment", "last_segment"],
+                                                   on="click"))
     return alt.layer(window, core)
 
 
 def timeline_chart(marks: pd.DataFrame, n_segments: int, segment_minutes: int = 5,
                    episodes: Sequence[Episode] | None = None, width: int = WIDTH,
-                   title: str | None = None) -> alt.TopLevelMixin:
+                   title: str | None = None, selectable: bool = False) -> alt.TopLevelMixin:
     """One row per code that occurs (codebook order, so families group), x = minutes.
 
     With `episodes`, a top row shows each rupture episode (solid) and its resolution window (faint),
     green when addressed, grey when unaddressed, light grey when unaddressed in session (the session ended
     within the window).
+
+    With `selectable`, a click on a mark selects its segment (selection parameter `seg`, field `segment`) and
+    a click on an episode its rupture segments (`episode`: `first_segment`, `last_segment`), for the session
+    page's transcript pane.
     """
     data = _prepare(marks)
     order = list(data.sort_values("position").label.drop_duplicates())
@@ -108,9 +119,18 @@ def timeline_chart(marks: pd.DataFrame, n_segments: int, segment_minutes: int = 
     grid = alt.Chart(pd.DataFrame({"m": list(range(0, end + 1, segment_minutes))})).mark_rule(
         color="#e6e6e6").encode(x=alt.X("m:Q", scale=x_scale, axis=alt.Axis(values=list(
             range(0, end + 1, segment_minutes)), title="Minutes into the session")))
-    layers: list[alt.Chart | alt.LayerChart] = [grid, _mark_layer(data, y, x_scale)]
+    mark_layer = _mark_layer(data, y, x_scale)
+    if selectable:
+        # The clicked segment's marks get a dark outline; fading the others would mimic check-minus tints.
+        seg = alt.selection_point(name="seg", fields=["segment"], on="click")
+        family = alt.Stroke("family:N", scale=alt.Scale(domain=list(FAMILY_COLOURS),
+                                                        range=list(FAMILY_COLOURS.values())), legend=None)
+        mark_layer = mark_layer.add_params(seg).encode(
+            stroke=alt.condition(seg, alt.value(SELECTED), family, empty=False),
+            strokeWidth=alt.condition(seg, alt.value(3), alt.value(1.5), empty=False))
+    layers: list[alt.Chart | alt.LayerChart] = [grid, mark_layer]
     if episodes:
-        layers.append(_episode_layer(episodes, x_scale, _y("row:N", order)))
+        layers.append(_episode_layer(episodes, x_scale, _y("row:N", order), selectable))
     chart = alt.layer(*layers).resolve_scale(color="independent").properties(
         width=width, height=alt.Step(28), autosize=FIT_X,
         title=alt.Title(title or "Session timeline", subtitle=subtitle))
