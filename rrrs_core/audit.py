@@ -38,7 +38,9 @@ from rrrs_core.store import next_id, one, scalar, writing
 ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "generate pdf", "manage users",
            "view audit", "export audit", "sign in", "role change", "view scoresheet", "download scoresheet",
            "add note", "view caseload", "view reliability", "mark reference",
-           "enter self-report", "export self-reports")
+           "enter self-report", "export self-reports",
+           "attach transcript", "view transcript", "search transcripts", "export transcript", "delete transcript",
+           "attach recording", "play recording")
 GENESIS = "0" * 64
 CLI_ROLE = "cli"  # rows written by the command line: no sign-in, so the OS account is recorded beside the actor
 _ROW = "rrrs-audit-v2"

@@ -70,6 +70,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         close()
     audit.record_cli(con, args.user, "import", ", ".join(str(p) for p in (sheets or paths)), report.summary())
     print(report.summary())
+    if report.synthetic and not sheets:  # the demo folder's synthetic transcripts and recording (#19)
+        from rrrs_core.demo_transcripts import attach_folder
+
+        if said := attach_folder(con, paths[0], args.user):
+            print(said)
     _print_problems(report.warnings, args.all_warnings)
     return 0
 
@@ -102,6 +107,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     n_sessions = tables.sessions[["dyad_id", "session_number"]].drop_duplicates().shape[0]
     print(f"Wrote a synthetic demo clinic to {args.out}: {args.dyads} dyads, {n_sessions} sessions, "
           f"{len(tables.sessions)} codings, {len(tables.marks)} marks (seed {args.seed})")
+    from rrrs_core import demo_transcripts
+
+    print(demo_transcripts.write_and_say(args.out, tables.marks, tables.sessions))
     return 0
 
 
@@ -150,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.reliability.command import add_reliability_parser
 
     add_reliability_parser(sub)
+    from rrrs_core.transcripts.command import add_parsers as add_transcript_parsers
+
+    add_transcript_parsers(sub, with_db)  # `attach transcript|recording`, `transcript show|delete`
     add_data_path(parser)
     return parser
 

@@ -62,3 +62,31 @@ class ValidationError(RrrsError):
         self.warnings = [p for p in problems if p.severity != "error"]
         n = len(self.problems)
         super().__init__(f"{n} error{'s' if n != 1 else ''} found; nothing was imported")
+
+
+@dataclass(frozen=True)
+class LineProblem(Problem):
+    """A problem in a text file (a transcript), placed by line rather than by table row."""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", line {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        val = "" if self.value is None else f" (value '{self.value}')"
+        return f"{self.severity.upper()}: {where}{val}: {self.message}"
+
+
+class TranscriptError(ValidationError):
+    """A transcript that cannot be attached: each problem names file, line, column and value; nothing stored.
+    A ValidationError, so the CLI lists every problem and exits 2; its own message is the first problem."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        first = self.problems[0] if self.problems else None
+        more = len(self.problems) - 1
+        text = str(first).removeprefix("ERROR: ") if first else "the transcript cannot be read"
+        if more > 0:
+            text += f" (and {more} more problem{'s' if more != 1 else ''})"
+        self.args = (f"{text}; nothing was stored",)

@@ -325,4 +325,40 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        11,
+        "session transcripts (turns and where they came from) and references to session recordings",
+        # Clinical text, so it lives in the store (encrypted like the codings) and nowhere else. No keys: the
+        # store may be DuckLake; `rrrs_core.transcripts` writes a session's rows under the write lock, replacing
+        # them whole. A recording is only a path relative to $RRRS_MEDIA_ROOT: the file never enters the store.
+        """
+        CREATE TABLE transcript (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            source         VARCHAR NOT NULL,
+            format         VARCHAR NOT NULL,
+            n_turns        INTEGER NOT NULL,
+            timed          BOOLEAN NOT NULL,
+            attached_by    VARCHAR NOT NULL,
+            attached_at    TIMESTAMP NOT NULL
+        );
+        CREATE TABLE transcript_turn (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            turn           INTEGER NOT NULL,
+            start_s        DOUBLE,
+            end_s          DOUBLE,
+            speaker        VARCHAR NOT NULL,
+            label          VARCHAR NOT NULL,
+            text           VARCHAR NOT NULL
+        );
+        CREATE TABLE recording (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            path           VARCHAR NOT NULL,
+            set_by         VARCHAR NOT NULL,
+            set_at         TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
