@@ -192,9 +192,31 @@ def table(results: Sequence[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate the code-suggestion models (held-out manual examples)")
     parser.add_argument("--model", choices=sorted(MODELS), action="append")
+    parser.add_argument("--write", action="store_true",
+                        help="store each model's threshold (cross-validated on all the manual data), the figures "
+                             "shown in the app and the training texts' embeddings (rrrs_core/suggest/data/)")
     args = parser.parse_args(argv)
     results = [evaluate(kind) for kind in (args.model or ["lexical", "embedding"])]
     print(table(results))
+    if args.write:
+        import json
+
+        from rrrs_core.suggest.engine import THRESHOLDS, trained
+        from rrrs_core.suggest.models import store_embeddings
+
+        store_embeddings([e.text for e in training_rows(load())])
+        from rrrs_core.suggest.figures import FIGURES_FILE
+
+        trained.cache_clear()
+        THRESHOLDS.unlink(missing_ok=True)
+        chosen = {kind: trained(kind).threshold for kind in sorted(MODELS)}
+        THRESHOLDS.write_text(json.dumps(chosen, indent=1) + "\n")
+        FIGURES_FILE.write_text(json.dumps({kind: {
+            "name": r.name, "code_f1": round(r.code_f1, 2), "family_f1": round(r.family_f1, 2),
+            "top3_recall": round(r.top3_recall, 2), "uncoded_flagged": round(r.uncoded_flagged, 2),
+            "n_coded": r.n_coded, "n_uncoded": r.n_uncoded,
+        } for kind, r in zip(args.model or ["lexical", "embedding"], results, strict=True)}, indent=1) + "\n")
+        print(f"thresholds {chosen} -> {THRESHOLDS}; figures -> {FIGURES_FILE}")
     for r in results:
         print(f"{r.name}: evaluated in {r.seconds:.1f} s")
     return 0

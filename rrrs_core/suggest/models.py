@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -124,6 +125,8 @@ class EmbeddingModel(SuggestionModel):
 
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        if fit and not self.cache:
+            self.cache.update(stored_embeddings())
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         fresh = dict(zip(missing, minilm.load().encode(missing), strict=True)) if missing else {}
         if fit:  # training texts are kept; a session's turns are not
@@ -133,6 +136,29 @@ class EmbeddingModel(SuggestionModel):
     def precompute(self, texts: list[str]) -> None:
         """Embed texts once (the evaluation refits on many folds of the same texts)."""
         self.features(texts, fit=True)
+
+
+EMBEDDINGS = Path(__file__).with_name("data") / "train_embeddings.npz"
+
+
+def stored_embeddings() -> dict[str, np.ndarray]:
+    """The manual texts' embeddings under the packaged weights, as `make eval-suggest` stored them (embedding
+    ~170 texts takes 5-30 s on a busy 2-core machine); none when the clinic configured other weights."""
+    import os
+
+    from rrrs_core.suggest.minilm import ENV
+
+    if os.environ.get(ENV) or not EMBEDDINGS.is_file():
+        return {}
+    with np.load(EMBEDDINGS, allow_pickle=False) as z:
+        return dict(zip([str(t) for t in z["texts"]], z["vectors"], strict=True))
+
+
+def store_embeddings(texts: list[str]) -> None:
+    from rrrs_core.suggest import minilm
+
+    texts = list(dict.fromkeys(texts))
+    np.savez_compressed(EMBEDDINGS, texts=np.array(texts), vectors=minilm.load().encode(texts).astype(np.float32))
 
 
 MODELS = {"lexical": LexicalModel, "embedding": EmbeddingModel}
