@@ -22,7 +22,7 @@ from rrrs_core.suggest import decisions
 from rrrs_core.suggest.engine import method, suggest
 from rrrs_core.suggest.figures import summary
 from rrrs_ui import glue
-from rrrs_ui.scoresheet_grid import FAMILY_TITLES, PREFIX
+from rrrs_ui.scoresheet_grid import PREFIX
 from rrrs_ui.text import md
 
 ACCEPTED = PREFIX + "accepted"  # {(segment, code): clarity} marks accepted this opening (grid.reset clears)
@@ -30,6 +30,8 @@ SEGMENT = PREFIX + "tx_segment"
 CACHE = PREFIX + "tx_cache"  # {segment: (turns frame, suggestions frame)}
 HONEST = ("Suggestions, not codes: a model trained only on the 3RS manual's definitions and examples offers them "
           "to help a trained coder; it does not code. Nothing is saved until you save the coding.")
+FAMILY_NAMES = {"withdrawal": "withdrawal marker", "confrontation": "confrontation marker",
+                "resolution": "resolution strategy"}
 SPEAKER_MARK = {"therapist": "T", "patient": "P", "other": "·"}
 
 
@@ -124,7 +126,7 @@ def _suggestions(draft: CodingDraft, who: Principal, segment: int, frame: pd.Dat
             quote = text_of.get(turn, "")
             quote = quote if len(quote) <= 160 else quote[:157] + "…"
             with st.container(border=True):
-                st.markdown(f"**{code.label}** · {FAMILY_TITLES[code.family].lower()[:-1]} · score {r.score:.2f}  \n"
+                st.markdown(f"**{code.label}** · {FAMILY_NAMES[code.family]} · score {r.score:.2f}  \n"
                             f"Turn {turn} ({r.speaker}): *{md(quote)}*")
                 st.caption(f"Manual: {code.definition}")
                 a, b = st.columns(2)
