@@ -16,7 +16,7 @@ import pandas as pd
 
 from rrrs_core.access import Principal
 from rrrs_core.codebook import DEFAULT
-from rrrs_core.errors import ValidationError
+from rrrs_core.errors import RrrsError
 from rrrs_core.scope import Scope
 from rrrs_core.store import writing
 
@@ -29,7 +29,7 @@ def record_decision(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str
     from rrrs_core.transcripts import rules
 
     if not DEFAULT.has_code(code):
-        raise ValidationError(f"'{code}' is not a 3RS code")
+        raise RrrsError(f"'{code}' is not a 3RS code; a suggestion is always one of the codebook's codes")
     if method == "":
         from rrrs_core.suggest.engine import method as default_method
 
