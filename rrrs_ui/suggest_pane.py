@@ -63,7 +63,7 @@ def _transcript(frame: pd.DataFrame, highlight: set[int]) -> None:
     for r in frame.itertuples(index=False):
         mark = SPEAKER_MARK.get(str(r.speaker), "·")
         text = md(r.text)
-        line = f"`{r.turn:>3}` {_clock(r.start)}**{mark}** {text}"
+        line = f"`{r.turn}` {_clock(r.start)}**{mark}** {text}"
         lines.append(f":orange-background[{line}]" if int(r.turn) in highlight else line)
     with st.container(height=360):
         st.markdown("  \n".join(lines))
@@ -102,7 +102,7 @@ def pane(draft: CodingDraft, who: Principal) -> dict[tuple[int, str], str]:
         done = decisions.decided(con, who, draft.dyad_id, draft.session_number)
         seen = {(int(r.turn), str(r.code)) for r in done.itertuples(index=False)}
         open_ = sugg[[(int(t), str(c)) not in seen for t, c in zip(sugg["turn"], sugg["code"], strict=True)]]
-        left, right = st.columns([3, 2])
+        left, right = st.columns([1, 1])  # half each: the Accept/Reject buttons stay whole at 1024 px
         with left:
             _transcript(frame, {int(t) for t in open_["turn"]})
         with right:
