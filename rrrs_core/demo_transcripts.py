@@ -105,13 +105,17 @@ def _lines(marks: pd.DataFrame, n_segments: int, rng: random.Random) -> list[tup
         markers = [c for c in codes if FAMILY.get(c) in ("withdrawal", "confrontation")]
         strategies = [c for c in codes if FAMILY.get(c) == "resolution"]
         turns = [("Patient", next(tells)), ("Therapist", next(asks))]
-        for code in markers:
-            turns += [("Patient", rng.choice(SAYS[code])), ("Therapist", rng.choice(("Mm.", "Okay.", "I see.")))]
+        for i, code in enumerate(markers):
+            turns.append(("Patient", rng.choice(SAYS[code])))
+            if i < len(markers) - 1 or not strategies:  # else the therapist answers with the strategy
+                turns.append(("Therapist", rng.choice(("Mm.", "Okay.", "I see."))))
+        if strategies and turns[-1][0] == "Therapist":
+            turns.append(("Patient", next(tells)))
         for code in strategies:
             turns += [("Therapist", rng.choice(SAYS[code])),
                       ("Patient", rng.choice(("Maybe.", "Yeah.", "I hadn't thought of that.", "Hm. Possibly.")))]
-        while len(turns) < TURNS_PER_SEGMENT:
-            turns += [("Patient", next(tells)), ("Therapist", next(asks))]
+        while len(turns) < TURNS_PER_SEGMENT:  # ordinary talk, the two taking turns
+            turns.append(("Therapist", next(asks)) if turns[-1][0] == "Patient" else ("Patient", next(tells)))
         out += [(seg, who, text) for who, text in turns]
     return out
 

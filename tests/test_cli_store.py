@@ -30,6 +30,8 @@ def commands_with_db() -> set[str]:
 def store_commands(tmp: Path) -> dict[str, list[str]]:
     """One runnable invocation of every command that opens the store (without --db)."""
     out = str(tmp / "out")
+    (tmp / "s.csv").write_text("turn,speaker,text\n1,T,Hello\n")  # a valid transcript: it is read before the store
+    session = ["--dyad", "D1", "--session", "1"]
     return {
         "rrrs import": ["import", str(tmp)],
         "rrrs export summary": ["export", "summary", "--out", f"{out}.csv"],
@@ -47,6 +49,11 @@ def store_commands(tmp: Path) -> dict[str, list[str]]:
         "rrrs reliability": ["reliability", "--out", f"{out}.csv"],
         "rrrs export selfreports": ["export", "selfreports", "--out", f"{out}-sr.csv"],
         "rrrs instruments": ["instruments"],
+        "rrrs attach transcript": ["attach", "transcript", str(tmp / "s.csv"), *session],
+        "rrrs attach recording": ["attach", "recording", "s.mp4", *session],
+        "rrrs transcript show": ["transcript", "show", *session],
+        "rrrs transcript delete": ["transcript", "delete", *session],
+        "rrrs transcript purge": ["transcript", "purge"],
     }
 
 

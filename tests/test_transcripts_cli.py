@@ -54,6 +54,8 @@ def test_attach_show_and_delete(clinic_db, tmp_path, capsys):
     assert main(["transcript", "delete", "--dyad", "D1", "--session", "3", "--db", db, "--by", "ann"]) == 0
     assert "3 turns" in capsys.readouterr().out
     assert _count(clinic_db, "SELECT count(*) FROM transcript_turn") == 0
+    assert main(["transcript", "purge", "--db", db]) == 0
+    assert "No copy of a deleted transcript" in capsys.readouterr().out
     con = store.connect(clinic_db)
     trail = audit.listing(con)
     con.close()

@@ -49,6 +49,8 @@ def test_dialogue_follows_the_demos_coded_marks(tables, written):
         dyad, session = path.stem.rsplit("_", 1)
         said = pd.DataFrame([t.__dict__ for t in parse(path.read_bytes(), path.name)])
         said["segment"] = (said.start // 300).astype(int) + 1
+        same_segment = said.segment.eq(said.segment.shift())
+        assert not (said.speaker.eq(said.speaker.shift()) & same_segment).any(), "a speaker talks twice in a row"
         marks = tables.marks[(tables.marks.dyad_id == dyad) & (tables.marks.session_number == int(session))]
         assert not marks.empty
         for mark in marks.itertuples():

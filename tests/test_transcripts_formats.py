@@ -149,3 +149,15 @@ def test_a_mapping_to_something_else_is_refused():
 def test_an_unknown_label_is_reported_once_where_it_first_appears():
     err = _error(b"turn,speaker,text\n1,Bob,a\n2,T,b\n3,bob,c\n4,Eve,d\n", "a.csv")
     assert [(p.row, p.value) for p in err.problems] == [(2, "Bob"), (5, "Eve")]
+
+
+def test_what_recording_tools_write_bom_crlf_notes_settings_tags_and_dashes():
+    vtt = (b"\xef\xbb\xbfWEBVTT\r\n\r\nNOTE exported by a tool\r\n\r\n00:00:01.000 --> 00:00:04.500 align:start "
+           b"position:10%\r\n<v Dr Lee>Hello <i>there</i></v>\r\n\r\n00:00:05.000 --> 00:00:06.000\r\n- T: and you?\r\n")
+    assert [(t.label, t.speaker, t.text) for t in parse(vtt, "a.vtt", {"Dr Lee": "therapist"})] == [
+        ("Dr Lee", "therapist", "Hello there"), ("T", "therapist", "and you?")]
+    srt = (b"\xef\xbb\xbf1\r\n00:00:01,000 --> 00:00:02,000\r\nP: hi <i>there</i>\r\n\r\n2\r\n"
+           b"00:00:03,000 --> 00:00:04,000\r\n<b>Therapist:</b> ok\r\n")
+    assert [(t.label, t.text) for t in parse(srt, "a.srt")] == [("P", "hi there"), ("Therapist", "ok")]
+    assert [t.speaker for t in parse(b"Start;End;Speaker;Text\r\n1;2;T;a\r\n3;4;P;b\r\n", "a.csv")] == [
+        "therapist", "patient"]

@@ -17,6 +17,7 @@ from rrrs_core.transcripts import (
     parse,
     search,
     segment_turns,
+    to_turns,
     turns,
 )
 
@@ -47,12 +48,24 @@ def test_attach_and_read_back(clinic_con):
     assert info(clinic_con, "D1", 3)["n_turns"] == 4
 
 
+def test_stored_turns_read_back_as_the_parsed_ones(clinic_con):
+    parsed = parse(CSV, "s3.csv")
+    _attach(clinic_con)
+    assert to_turns(turns(clinic_con, ADMIN, "D1", 3)) == parsed
+    untimed = parse(b"turn,speaker,text\n1,T,Hello\n", "x.csv")
+    attach(clinic_con, ADMIN, "D1", 2, untimed, "x.csv")
+    assert to_turns(turns(clinic_con, ADMIN, "D1", 2)) == untimed
+
+
 def test_segments_and_minutes_take_every_overlapping_turn(clinic_con):
     _attach(clinic_con)
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 1).turn.tolist() == [1, 2]
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 2).turn.tolist() == [2, 3]  # turn 2 runs 280-310 s
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 3).turn.tolist() == [4]
     assert segment_turns(clinic_con, ADMIN, "D1", 3, 4).empty
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(RrrsError, match="numbered from 1"):
+            segment_turns(clinic_con, ADMIN, "D1", 3, bad)
     assert turns(clinic_con, ADMIN, "D1", 3, start=300, end=320).turn.tolist() == [2, 3]
     assert turns(clinic_con, ADMIN, "D1", 3, start=20, end=280).empty  # turn 1 ends at 20: not in [20, 280)
 

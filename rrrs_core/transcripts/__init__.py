@@ -22,11 +22,11 @@ _WHERE = {
     **dict.fromkeys(("has_recording", "log_play", "media_root", "recording_path", "set_recording"),
                     "rrrs_core.transcripts.recordings"),
     **dict.fromkeys(("attach", "delete", "export_csv", "has_transcript", "info", "search", "segment_turns",
-                     "turns"), "rrrs_core.transcripts.stored"),
+                     "to_turns", "turns"), "rrrs_core.transcripts.stored"),
 }
 __all__ = ["FORMATS", "SPEAKERS", "TranscriptError", "Turn", "attach", "delete", "export_csv", "has_recording",
            "has_transcript", "info", "log_play", "media_root", "parse", "recording_path", "search",
-           "segment_turns", "set_recording", "turns"]
+           "segment_turns", "set_recording", "to_turns", "turns"]
 
 if TYPE_CHECKING:
     from rrrs_core.errors import TranscriptError
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         info,
         search,
         segment_turns,
+        to_turns,
         turns,
     )
 

@@ -1,4 +1,4 @@
-"""Transcript and recording commands: `rrrs attach transcript|recording`, `rrrs transcript show|delete`.
+"""Transcript and recording commands: `rrrs attach transcript|recording`, `rrrs transcript show|delete|purge`.
 
 A bad transcript prints every problem (file, line, column, value) and exits 2 with nothing stored, like a bad
 import (`cli.main` handles the TranscriptError). Each command acts as role "cli" for the `--by` name given,
@@ -92,6 +92,15 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from rrrs_core.cli_store import connect
+    from rrrs_core.transcripts import lake
+
+    lake.purge(connect(args))
+    print("No copy of a deleted transcript is left in the store's data files or older snapshots.")
+    return 0
+
+
 def _session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dyad", required=True)
     p.add_argument("--session", required=True, type=int)
@@ -123,3 +132,6 @@ def add_parsers(sub: argparse._SubParsersAction, with_db: WithDb) -> None:
     p = with_db(tx.add_parser("delete", help="delete a session's transcript (audited; the text is removed)"))
     _session(p)
     p.set_defaults(func=cmd_delete)
+    p = with_db(tx.add_parser("purge", help="shared store: remove the older copies of deleted transcripts (a "
+                                            "delete does it; this finishes one that was interrupted)"))
+    p.set_defaults(func=cmd_purge)

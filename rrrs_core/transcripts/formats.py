@@ -33,6 +33,8 @@ UNTIMED_COLUMNS = ("turn", "speaker", "text")
 MAX_PROBLEMS = 50
 _TIMING = re.compile(r"^\s*(\S+)\s+-->\s+(\S+)")
 # "Name: words" at the start of a cue: up to 4 words before the colon, not a clock time ("12:30").
+_DASH = re.compile(r"^\s*-\s+")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")  # SubRip's <i>, <b>, <font ...> (WebVTT's are removed by webvtt-py)
 _PREFIX = re.compile(r"^\s*([^\s:<>][^:<>\n]{0,39}?)\s*:\s+(.*)$", re.S)
 
 
@@ -62,6 +64,7 @@ def _decode(data: bytes, name: str) -> str:
 
 def _split_label(text: str) -> tuple[str, str]:
     """('Name', 'words') from 'Name: words'; ('', text) when there is no label prefix."""
+    text = _DASH.sub("", text, count=1)  # "- T: words": a dash that opens a speaker's line
     m = _PREFIX.match(text)
     if m is None or len(m[1].split()) > 4 or m[1].strip().isdigit():
         return "", text
@@ -113,7 +116,7 @@ def _srt(text: str, name: str) -> list[_Raw]:
         raise _fail([problem(name, None, None, None, "the SubRip cues could not be read one by one")])
     out = []
     for (line, start, end), sub in zip(timings, subtitles, strict=True):
-        label, words = _split_label(sub.content)
+        label, words = _split_label(_TAG.sub("", sub.content))
         out.append(_Raw(line, start, end, label, words))
     return out
 

@@ -15,8 +15,11 @@ more reason to encrypt it (`RRRS_DB_KEY`, which covers free blocks too); backups
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 
+from rrrs_core.errors import RrrsError
 from rrrs_core.storage.lake import catalog_dsn
 from rrrs_core.store import writing
 
@@ -42,10 +45,22 @@ def no_inlining(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def purge(con: duckdb.DuckDBPyConnection) -> None:
-    """After a committed delete: leave no copy of the deleted rows in data files, snapshots or the catalog."""
+    """After a committed delete: leave no copy of the deleted rows in data files, snapshots or the catalog.
+    Embedded: a checkpoint, when no other transaction is open (else at the next one). Shared store: a failure
+    is an RrrsError saying the rows are deleted and how to finish (`rrrs transcript purge`)."""
     if catalog_dsn(con) is None:
-        con.execute("CHECKPOINT")
+        with contextlib.suppress(duckdb.Error):  # another connection is mid-transaction: DuckDB checkpoints later
+            con.execute("CHECKPOINT")
         return
+    try:
+        _purge_lake(con)
+    except duckdb.Error as exc:
+        raise RrrsError("The transcript is deleted, but its older copies on the shared store could not be removed "
+                        f"yet ({str(exc).splitlines()[0]}); an administrator can finish with "
+                        "`rrrs transcript purge`.") from None
+
+
+def _purge_lake(con: duckdb.DuckDBPyConnection) -> None:
     name = _name(con)
     for table in TABLES[:2]:
         with writing(con):  # rows written inlined before inlining was switched off (none, normally)

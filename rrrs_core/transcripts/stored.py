@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from rrrs_core.access import Principal
@@ -135,17 +136,29 @@ def turns(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session_
 def segment_turns(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session_number: int,
                   segment: int) -> pd.DataFrame:
     """The turns overlapping segment `segment` (1-based, `segment_minutes` long); audited."""
+    if isinstance(segment, bool) or not isinstance(segment, int | np.integer) or segment < 1:
+        raise RrrsError(f"Segment {segment!r}: segments are numbered from 1.")
     rules.require_read(con, who, dyad_id, session_number)
     minutes = scalar(con, "SELECT segment_minutes FROM session WHERE dyad_id = ? AND session_number = ?",
                      [dyad_id, int(session_number)])
     width = 60.0 * int(minutes)  # type: ignore[call-overload]
-    return _read(con, who, dyad_id, session_number, (segment - 1) * width, segment * width, f"segment {segment}")
+    return _read(con, who, dyad_id, session_number, (int(segment) - 1) * width, int(segment) * width,
+                 f"segment {segment}")
 
 
 def export_csv(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session_number: int) -> bytes:
     """The session's transcript as CSV (start,end,speaker,label,text), audited as an export."""
     frame = _read(con, who, dyad_id, session_number, None, None, "CSV", action="export transcript")
     return frame[["turn", "start", "end", "speaker", "label", "text"]].to_csv(index=False).encode("utf-8")
+
+
+def to_turns(frame: pd.DataFrame) -> list[Turn]:
+    """The rows of `turns`/`segment_turns` as `Turn`s (what the suggestions take); NaN times become None."""
+    def time(value: object) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+    return [Turn(int(r.turn), time(r.start), time(r.end), str(r.speaker), str(r.label), str(r.text))
+            for r in frame.itertuples(index=False)]
 
 
 def search(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, query: str) -> pd.DataFrame:
@@ -182,6 +195,6 @@ def delete(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session
             raise NotFoundError(f"Dyad {dyad_id}, session {session_number} has no transcript.")
         con.execute("DELETE FROM transcript_turn WHERE dyad_id = ? AND session_number = ?", key)
         con.execute("DELETE FROM transcript WHERE dyad_id = ? AND session_number = ?", key)
-    lake.purge(con)
     rules.record(con, who, "delete transcript", _target(dyad_id, session_number), f"{n} turns deleted")
+    lake.purge(con)
     return int(n)  # type: ignore[call-overload]
