@@ -102,6 +102,7 @@ def pane(draft: CodingDraft, who: Principal) -> dict[tuple[int, str], str]:
         done = decisions.decided(con, who, draft.dyad_id, draft.session_number)
         seen = {(int(r.turn), str(r.code)) for r in done.itertuples(index=False)}
         open_ = sugg[[(int(t), str(c)) not in seen for t, c in zip(sugg["turn"], sugg["code"], strict=True)]]
+        open_ = open_.sort_values(["score", "turn"], ascending=[False, True], kind="stable")  # strongest first
         left, right = st.columns([1, 1])  # half each: the Accept/Reject buttons stay whole at 1024 px
         with left:
             _transcript(frame, {int(t) for t in open_["turn"]})
