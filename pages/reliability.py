@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rrrs_ui import auth, widgets
+from rrrs_ui import auth, suggest_pane, widgets
 from rrrs_ui import reliability as rel
 
 who = auth.require_page("reliability")
@@ -20,7 +20,8 @@ with widgets.guard():
                 f"{design.since or 'first'} to {design.until or 'last'} session date")
     st.caption("Only final, current codings are compared; a consensus coding is never a coder here. "
                + rel.CHECK_MINUS_RULE)
-    agreement, drill, calibration, drift = st.tabs(["Agreement", "Drill-down", "Calibration", "Drift"])
+    agreement, drill, calibration, drift, suggested = st.tabs(
+        ["Agreement", "Drill-down", "Calibration", "Drift", "Suggestions"])
     with agreement:
         rel.pdf_button(design)
         rel.agreement(design)
@@ -36,3 +37,5 @@ with widgets.guard():
         rel.calibration_section(v, who)
     with drift:
         rel.drift_section(design)
+    with suggested:  # #19: do the code suggestions help? accepted vs rejected per code
+        suggest_pane.acceptance_section(v.scope)

@@ -20,7 +20,7 @@ from rrrs_core import coding_history as ch
 from rrrs_core import scoresheet_xlsx as sx
 from rrrs_core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from rrrs_core.permits import Permit
-from rrrs_ui import auth, glue, import_flow, tables, widgets
+from rrrs_ui import auth, glue, import_flow, suggest_pane, tables, widgets
 from rrrs_ui import scoresheet_grid as grid
 from rrrs_ui import scoresheet_hints as hints
 from rrrs_ui.notes_panel import notes_panel
@@ -176,8 +176,9 @@ with widgets.guard():
         st.caption(f"Opened version {ss.sc_version} ({status}), {md(stored_by)} at {at:%Y-%m-%d %H:%M}.")
     grid.codebook_panel(base.book)
 
+    accepted = suggest_pane.pane(base, auth.principal())  # transcript + suggestions, when there is a transcript
     st.subheader("Segments")
-    marks, seg_notes = grid.mark_grid(base)
+    marks, seg_notes = grid.mark_grid(replace(base, marks={**base.marks, **accepted}))
     st.subheader("Ratings")
     ratings = grid.ratings_inputs(base, marks)
     draft = replace(base, marks=marks, ratings=ratings, segment_notes=seg_notes)

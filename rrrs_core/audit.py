@@ -40,7 +40,7 @@ ACTIONS = ("view dyad", "view session", "import", "edit coding", "export csv", "
            "add note", "view caseload", "view reliability", "mark reference",
            "enter self-report", "export self-reports",
            "attach transcript", "view transcript", "search transcripts", "export transcript", "delete transcript",
-           "attach recording", "play recording")
+           "attach recording", "play recording", "decide suggestion")
 GENESIS = "0" * 64
 CLI_ROLE = "cli"  # rows written by the command line: no sign-in, so the OS account is recorded beside the actor
 _ROW = "rrrs-audit-v2"

@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rrrs_core.transcripts.command import add_parsers as add_transcript_parsers
 
     add_transcript_parsers(sub, with_db)  # `attach transcript|recording`, `transcript show|delete`
+    from rrrs_core.suggest.command import add_parser as add_suggest_parser
+
+    add_suggest_parser(sub)  # `rrrs suggest TRANSCRIPT --out FILE.csv` (#19)
     add_data_path(parser)
     return parser
 

@@ -361,4 +361,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "coders' decisions on code suggestions (accepted or rejected), to count whether suggestions help",
+        # One row per decision, never updated (a later decision on the same suggestion is a new row; counts read
+        # the latest). No text of the transcript is copied here: only where (segment, turn) and which code.
+        """
+        CREATE TABLE suggestion_decision (
+            dyad_id        VARCHAR NOT NULL,
+            session_number INTEGER NOT NULL,
+            segment        INTEGER,
+            turn           INTEGER NOT NULL,
+            code           VARCHAR NOT NULL,
+            accepted       BOOLEAN NOT NULL,
+            method         VARCHAR NOT NULL,
+            decided_by     VARCHAR NOT NULL,
+            decided_at     TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]

@@ -78,7 +78,7 @@ def main() -> None:
 
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
-    parts = os.environ.get("RRRS_BENCH_PARTS", "cli,lake,import,pages,pdf,reliability,memory").split(",")
+    parts = os.environ.get("RRRS_BENCH_PARTS", "cli,lake,import,pages,pdf,reliability,memory,suggest").split(",")
     runs = int(os.environ.get("RRRS_BENCH_RUNS", "5"))
     head = (f"# Benchmarks\n\nMeasured {dt.date.today():%Y-%m-%d} at commit `{git_rev()}` on {machine()}; "
             f"load average at start {load_average()} (a shared machine: figures are medians). Reproduce with `make bench` (`RRRS_BENCH_RUNS={runs}`). Every figure is the "
@@ -175,13 +175,20 @@ def main() -> None:
         print(text, flush=True)
         _section("memory", text)
 
+    if "suggest" in parts:  # #19: `rrrs suggest` on a 300-turn transcript (tests/bench/suggest.py)
+        from tests.bench.suggest import bench_suggest
+
+        text = bench_suggest(runs)
+        print(text, flush=True)
+        _section("suggest", text)
+
     if "cli" in parts or "lake" in parts:
         from tests.bench import lake
 
         lake.main(tuple(p for p in ("cli", "lake") if p in parts))  # writes WORK/section-cli.md, section-lake.md
 
     OUT.write_text(head + "".join(_section(p) for p in ("cli", "lake", "import", "pages", "pdf", "reliability",
-                                                        "memory")))
+                                                        "memory", "suggest")))
     print(f"wrote {OUT}")
 
 
