@@ -27,9 +27,31 @@ def _pick_targets(db: str | Path) -> dict[str, dict[str, str]]:
     con = store.connect(db, read_only=True)
     dyad, session = store.one(con, "SELECT dyad_id, max(session_number) FROM v_session_metrics GROUP BY dyad_id "
                                    "ORDER BY sum(rupture_segments) DESC, dyad_id LIMIT 1")
+    earlier = store.scalar(con, "SELECT max(session_number) FROM v_session_metrics WHERE dyad_id = ? "
+                                "AND session_number < ?", [dyad, session])
     con.close()
-    return {"caseload": {}, "dyad": {"dyad": dyad}, "session": {"dyad": dyad, "session": str(session)},
-            "contribution": {}, "clinic": {}, "data": {}, "reliability": {}}
+    targets = {"caseload": {}, "dyad": {"dyad": dyad}, "session": {"dyad": dyad, "session": str(session)},
+               "contribution": {}, "clinic": {}, "data": {}, "reliability": {}}
+    if earlier is not None:  # the same page on the session before, with a 300-turn transcript attached
+        targets[TRANSCRIPT_PAGE] = {"dyad": dyad, "session": str(earlier)}
+    return targets
+
+
+TRANSCRIPT_PAGE = "session with a transcript"
+
+
+def _attach_transcript(db: str | Path, dyad: str, session: int) -> None:
+    """A 300-turn synthetic transcript (50 minutes) on the session, as `rrrs attach transcript` stores it."""
+    from rrrs_core import transcripts
+    from rrrs_core.transcripts import rules
+    from tests.bench.suggest import transcript
+
+    con = store.connect(db)
+    try:
+        turns = transcripts.parse(transcript(300).encode(), "bench-300-turns.csv")
+        transcripts.attach(con, rules.cli("bench"), dyad, session, turns, "bench-300-turns.csv")
+    finally:
+        con.close()
 
 
 class Recorder:
@@ -66,14 +88,17 @@ def bench_pages(db: str | Path, runs: int, only: list[str] | None = None) -> dic
     location (its data path from $RRRS_DATA_PATH)."""
     os.environ["RRRS_DB"] = str(db)
     results: dict[str, dict[str, float]] = {}
-    for page, params in _pick_targets(db).items():
+    targets = _pick_targets(db)
+    if TRANSCRIPT_PAGE in targets and (only is None or TRANSCRIPT_PAGE in only):
+        _attach_transcript(db, targets[TRANSCRIPT_PAGE]["dyad"], int(targets[TRANSCRIPT_PAGE]["session"]))
+    for page, params in targets.items():
         if only is not None and page not in only:
             continue
         at = AppTest.from_file(APP, default_timeout=300)
         for k, v in params.items():
             at.query_params[k] = v
         at.run()
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"pages/{'session' if page == TRANSCRIPT_PAGE else page}.py")
         cold = []
         for _ in range(max(1, runs // 2)):
             st.cache_data.clear()
