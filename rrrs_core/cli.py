@@ -8,6 +8,7 @@ Building the parser imports no DuckDB, pandas, ReportLab or Altair (each command
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -191,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (OSError, ValueError) as exc:
         _say(f"rrrs: {exc}")
+        return 1
+    except ImportError as exc:  # an install that skipped a package (e.g. a plain `pip install -e .`)
+        _say(f"rrrs: a package rrrs needs is not installed ({exc.name or exc}); run `make install`.")
+        return 1
+    except Exception as exc:  # no traceback reaches a user; RRRS_DEBUG=1 shows it to a developer
+        if os.environ.get("RRRS_DEBUG"):
+            raise
+        _say(f"rrrs: unexpected error ({type(exc).__name__}: {exc}); run again with RRRS_DEBUG=1 for the details.")
         return 1
 
 

@@ -121,3 +121,38 @@ def test_users_and_audit_commands(tmp_path):
     assert run("audit", "export", "--out", str(out), "--db", str(db)).returncode == 0
     assert out.read_text().count("manage users") == 3  # add, assign (which grants a coder a session), revoke
     assert "assigned to coder C1" in out.read_text()
+
+
+def test_unexpected_errors_are_one_line_not_a_traceback(monkeypatch, capsys):
+    """A missing package or a bug below a command prints one line and exits 1; RRRS_DEBUG=1 re-raises."""
+    import pytest
+
+    from rrrs_core import cli
+
+    def missing(args):
+        raise ModuleNotFoundError("No module named 'tokenizers'", name="tokenizers")
+
+    def broken(args):
+        raise KeyError("segment")
+
+    parser = cli.build_parser()
+    for func, expected in ((missing, "not installed (tokenizers); run `make install`"),
+                           (broken, "unexpected error (KeyError")):
+        monkeypatch.setattr(cli, "build_parser", lambda f=func: _with_func(parser, f))
+        monkeypatch.delenv("RRRS_DEBUG", raising=False)
+        assert cli.main(["instruments"]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err
+    monkeypatch.setenv("RRRS_DEBUG", "1")
+    with pytest.raises(KeyError):
+        cli.main(["instruments"])
+
+
+def _with_func(parser, func):
+    """The real parser, whose parsed arguments call `func` instead of the command."""
+    class Wrapped:
+        def parse_args(self, argv):
+            args = parser.parse_args(argv)
+            args.func = func
+            return args
+    return Wrapped()
