@@ -25,7 +25,7 @@ from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
 from rrrs_core.permits import OPEN, Permit
-from rrrs_core.store import insert_ratings, next_id, one, reading, writing
+from rrrs_core.store import data_version, insert_ratings, next_id, one, reading, writing
 from rrrs_core.views import cache_metrics
 
 STATUSES = ("draft", "final")
@@ -335,11 +335,13 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
         raise RrrsError(f"Status must be one of {', '.join(STATUSES)}, not '{d.status}'.")
     if not (user or "").strip():
         raise RrrsError("Say who is saving (user name).")
-    require_save(con, permit, d)
+    seen = data_version(con)
+    found = require_save(con, permit, d)
     check_coding(con, d)  # not inside `reading`: the importer stages rows outside a transaction (row numbers)
     try:
         with writing(con):  # the lock, across processes: the version check below sees every earlier save
-            found = require_save(con, permit, d)
+            if data_version(con) != seen:  # data written since the check above: the permit is checked again
+                found = require_save(con, permit, d)
             cur, version = _current(con, d.key)
             if (cur[1] if cur else None) != expected_version:
                 raise ConflictError(conflict_message(d.key, cur, expected_version))
