@@ -25,8 +25,8 @@ from rrrs_core.errors import ConflictError, Problem, RrrsError, ValidationError
 from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
 from rrrs_core.permits import OPEN, Permit
-from rrrs_core.store import insert_ratings, next_id, one, scalar, writing
-from rrrs_core.views import refresh_metrics
+from rrrs_core.store import data_version, insert_ratings, next_id, one, reading, writing
+from rrrs_core.views import cache_metrics
 
 STATUSES = ("draft", "final")
 SIGNS = {"check": "✓", "check_minus": "✓-"}
@@ -128,38 +128,75 @@ def _text(value: object) -> str | None:
 # ---------------------------------------------------------------- reading
 
 
+# On the shared store every table a query reads costs about 10 ms of DuckLake metadata work (its file list,
+# statistics and inlined rows, fetched from the catalog for each table scan, even inside a transaction),
+# whatever the query; on the file well under 1 ms. So the reads below touch each table once where they can.
+_HEADER = ("SELECT d.therapist_id, d.patient_id, d.treatment, t.supervisor_id, t.trainee, s.session_date, "
+           "s.segment_minutes, s.n_segments, s.session_number IS NOT NULL FROM dyad d "
+           "LEFT JOIN therapist t USING (therapist_id) "
+           "LEFT JOIN session s ON s.dyad_id = d.dyad_id AND s.session_number = $s WHERE d.dyad_id = $d LIMIT 1")
+_CODING = ("SELECT coding_id, version, dyad_id, session_number, coder_id, status, consensus, codebook_id, "
+           "codebook_version FROM coding")
+
+
+def _stored_header(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None
+                   ) -> tuple[dict[str, object], permits.Facts]:
+    """The stored header fields of a dyad (and session), unchecked, and what the permit checks need to know
+    of them (`permits.Facts`: the dyad's therapist, None for no dyad, and whether the session is stored)."""
+    rows = con.execute(_HEADER, {"d": dyad_id, "s": None if session_number is None else int(session_number)}
+                       ).fetchall()
+    if not rows:
+        return {}, permits.Facts(None, False)
+    row = rows[0]
+    stored_session = session_number is not None and bool(row[8])
+    out: dict[str, object] = dict(zip(("therapist_id", "patient_id", "treatment", "supervisor_id", "trainee"),
+                                      row[:5], strict=True))
+    if stored_session:
+        out.update(zip(("session_date", "segment_minutes", "n_segments"), row[5:8], strict=True))
+    return out, permits.Facts(str(row[0]), stored_session)
+
+
 def header(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None, *,
            permit: Permit = OPEN) -> dict[str, object]:
     """Stored header fields for a dyad (and session), empty for ones not stored yet; NotFoundError for a
-    stored one outside the permit."""
-    out: dict[str, object] = {}
-    row = one(con, "SELECT d.therapist_id, d.patient_id, d.treatment, t.supervisor_id, t.trainee FROM dyad d "
-                   "LEFT JOIN therapist t USING (therapist_id) WHERE d.dyad_id = ?", [dyad_id])
-    if row:
-        permits.require(con, permit, dyad_id)
-        out.update(zip(("therapist_id", "patient_id", "treatment", "supervisor_id", "trainee"), row, strict=True))
-    if row and session_number is not None:
-        row = one(con, "SELECT session_date, segment_minutes, n_segments FROM session "
-                       "WHERE dyad_id = ? AND session_number = ?", [dyad_id, session_number])
-        if row:
-            permits.require(con, permit, dyad_id, session_number)
-            out.update(zip(("session_date", "segment_minutes", "n_segments"), row, strict=True))
+    stored one outside the permit. One query (the permit check reads the same row; a coder's assignments
+    take a second one)."""
+    out, f = _stored_header(con, dyad_id, session_number)
+    if f.therapist is None:
+        return {}
+    stored_session = session_number if f.session else None
+    if permit.coder_id is not None:
+        permits.require(con, permit, dyad_id, stored_session)
+    else:
+        permits.check(permit, dyad_id, stored_session, f)
     return out
 
 
-def load_version(con: duckdb.DuckDBPyConnection, coding_id: int) -> CodingDraft:
-    """One stored coding version as a draft (header from the stored dyad and session)."""
-    row = one(con, "SELECT dyad_id, session_number, coder_id, status, consensus, codebook_id, codebook_version "
-                   "FROM coding WHERE coding_id = ?", [coding_id])
-    if row is None:
-        raise RrrsError(f"No coding {coding_id}.")
+def _content(con: duckdb.DuckDBPyConnection, coding_id: int
+             ) -> tuple[dict[tuple[int, str], str], dict[str, int], dict[int, str]]:
+    """One stored version's marks, ratings and segment notes."""
     marks = {(int(s), c): v for s, c, v in con.execute(
         "SELECT segment, code, clarity FROM mark WHERE coding_id = ?", [coding_id]).fetchall()}
     ratings = dict(con.execute("SELECT item, rating FROM rating WHERE coding_id = ?", [coding_id]).fetchall())
     notes = dict(con.execute("SELECT segment, note FROM segment_note WHERE coding_id = ?", [coding_id]).fetchall())
-    return CodingDraft(row[0], int(row[1]), row[2], **header(con, row[0], int(row[1])), marks=marks,
-                       ratings=ratings, segment_notes=notes, status=row[3], consensus=bool(row[4]),
-                       codebook_id=row[5], codebook_version=row[6])
+    return marks, ratings, notes
+
+
+def _draft(con: duckdb.DuckDBPyConnection, row: tuple, stored: dict[str, object]) -> CodingDraft:
+    """A draft from a `_CODING` row, its content and its stored header."""
+    marks, ratings, notes = _content(con, int(row[0]))
+    return CodingDraft(row[2], int(row[3]), row[4], **stored, marks=marks, ratings=ratings, segment_notes=notes,
+                       status=row[5], consensus=bool(row[6]), codebook_id=row[7], codebook_version=row[8])
+
+
+def load_version(con: duckdb.DuckDBPyConnection, coding_id: int) -> CodingDraft:
+    """One stored coding version as a draft (header from the stored dyad and session), read in one
+    transaction (one snapshot; on the shared store one metadata read for all its queries)."""
+    with reading(con):
+        row = one(con, f"{_CODING} WHERE coding_id = ?", [coding_id])
+        if row is None:
+            raise RrrsError(f"No coding {coding_id}.")
+        return _draft(con, row, _stored_header(con, row[2], int(row[3]))[0])
 
 
 def load_coding(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int, coder_id: str,
@@ -167,16 +204,19 @@ def load_coding(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: in
     """The current (or a given) version of a coding and its version number; a blank draft and None if
     this coder has not coded this session yet (header filled from the stored dyad/session, if any).
     NotFoundError or PermissionDeniedError when the permit does not reach it (`permits.require_coding`)."""
-    permits.require_coding(con, permit, dyad_id, int(session_number), coder_id)
-    where = "version = ?" if version is not None else "is_current"
-    params: list[object] = [dyad_id, int(session_number), coder_id] + ([version] if version is not None else [])
-    row = one(con, f"SELECT coding_id, version FROM coding WHERE {KEY_SQL} AND {where}", params)
-    if row is None:
-        if version is not None:
-            raise RrrsError(f"Dyad {dyad_id} session {session_number} by {coder_id} has no version {version}.")
-        return CodingDraft(dyad_id, int(session_number), coder_id,
-                           **{k: v for k, v in header(con, dyad_id, session_number).items() if v is not None}), None
-    return load_version(con, int(row[0])), int(row[1])
+    number = int(session_number)
+    with reading(con):  # one snapshot for the checks and the reads
+        stored, f = _stored_header(con, dyad_id, number)
+        # The header's row says all a non-coder's permit check needs; a coder's also needs their assignments.
+        permits.require_coding(con, permit, dyad_id, number, coder_id, known=f if permit.coder_id is None else None)
+        where = "version = ?" if version is not None else "is_current"
+        params: list[object] = [dyad_id, number, coder_id] + ([version] if version is not None else [])
+        row = one(con, f"{_CODING} WHERE {KEY_SQL} AND {where}", params)
+        if row is None:
+            if version is not None:
+                raise RrrsError(f"Dyad {dyad_id} session {session_number} by {coder_id} has no version {version}.")
+            return CodingDraft(dyad_id, number, coder_id, **{k: v for k, v in stored.items() if v is not None}), None
+        return _draft(con, row, stored), int(row[1])
 
 
 # ---------------------------------------------------------------- checking
@@ -215,9 +255,16 @@ def describe(p: Problem, draft: CodingDraft, frames: dict[str, pd.DataFrame]) ->
 # ---------------------------------------------------------------- saving
 
 
-def _current(con: duckdb.DuckDBPyConnection, key: tuple[str, int, str]) -> tuple | None:
-    return one(con, f"SELECT coding_id, version, created_by, created_at FROM coding WHERE {KEY_SQL} AND is_current",
-               list(key))
+_VERSIONS = ("SELECT coding_id, version, created_by, created_at, is_current, status, consensus FROM coding "
+             f"WHERE {KEY_SQL}")
+
+
+def _current(con: duckdb.DuckDBPyConnection, key: tuple[str, int, str]) -> tuple[tuple | None, int]:
+    """The current version as (coding_id, version, created_by, created_at, is_current, status, consensus),
+    None if there is none, and the number the next version takes: one read of the coding's versions."""
+    rows = con.execute(_VERSIONS, list(key)).fetchall()
+    current = next((r for r in rows if r[4]), None)
+    return current, max((int(r[1]) for r in rows), default=0) + 1
 
 
 def conflict_message(key: tuple[str, int, str], current: tuple | None, expected: int | None) -> str:
@@ -228,32 +275,46 @@ def conflict_message(key: tuple[str, int, str], current: tuple | None, expected:
             "opened it; reload to see their changes. Your changes were not saved.")
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, coding_id: int, d: CodingDraft) -> bool:
-    old = load_version(con, coding_id)
-    return (old.fingerprint() == d.fingerprint() and old.status == d.status
-            and old.segment_notes == d.segment_notes)
+def _unchanged(con: duckdb.DuckDBPyConnection, current: tuple, d: CodingDraft) -> bool:
+    """Does the draft hold what the current version (a `_current` row) holds? Its header is not compared:
+    a save never changes a stored dyad or session."""
+    marks, ratings, notes = _content(con, int(current[0]))
+    old = CodingDraft(d.dyad_id, d.session_number, d.coder_id, marks=marks, ratings=ratings,
+                      consensus=bool(current[6]))
+    return old.fingerprint() == d.fingerprint() and current[5] == d.status and notes == d.segment_notes
 
 
-def require_save(con: duckdb.DuckDBPyConnection, permit: Permit, d: CodingDraft) -> None:
-    """May the permit save this coding, creating its dyad, therapist and session if new?"""
-    permits.require_coding_write(con, permit, *d.key)
-    if not scalar(con, "SELECT count(*) FROM dyad WHERE dyad_id = ?", [d.dyad_id]):
+def require_save(con: duckdb.DuckDBPyConnection, permit: Permit, d: CodingDraft) -> permits.Facts:
+    """May the permit save this coding, creating its dyad, therapist and session if new? Returns what it
+    found of the stored dyad and session."""
+    f = permits.require_coding_write(con, permit, *d.key)
+    if f.therapist is None:
         permits.require_new_dyad(con, permit, d.dyad_id, d.therapist_id, d.supervisor_id)
+    return f
 
 
-def _ensure_header(con: duckdb.DuckDBPyConnection, d: CodingDraft) -> None:
-    """Create the therapist, dyad and session if new; stored ones are never changed from the scoresheet."""
-    if not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?", [d.therapist_id]):
-        if d.supervisor_id and not scalar(con, "SELECT count(*) FROM therapist WHERE therapist_id = ?",
-                                          [d.supervisor_id]):
+_STORED = ("SELECT (SELECT count(*) FROM therapist WHERE therapist_id = $t), "
+           "(SELECT count(*) FROM therapist WHERE therapist_id = $sup), (SELECT count(*) FROM dyad WHERE dyad_id = $d), "
+           "(SELECT count(*) FROM session WHERE dyad_id = $d AND session_number = $s)")
+
+
+def _ensure_header(con: duckdb.DuckDBPyConnection, d: CodingDraft, f: permits.Facts) -> None:
+    """Create the therapist, dyad and session if new; stored ones are never changed from the scoresheet.
+    `f` is what `require_save` found in this transaction: a stored session of a stored dyad of this
+    therapist (the usual save) needs nothing created, and no further read."""
+    if f.session and f.therapist == d.therapist_id:
+        return
+    therapist, supervisor, dyad, session = con.execute(_STORED, {
+        "t": d.therapist_id, "sup": d.supervisor_id, "d": d.dyad_id, "s": d.session_number}).fetchall()[0]
+    if not therapist:
+        if d.supervisor_id and not supervisor:
             con.execute("INSERT INTO therapist VALUES (?, NULL, false)", [d.supervisor_id])
         con.execute("INSERT INTO therapist VALUES (?, ?, ?)",
                     [d.therapist_id, d.supervisor_id or None, bool(d.trainee)])
-    if not scalar(con, "SELECT count(*) FROM dyad WHERE dyad_id = ?", [d.dyad_id]):
+    if not dyad:
         con.execute("INSERT INTO dyad VALUES (?, ?, ?, ?)",
                     [d.dyad_id, d.therapist_id, d.patient_id or None, d.treatment or None])
-    if not scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
-                  [d.dyad_id, d.session_number]):
+    if not session:
         con.execute("INSERT INTO session VALUES (?, ?, ?, ?, ?)",
                     [d.dyad_id, d.session_number, d.session_date, d.segment_minutes, d.n_segments])
 
@@ -274,19 +335,19 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
         raise RrrsError(f"Status must be one of {', '.join(STATUSES)}, not '{d.status}'.")
     if not (user or "").strip():
         raise RrrsError("Say who is saving (user name).")
-    require_save(con, permit, d)
-    check_coding(con, d)
+    seen = data_version(con)
+    found = require_save(con, permit, d)
+    check_coding(con, d)  # not inside `reading`: the importer stages rows outside a transaction (row numbers)
     try:
         with writing(con):  # the lock, across processes: the version check below sees every earlier save
-            require_save(con, permit, d)
-            cur = _current(con, d.key)
+            if data_version(con) != seen:  # data written since the check above: the permit is checked again
+                found = require_save(con, permit, d)
+            cur, version = _current(con, d.key)
             if (cur[1] if cur else None) != expected_version:
                 raise ConflictError(conflict_message(d.key, cur, expected_version))
-            if cur is not None and _unchanged(con, int(cur[0]), d):
+            if cur is not None and _unchanged(con, cur, d):
                 return int(cur[1])
-            _ensure_header(con, d)
-            version = int(scalar(con, f"SELECT coalesce(max(version), 0) + 1 FROM coding WHERE {KEY_SQL}",
-                                 list(d.key)))
+            _ensure_header(con, d, found)
             con.execute(f"UPDATE coding SET is_current = false WHERE {KEY_SQL} AND is_current", list(d.key))
             coding_id = next_id(con, "coding", "coding_id")
             con.execute(
@@ -296,15 +357,20 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
                 [coding_id, *d.key, version, d.status, d.consensus, d.codebook_id, d.codebook_version, SOURCE,
                  user.strip(), change_note or ("created in the scoresheet" if cur is None
                                                else "edited in the scoresheet")])
-            if d.marks:
-                con.executemany("INSERT INTO mark VALUES (?, ?, ?, ?)",
-                                [[coding_id, s, c, v] for (s, c), v in sorted(d.marks.items())])
+            if d.marks:  # one statement, not one a row: each is a DuckLake insert on the shared store
+                marks = sorted(d.marks.items())
+                con.execute("INSERT INTO mark SELECT ?, unnest(?::INTEGER[]), unnest(?::VARCHAR[]), "
+                            "unnest(?::VARCHAR[])", [coding_id, [s for (s, _), _ in marks],
+                                                     [c for (_, c), _ in marks], [v for _, v in marks]])
             if d.ratings:
                 insert_ratings(con, coding_id, d.ratings)
             if d.segment_notes:
-                con.executemany("INSERT INTO segment_note VALUES (?, ?, ?)",
-                                [[coding_id, s, n] for s, n in sorted(d.segment_notes.items())])
-            refresh_metrics(con, [coding_id])  # the dashboards' derived metrics cache learns the new version
+                notes = sorted(d.segment_notes.items())
+                con.execute("INSERT INTO segment_note SELECT ?, unnest(?::INTEGER[]), unnest(?::VARCHAR[])",
+                            [coding_id, [s for s, _ in notes], [n for _, n in notes]])
+            # The dashboards' derived metrics cache learns the new version. Added, not refreshed (a delete
+            # first would cost a scan): the id is new, so the cache has no row for it.
+            cache_metrics(con, "(SELECT unnest($ids::BIGINT[]) AS coding_id)", {"ids": [coding_id]})
     except duckdb.TransactionException as exc:  # another connection committed the same rows first
         raise ConflictError(f"Someone else saved dyad {d.dyad_id} session {d.session_number} by {d.coder_id} "
                             "at the same moment; reload to see their changes. Your changes were not saved.") from exc

@@ -19,7 +19,7 @@ import duckdb
 from rrrs_core.access import NOBODY, Principal, scope_for
 from rrrs_core.errors import NotFoundError, PermissionDeniedError
 from rrrs_core.scope import CLINIC, Scope
-from rrrs_core.store import one, scalar
+from rrrs_core.store import scalar
 
 DEMO_NO_CREATE = ("Demo mode takes no new dyads, therapists, sessions or patients typed by hand: there is no "
                   "sign-in to guard real data. Code a session of the demo clinic, or configure sign-in "
@@ -82,37 +82,52 @@ def not_found(dyad_id: str, session_number: int | None = None) -> NotFoundError:
     return NotFoundError(f"Dyad {dyad_id} has no session {session_number} (not found or not permitted).")
 
 
-def _therapist_of(con: duckdb.DuckDBPyConnection, dyad_id: str) -> str | None:
-    row = one(con, "SELECT therapist_id FROM dyad WHERE dyad_id = ?", [dyad_id])
-    return None if row is None else str(row[0])
+@dataclass(frozen=True)
+class Facts:
+    """What the permit checks need to know about one dyad (and session), asked in one query: on the shared
+    store every query costs milliseconds of DuckLake metadata work, and a save used to ask 21 small ones."""
+
+    therapist: str | None  # the dyad's therapist; None: no such dyad
+    session: bool  # the session is stored
+    assigned_dyad: bool = False  # for a coder: some session of the dyad is assigned to them
+    assigned_session: bool = False  # for a coder: this session is assigned to them
 
 
-def _session_exists(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM session WHERE dyad_id = ? AND session_number = ?",
-                       [dyad_id, int(session_number)]))
+def facts(con: duckdb.DuckDBPyConnection, dyad_id: str, session_number: int | None = None,
+          coder_id: str | None = None) -> Facts:
+    """The dyad's therapist, whether the session is stored and, for a coder, what is assigned to them."""
+    sql = ("SELECT (SELECT list(therapist_id) FROM dyad WHERE dyad_id = $d), "
+           "EXISTS (SELECT 1 FROM session WHERE dyad_id = $d AND session_number = $s)")
+    params: dict[str, object] = {"d": dyad_id, "s": None if session_number is None else int(session_number)}
+    if coder_id is not None:
+        sql += (", (SELECT count(*) > 0 FROM coding_assignment WHERE coder_id = $c AND dyad_id = $d), "
+                "(SELECT count(*) > 0 FROM coding_assignment WHERE coder_id = $c AND dyad_id = $d "
+                "AND session_number = $s)")
+        params["c"] = coder_id
+    row = con.execute(sql, params).fetchall()[0]
+    therapist = None if row[0] is None else str(row[0][0])
+    return Facts(therapist, bool(row[1]), *(bool(v) for v in row[2:]))
 
 
-def _assigned(con: duckdb.DuckDBPyConnection, coder_id: str, dyad_id: str, session_number: int | None) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM coding_assignment WHERE coder_id = ? AND dyad_id = ? "
-                            "AND (? IS NULL OR session_number = ?)",
-                       [coder_id, dyad_id, session_number, session_number]))
+def check(p: Permit, dyad_id: str, session_number: int | None, f: Facts) -> str:
+    """`require` on facts already asked (`facts`, or a query of the caller's that read the same rows)."""
+    if p.coder_id is not None:
+        if f.therapist is None or not f.assigned_dyad:
+            raise not_found(dyad_id)
+        if session_number is not None and not f.assigned_session:
+            raise not_found(dyad_id, session_number)
+        return f.therapist
+    if f.therapist is None or not p.scope.allows(f.therapist):
+        raise not_found(dyad_id)
+    if session_number is not None and not f.session:
+        raise not_found(dyad_id, session_number)
+    return f.therapist
 
 
 def require(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int | None = None) -> str:
     """A stored dyad (and session) the permit reaches; returns the dyad's therapist. NotFoundError otherwise,
     with the same message whether it is missing or out of reach."""
-    therapist = _therapist_of(con, dyad_id)
-    if p.coder_id is not None:
-        if therapist is None or not _assigned(con, p.coder_id, dyad_id, None):
-            raise not_found(dyad_id)
-        if session_number is not None and not _assigned(con, p.coder_id, dyad_id, int(session_number)):
-            raise not_found(dyad_id, session_number)
-        return therapist
-    if therapist is None or not p.scope.allows(therapist):
-        raise not_found(dyad_id)
-    if session_number is not None and not _session_exists(con, dyad_id, session_number):
-        raise not_found(dyad_id, session_number)
-    return therapist
+    return check(p, dyad_id, session_number, facts(con, dyad_id, session_number, p.coder_id))
 
 
 def _require_create(p: Permit, dyad_id: str, session_number: int | None = None) -> None:
@@ -124,29 +139,35 @@ def _require_create(p: Permit, dyad_id: str, session_number: int | None = None) 
 
 
 def require_coding(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int,
-                   coder_id: str) -> None:
+                   coder_id: str, *, known: Facts | None = None) -> Facts:
     """Opening or saving the coding (dyad, session, coder): a stored session the permit reaches (for a coder:
-    assigned to them, under their own coder id), or a new dyad or session the permit may create."""
+    assigned to them, under their own coder id), or a new dyad or session the permit may create. Returns
+    the facts it checked (one query), so the caller need not ask again whether the dyad exists. `known`:
+    facts the caller read in this transaction (never for a coder's permit, which needs assignments)."""
     if p.coder_id is not None and coder_id != p.coder_id:
         raise PermissionDeniedError(f"You code as {p.coder_id}: you may open and save only your own codings, "
                                     f"not those of coder {coder_id}.")
-    if p.coder_id is None and _therapist_of(con, dyad_id) is None:
+    if known is not None and p.coder_id is not None:
+        raise ValueError("a coder's permit is checked on their assignments, which `known` does not hold")
+    f = known if known is not None else facts(con, dyad_id, session_number, p.coder_id)
+    if p.coder_id is None and f.therapist is None:
         _require_create(p, dyad_id)
-        return
-    require(con, p, dyad_id)
-    if p.coder_id is None and not _session_exists(con, dyad_id, session_number):
+        return f
+    check(p, dyad_id, None, f)
+    if p.coder_id is None and not f.session:
         _require_create(p, dyad_id, session_number)
-        return
-    require(con, p, dyad_id, session_number)
+        return f
+    check(p, dyad_id, session_number, f)
+    return f
 
 
 def require_coding_write(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, session_number: int,
-                         coder_id: str) -> None:
+                         coder_id: str) -> Facts:
     """Saving or restoring a coding: `require_coding`, and the permit must write codings at all (a therapist's
     and a qi user's do not). Refused before anything about the dyad is looked up."""
     if not p.codes:
         raise PermissionDeniedError(NO_CODING)
-    require_coding(con, p, dyad_id, session_number, coder_id)
+    return require_coding(con, p, dyad_id, session_number, coder_id)
 
 
 def require_notes(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str,
@@ -159,7 +180,7 @@ def require_notes(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str,
 
 def is_free(con: duckdb.DuckDBPyConnection, dyad_id: str) -> bool:
     """No dyad anywhere has this id (ids are unique across the clinic), so it may be offered as a new one."""
-    return _therapist_of(con, dyad_id) is None
+    return facts(con, dyad_id).therapist is None
 
 
 def _therapist_row(con: duckdb.DuckDBPyConnection, therapist_id: str) -> bool:
@@ -171,7 +192,7 @@ def require_new_dyad(con: duckdb.DuckDBPyConnection, p: Permit, dyad_id: str, th
     """Creating dyad `dyad_id` under `therapist_id` (new if not stored, with `supervisor_id`): the id must be
     free (an id outside the permit is 'not found or not permitted', never offered as new), the therapist in
     scope, and a new therapist supervised by the creator so that it stays in their scope."""
-    if _therapist_of(con, dyad_id) is not None:
+    if facts(con, dyad_id).therapist is not None:
         try:
             require(con, p, dyad_id)
         except NotFoundError:

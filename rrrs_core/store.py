@@ -147,6 +147,10 @@ def _check_version(con: duckdb.DuckDBPyConnection, location: Location) -> None:
 _CATALOG_OF: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 
 
+_ROOT_OF: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = \
+    weakref.WeakKeyDictionary()  # each cursor `cursor` made -> the connection it was made from
+
+
 def attached(con: duckdb.DuckDBPyConnection) -> str:
     """The name of the store's catalog when `connect` attached it (an encrypted file, a shared store), else ""
     (the store is the connection's own database)."""
@@ -162,7 +166,9 @@ def cursor(con: duckdb.DuckDBPyConnection, catalog: str | bool | None = None) ->
     `catalog` is `attached(con)` when the caller already knows it (the app asks once, not on every cursor)."""
     if catalog is None:
         catalog = attached(con)
-    cur = con.cursor()
+    root = _ROOT_OF.get(con, con)
+    cur = root.cursor()  # from the connection first opened: `con` may be a cursor another thread is using
+    _ROOT_OF[cur] = root
     if catalog:
         name = catalog if isinstance(catalog, str) else CATALOG
         cur.execute(f"USE {name}")

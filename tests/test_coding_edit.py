@@ -196,3 +196,28 @@ def test_importer_accepts_an_empty_marks_table_in_memory(con):
     """Regression: an empty frame column used to be typed as a number and break staging."""
     frames = new_draft(marks={}, ratings=globals_()).normalized().to_frames()
     assert import_tables(con, frames, "x", dry_run=True).warnings == []
+
+
+def test_a_dyad_made_by_another_writer_after_the_check_is_checked_again_under_the_lock(clinic_con, monkeypatch):
+    """The save checks the permit before validating, and again under the write lock when any data was written
+    in between (the store's data version moved): here another writer takes the new dyad's id, for a therapist
+    outside the supervisor's scope, while the coding is being validated."""
+    from rrrs_core import access, permits, store
+    from rrrs_core.errors import NotFoundError
+
+    access.upsert(clinic_con, "sup1", "supervisor", therapist_id="S1")
+    sup = permits.for_principal(clinic_con, access.resolve(clinic_con, "sup1"))
+    real = ce.check_coding
+
+    def check_then_someone_writes(con, draft):
+        found = real(con, draft)
+        with store.writing(con):
+            con.execute("INSERT INTO dyad VALUES ('DNEW', 'T2', NULL, NULL)")
+        return found
+
+    monkeypatch.setattr(ce, "check_coding", check_then_someone_writes)
+    draft = new_draft(dyad_id="DNEW", therapist_id="T1", patient_id=None)
+    with pytest.raises(NotFoundError):
+        ce.save_coding(clinic_con, draft, user="sup1", expected_version=None, permit=sup)
+    assert versions(clinic_con, ("DNEW", 1, "C7")) == []
+    assert scalar(clinic_con, "SELECT therapist_id FROM dyad WHERE dyad_id = 'DNEW'") == "T2"

@@ -253,3 +253,28 @@ def test_a_ducklake_transaction_takes_its_snapshot_at_its_first_statement(lake_l
         theirs.execute("INSERT INTO therapist VALUES ('LATE', NULL, false)")
     assert mine.execute("SELECT count(*) FROM therapist WHERE therapist_id = 'LATE'").fetchall() == [(0,)]
     mine.execute("ROLLBACK")
+
+
+def test_the_app_selects_the_store_once_per_thread_not_on_every_call(lake_location, monkeypatch):
+    """`glue.connection()` hands a thread the same cursor on every call (a new cursor's `USE <catalog>` costs
+    milliseconds on the shared store, and a page calls it several times a run); another thread gets its own;
+    a download's cursor made from it comes from the shared connection, not from the busy thread's cursor."""
+    import threading
+
+    import streamlit as st
+
+    from rrrs_ui import glue
+
+    monkeypatch.setenv("RRRS_DB", lake_location)
+    st.cache_resource.clear()
+    mine = glue.connection()
+    assert glue.connection() is mine
+    assert store.scalar(mine, "SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
+    other: list[duckdb.DuckDBPyConnection] = []
+    thread = threading.Thread(target=lambda: other.extend([glue.connection(), glue.connection()]))
+    thread.start()
+    thread.join()
+    assert other[0] is other[1] and other[0] is not mine
+    assert store._ROOT_OF[store.cursor(mine)] is store._ROOT_OF[mine]
+    st.cache_resource.clear()
+    assert glue.connection() is not mine, "a new shared connection (cache cleared) gets a new cursor"

@@ -159,7 +159,8 @@ def lake_section(sessions: int, runs: int, pg, processes: int = 4, seconds: floa
     n_saves = max(3, runs + 1)
     keys = saves.coding_keys(kept["file"].db, None, n_saves)
     save = {k: saves.median_save(s.db, s.data_path, keys) for k, s in kept.items()}
-    row(f"one scoresheet save (load, change, save; median of {n_saves - 1})", save["file"], save["lake"])
+    row(f"one scoresheet save (load, change, save; median of {n_saves - 1})", save["file"][0], save["lake"][0])
+    row("... its CPU time", save["file"][1], save["lake"][1])
     reports = {k: report_all(s, workers) for k, s in kept.items()}
     row(f"`rrrs report all` ({reports['file'][2]} therapist reports, {workers} workers; single run)", reports["file"][0],
         reports["lake"][0])
