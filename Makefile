@@ -8,7 +8,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 DEMO_DYADS ?= 40
 
-.PHONY: install run demo secrets test lint unit browser-deps bench clean
+.PHONY: install run demo secrets test lint unit browser-deps bench bench-browser clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,9 @@ test: install browser-deps lint
 
 bench: install
 	$(BIN)/python -m tests.bench.run
+
+bench-browser: install  # only the pages in headless Chromium (#20), 100k and 1M sessions
+	RRRS_BENCH_PARTS=browser $(BIN)/python -m tests.bench.run
 
 clean:
 	rm -rf $(VENV) data/demo data/*.duckdb artifacts
