@@ -9,7 +9,7 @@ ADDRESS ?= 127.0.0.1
 DEMO_DYADS ?= 40
 MEDIA_ROOT ?= $(abspath data/demo/media)
 
-.PHONY: install run demo secrets test lint unit browser-deps bench clean eval-suggest
+.PHONY: install run demo secrets test lint unit browser-deps bench bench-browser clean eval-suggest
 
 install: $(VENV)/.installed
 
@@ -64,6 +64,9 @@ eval-suggest: install
 
 bench: install
 	$(BIN)/python -m tests.bench.run
+
+bench-browser: install  # only the pages in headless Chromium (#20), 100k and 1M sessions
+	RRRS_BENCH_PARTS=browser $(BIN)/python -m tests.bench.run
 
 clean:
 	rm -rf $(VENV) data/demo data/*.duckdb artifacts

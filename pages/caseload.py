@@ -6,8 +6,7 @@ import streamlit as st
 
 from rrrs_core import palette
 from rrrs_core.queries import caseload, recency
-from rrrs_ui import auth, cells, links, widgets
-from rrrs_ui.glue import query
+from rrrs_ui import auth, caseload_table, cells, links, widgets
 from rrrs_ui.text import md
 
 auth.require_page("caseload")
@@ -35,25 +34,25 @@ with widgets.guard():
         help=f"Dyads with no session in the {caseload.ACTIVE_DAYS} days before the latest session date in the "
              "data. They rank by their flags like any other dyad.")
 
-    everything = query(caseload.caseload, scope, threshold)
-    auth.record("view caseload", scope.label, f"{len(everything)} dyads listed")  # ids and flags: audited
-    present = [r for r in caseload.RELATIONS if r in set(everything.relation)]
+    view = caseload_table.rows(scope, threshold, inactive=inactive, only_flagged=only_flagged, relation=None)
+    auth.record("view caseload", scope.label, f"{view.listed} dyads listed")  # ids and flags: audited
+    present = view.present
     relation = ALL
     if len(present) > 1:  # a supervisor's scope (own, trainees, staff) or the clinic (trainees, staff)
         relation = widgets.url_choice(
             "Therapists", "relation", {k: RELATION_FILTER[k] for k in (ALL, *present)},
             help="Own: the scope's supervisor's own dyads; trainees: therapists recorded as trainees; "
                  "staff: every other therapist in the scope.")
-    shown = caseload.filter_rows(everything, include_inactive=inactive, only_flagged=only_flagged,
-                                 relation=None if relation == ALL else relation)
-    n_ended_hidden = 0 if inactive else int((~everything.active.astype(bool)).sum())
-    as_of = everything.as_of.iloc[0] if len(everything) else None
+    if relation != ALL:
+        view = caseload_table.rows(scope, threshold, inactive=inactive, only_flagged=only_flagged,
+                                   relation=relation)
+    n_ended_hidden, as_of = view.n_ended_hidden, view.as_of
     st.caption(f"{md(scope.label)}. {caseload.ORDER_RULE} Flag weights: "
                + ", ".join(f"{in_text(f.label)} {f.weight}" for f in caseload.FLAGS) + ". "
                + recency.as_of_note(as_of)
                + (f" {n_ended_hidden} ended dyad(s) hidden." if n_ended_hidden else ""))
 
-    counts = caseload.headline(shown)  # every count describes exactly the rows below
+    counts = view.counts  # every count describes exactly the rows below
     # Metrics as wide as their labels in a wrapping row (as on the dyad page): five fit at 1400 px and wrap at a
     # laptop's 1024 px instead of cutting the labels.
     row = st.container(horizontal=True, gap="medium")
@@ -66,19 +65,14 @@ with widgets.guard():
                help="Dyads with a self-report flag: " + ", ".join(
                    in_text(f.label) for f in caseload.FLAGS if f.key in caseload.SELF_REPORT_FLAGS))
 
-    if shown.empty:
-        st.info("No coded or self-reported sessions in this scope yet." if everything.empty
+    if view.table is None:
+        st.info("No coded or self-reported sessions in this scope yet." if view.empty_scope
                 else "No dyads with a concern flag here." if only_flagged
                 else "No active dyads here: switch on 'Include ended dyads'." if n_ended_hidden
                 else "No dyads match these filters.")
     else:
-        shown = shown.assign(dyad_link=links.dyad_urls(shown.dyad_id), flag_list=cells.flag_lists(shown),
-                             last_seen=[recency.describe(d, n) for d, n in zip(shown.last_date,
-                                                                                 shown.days_since_last,
-                                                                                 strict=True)],
-                             relation_label=shown.relation.map(caseload.RELATIONS))
         st.dataframe(
-            shown,
+            view.table,  # only the columns below (rrrs_ui.caseload_table)
             hide_index=True,
             placeholder="–",
             column_order=["dyad_link", "status", "concern_score", "last_seen", "flag_list",

@@ -36,3 +36,32 @@ def test_shared_store_part_runs_at_small_size(tmp_path, monkeypatch, pg_server):
     conc = table[-1].strip("| ").split(" | ")
     assert conc[0] == "2" and int(conc[1]) > 0, "the save workers saved"
     assert conc[4] == "0", f"no save failed: {text}"
+
+
+def test_browser_part_runs_at_tiny_size(tmp_path, monkeypatch):
+    """#20's browser part end to end on a 5-dyad clinic: both servers, Chromium, the light client, memory and
+    the concurrency table; no timing is asserted."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    from tests.bench import browser
+
+    if not Path(browser.CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{browser.CHROMIUM} not found: run `make browser-deps`")
+        pytest.skip(f"{browser.CHROMIUM} not found")
+    monkeypatch.setattr(common, "WORK", tmp_path)
+    monkeypatch.setitem(common.SIZES, "tiny", 5)
+    for var in ("RRRS_DB", "RRRS_DATA_PATH", "RRRS_AUDIT_KEY", "RRRS_FORCE_DEMO"):
+        monkeypatch.delenv(var, raising=False)
+    text = browser.bench_browser(common.clinic_db("tiny"), "tiny", 1, tmp_path / "browser", concurrency=2,
+                                 pages=("caseload", "data"))
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert any(r.startswith("| caseload |") for r in rows) and any(r.startswith("| data |") for r in rows)
+    assert "x |" in rows[2], "ratios to the one-metric page"
+    assert "MB resident" in text and "2 sessions opening `caseload`" in text
+    assert any(r.startswith("| light websocket client") for r in rows)
+    assert any(r.startswith("| Chromium contexts") for r in rows)
+    assert (tmp_path / "browser" / "browser-tiny.md").read_text() == text

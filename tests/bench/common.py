@@ -14,7 +14,7 @@ from rrrs_core import demo, store
 from rrrs_core.importing import import_path
 
 WORK = Path(os.environ.get("RRRS_BENCH_DIR", "/tmp/rrrs-bench"))
-SIZES = {"1k": 50, "10k": 500, "100k": 5000}  # dyads -> about 20 sessions each
+SIZES = {"1k": 50, "10k": 500, "100k": 5000, "1m": 50000}  # dyads -> about 20 sessions each
 
 
 def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object] | None = None) -> float:

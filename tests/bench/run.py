@@ -2,7 +2,9 @@
 
 Not part of `make test`: this is measurement, on a shared 2-core machine, so every figure is a median.
 Set RRRS_BENCH_SIZES=1k,10k to skip the 100k-session clinic, RRRS_BENCH_RUNS to change repetitions,
-RRRS_BENCH_PARTS to measure some parts only. The parts `cli` (the CLI as whole processes) and `lake` (the shared
+RRRS_BENCH_PARTS to measure some parts only.
+The part `browser` (pages in headless Chromium, tests/bench/browser.py) leads; RRRS_BENCH_BROWSER_SIZES picks its
+clinics (default 100k,1m: the 1M clinic is `rrrs demo --dyads 50000`, generated once under RRRS_BENCH_DIR). The parts `cli` (the CLI as whole processes) and `lake` (the shared
 store beside the embedded file) are tests/bench/lake.py, sized by RRRS_BENCH_SESSIONS (default 100,000).
 """
 
@@ -78,11 +80,17 @@ def main() -> None:
 
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = os.environ.get("RRRS_BENCH_SIZES", "1k,10k,100k").split(",")
-    parts = os.environ.get("RRRS_BENCH_PARTS", "cli,lake,import,pages,pdf,reliability,memory,suggest").split(",")
+    parts = os.environ.get("RRRS_BENCH_PARTS",
+                           "browser,cli,lake,import,pages,pdf,reliability,memory,suggest").split(",")
     runs = int(os.environ.get("RRRS_BENCH_RUNS", "5"))
     head = (f"# Benchmarks\n\nMeasured {dt.date.today():%Y-%m-%d} at commit `{git_rev()}` on {machine()}; "
             f"load average at start {load_average()} (a shared machine: figures are medians). Reproduce with `make bench` (`RRRS_BENCH_RUNS={runs}`). Every figure is the "
             f"median of {runs} runs unless noted; compare figures side by side within one table.\n")
+
+    if "browser" in parts:
+        from tests.bench.browser import browser_section, browser_sizes
+
+        _section("browser", browser_section(browser_sizes(sizes), runs))
 
     if "import" in parts:
         lines = ["\n## Import vs DuckDB's read_csv of the same files\n\n"
@@ -187,8 +195,8 @@ def main() -> None:
 
         lake.main(tuple(p for p in ("cli", "lake") if p in parts))  # writes WORK/section-cli.md, section-lake.md
 
-    OUT.write_text(head + "".join(_section(p) for p in ("cli", "lake", "import", "pages", "pdf", "reliability",
-                                                        "memory", "suggest")))
+    OUT.write_text(head + "".join(_section(p) for p in ("browser", "cli", "lake", "import", "pages", "pdf",
+                                                        "reliability", "memory", "suggest")))
     print(f"wrote {OUT}")
 
 
