@@ -41,6 +41,11 @@ def open_clean(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, **params: s
     return at
 
 
+def caseload_dyads(table: Any) -> list[str]:
+    """The caseload rows' dyad ids, from their links: the browser gets only the columns the table shows."""
+    return table.dyad_link.str.extract(r"dyad=([^&]*)")[0].tolist()
+
+
 def all_text(at: AppTest) -> str:
     """Every piece of text a user can read on the page, including table cells."""
     parts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader, *at.info,

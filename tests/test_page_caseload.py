@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import headers, open_clean
+from tests.apptest import caseload_dyads, headers, open_clean
 
 PAGE = "pages/caseload.py"
 
@@ -18,9 +18,7 @@ def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, **params: str) -> AppTes
     return open_clean(monkeypatch, db, Path(PAGE).stem, **params)
 
 
-def ids(table: pd.DataFrame) -> list[str]:
-    """The dyad ids of the rows, from their links: the browser gets only the columns the table shows."""
-    return table.dyad_link.str.extract(r"dyad=([^&]*)")[0].tolist()
+ids = caseload_dyads
 
 
 def by_dyad(table: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.apptest import column_type, headers, open_page
+from tests.apptest import caseload_dyads, column_type, headers, open_page
 
 
 def test_caseload_flags_are_one_label_each(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
@@ -16,7 +16,7 @@ def test_caseload_flags_are_one_label_each(monkeypatch: pytest.MonkeyPatch, clin
     table = at.dataframe[0]
     assert headers(table)[:5] == ["Dyad", "Status", "Concern", "Last session", "Concern flags"]
     assert column_type(table, "flag_list") == "multiselect"
-    flags = dict(zip(table.value.dyad_id, table.value.flag_list, strict=True))
+    flags = dict(zip(caseload_dyads(table.value), table.value.flag_list, strict=True))
     assert list(flags["D1"]) == ["Unresolved ruptures", "Confrontation rising"]
     assert list(flags["D3"]) == ["Ratings pending"] and list(flags["D2"]) == []
 

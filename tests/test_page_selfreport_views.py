@@ -8,11 +8,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rrrs_core import access, store
-from tests.apptest import all_text, open_clean
+from tests.apptest import all_text, caseload_dyads, open_clean
 from tests.builders import add_dyad, add_selfreport, add_therapist, rupture_items, srs, wai
 from tests.test_page_shell import page_files, request
 from tests.test_roles import run_as
@@ -123,9 +124,11 @@ def test_coded_session_without_self_reports(monkeypatch: pytest.MonkeyPatch, db:
 
 def test_caseload_shows_the_self_report_flags(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     at = open_clean(monkeypatch, db, "caseload")
-    table = at.dataframe[0].value.set_index("dyad_id")
-    assert table.loc["D9", "alliance_below_cutoff"] and table.loc["D9", "srs_dropped"]
-    assert table.loc["D1", "patient_rupture_unresolved"] and table.loc["D1", "latest_srs"] == pytest.approx(29.5)
+    frame = at.dataframe[0].value
+    table = frame.set_index(pd.Index(caseload_dyads(frame)))
+    assert {"Alliance below cutoff", "SRS dropped"} <= set(table.loc["D9", "flag_list"])
+    assert "Patient-reported rupture unresolved" in set(table.loc["D1", "flag_list"])
+    assert table.loc["D1", "latest_srs"] == pytest.approx(29.5)
     assert table.loc["D9", "n_sessions"] == 0
     assert next(m for m in at.metric if m.label == "Patient alerts").value == "2"
     text = all_text(at)
@@ -180,4 +183,4 @@ def test_a_store_with_self_reports_only(monkeypatch: pytest.MonkeyPatch, empty_d
     at = open_clean(monkeypatch, path, page, **params)
     assert "No coded sessions yet" not in all_text(at)
     if page == "caseload":
-        assert at.dataframe[0].value.dyad_id.tolist() == ["D1"]
+        assert caseload_dyads(at.dataframe[0].value) == ["D1"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rrrs_core import store
 from rrrs_ui import glue
-from tests.apptest import open_clean
+from tests.apptest import caseload_dyads, open_clean
 from tests.concurrency.tables import renamed
 from tests.tables import write_folder
 
@@ -20,7 +20,7 @@ RRRS = str(Path(sys.executable).parent / "rrrs")
 
 
 def _caseload_dyads(at) -> list[str]:
-    return at.dataframe[0].value.dyad_id.tolist()
+    return caseload_dyads(at.dataframe[0].value)
 
 
 def _import(env: dict[str, str], folder: Path) -> None:
