@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class RrrsError(Exception):
@@ -44,10 +45,12 @@ class Problem:
     value: str | None
     message: str
 
+    PLACE: ClassVar[str] = "row"  # what `row` counts in the message: a table's rows, or a text file's lines
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f", {self.PLACE} {self.row}"
         if self.column:
             where += f", column '{self.column}'"
         val = "" if self.value is None else f" (value '{self.value}')"
@@ -68,14 +71,7 @@ class ValidationError(RrrsError):
 class LineProblem(Problem):
     """A problem in a text file (a transcript), placed by line rather than by table row."""
 
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", line {self.row}"
-        if self.column:
-            where += f", column '{self.column}'"
-        val = "" if self.value is None else f" (value '{self.value}')"
-        return f"{self.severity.upper()}: {where}{val}: {self.message}"
+    PLACE: ClassVar[str] = "line"
 
 
 class TranscriptError(ValidationError):

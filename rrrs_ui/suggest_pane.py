@@ -27,7 +27,7 @@ from rrrs_ui.text import md
 
 ACCEPTED = PREFIX + "accepted"  # {(segment, code): clarity} marks accepted this opening (grid.reset clears)
 SEGMENT = PREFIX + "tx_segment"
-CACHE = PREFIX + "tx_cache"  # {segment: (turns frame, suggestions frame)}
+CACHE = PREFIX + "tx_cache"  # {(dyad, session, segment): (turns frame, suggestions frame)}
 HONEST = ("Suggestions, not codes: a model trained only on the 3RS manual's definitions and examples offers them "
           "to help a trained coder; it does not code. Nothing is saved until you save the coding.")
 FAMILY_NAMES = {"withdrawal": "withdrawal marker", "confrontation": "confrontation marker",
@@ -43,16 +43,15 @@ def _clock(seconds: float | None) -> str:
 
 def _segment_data(draft: CodingDraft, who: Principal, segment: int, timed: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     cache = st.session_state.setdefault(CACHE, {})
-    if segment not in cache:
+    key = (draft.dyad_id, draft.session_number, segment)  # never another session's words, reset or not
+    if key not in cache:
         con = glue.connection()
         if timed:
             frame = transcripts.segment_turns(con, who, draft.dyad_id, draft.session_number, segment)
         else:  # no times: every turn, for suggestions without segment alignment
             frame = transcripts.turns(con, who, draft.dyad_id, draft.session_number)
-        turns = [transcripts.Turn(int(r.turn), None, None, str(r.speaker), str(r.label), str(r.text))
-                 for r in frame.itertuples(index=False)]
-        cache[segment] = (frame, suggest(turns))
-    return cache[segment]
+        cache[key] = (frame, suggest(transcripts.to_turns(frame)))
+    return cache[key]
 
 
 def _transcript(frame: pd.DataFrame, highlight: set[int]) -> None:
