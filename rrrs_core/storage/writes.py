@@ -60,21 +60,29 @@ def writing(con: duckdb.DuckDBPyConnection, lock: str = locking.WRITES) -> Itera
         if id(con) in active:
             yield con
             return
-        con.execute("BEGIN TRANSACTION")
-        active.add(id(con))
-        try:
+        with _transaction(con, active):
             if dsn is not None and lock == locking.AUDIT:
                 name = con.execute("SELECT current_database()").fetchall()[0][0]
                 con.execute(f"CALL {name}.set_commit_message('rrrs', '{AUDIT_COMMIT}')")
             yield con
-        except BaseException:
-            active.discard(id(con))
-            con.execute("ROLLBACK")
-            raise
-        active.discard(id(con))
-        con.execute("COMMIT")  # a failed commit (a DuckLake conflict) leaves no transaction open
     if lock == locking.WRITES and dsn is None:
         _versions[_store_key(con)] = next(_ticks)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, members: set[int]) -> Iterator[None]:
+    """One transaction on `con`, marked in `members` (this thread's writing or reading set) while it is open;
+    rolled back on any exception. A failed commit (a DuckLake conflict) leaves no transaction open."""
+    con.execute("BEGIN TRANSACTION")
+    members.add(id(con))
+    try:
+        yield
+    except BaseException:
+        members.discard(id(con))
+        con.execute("ROLLBACK")
+        raise
+    members.discard(id(con))
+    con.execute("COMMIT")
 
 
 @contextmanager
@@ -88,16 +96,8 @@ def reading(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnectio
     if id(con) in active or id(con) in reads:
         yield con
         return
-    con.execute("BEGIN TRANSACTION")
-    reads.add(id(con))
-    try:
+    with _transaction(con, reads):
         yield con
-    except BaseException:
-        reads.discard(id(con))
-        con.execute("ROLLBACK")
-        raise
-    reads.discard(id(con))
-    con.execute("COMMIT")
 
 
 def in_write(con: duckdb.DuckDBPyConnection) -> bool:
