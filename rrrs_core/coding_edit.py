@@ -26,7 +26,7 @@ from rrrs_core.importing import import_tables
 from rrrs_core.importing.format import TABLES, columns
 from rrrs_core.permits import OPEN, Permit
 from rrrs_core.store import data_version, insert_ratings, next_id, one, reading, writing
-from rrrs_core.views import cache_metrics
+from rrrs_core.views import cache_saved_coding
 
 STATUSES = ("draft", "final")
 SIGNS = {"check": "✓", "check_minus": "✓-"}
@@ -370,7 +370,7 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
                             [coding_id, [s for s, _ in notes], [n for _, n in notes]])
             # The dashboards' derived metrics cache learns the new version. Added, not refreshed (a delete
             # first would cost a scan): the id is new, so the cache has no row for it.
-            cache_metrics(con, "(SELECT unnest($ids::BIGINT[]) AS coding_id)", {"ids": [coding_id]})
+            cache_saved_coding(con, coding_id, d.marks, d.ratings, d.book)
     except duckdb.TransactionException as exc:  # another connection committed the same rows first
         raise ConflictError(f"Someone else saved dyad {d.dyad_id} session {d.session_number} by {d.coder_id} "
                             "at the same moment; reload to see their changes. Your changes were not saved.") from exc

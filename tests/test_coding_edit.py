@@ -221,3 +221,21 @@ def test_a_dyad_made_by_another_writer_after_the_check_is_checked_again_under_th
         ce.save_coding(clinic_con, draft, user="sup1", expected_version=None, permit=sup)
     assert versions(clinic_con, ("DNEW", 1, "C7")) == []
     assert scalar(clinic_con, "SELECT therapist_id FROM dyad WHERE dyad_id = 'DNEW'") == "T2"
+
+
+@pytest.mark.parametrize("marks, ratings", [
+    ({(2, "minimal_response"): "check", (3, "denial"): "check", (3, "redirect_refocus"): "check",
+      (4, "complaint_therapist"): "check_minus", (5, "complaint_activities"): "check",
+      (7, "invite_feelings"): "check_minus"},
+     globals_(w=2, r=3, minimal_response=2, denial=1, redirect_refocus=2)),
+    ({}, {}),  # nothing marked, nothing rated: ratings pending
+])
+def test_a_saved_codings_cached_metrics_equal_the_live_definition(con, marks, ratings):
+    """The save adds its metrics from the values it wrote, not by reading them back: they must be what the
+    metrics view computes from the stored rows."""
+    ce.save_coding(con, new_draft(marks=marks, ratings=ratings), user="ann", expected_version=None, status="final")
+    ce.save_coding(con, new_draft(marks=dict(list(marks.items())[:2]), ratings=ratings, segment_notes={1: "again"}),
+                   user="ann", expected_version=1, status="final")
+    cached = con.execute("SELECT * FROM coding_metrics_cache ORDER BY coding_id").fetchall()
+    live = con.execute("SELECT * FROM v_coding_metrics_live ORDER BY coding_id").fetchall()
+    assert len(cached) == 2 and cached == live
