@@ -63,6 +63,9 @@ class CodingDraft:
     consensus: bool = False
     codebook_id: str = cb.DEFAULT.id
     codebook_version: str = cb.DEFAULT.version
+    # The stored version this draft was loaded from, as (coding_id, `content_digest` of what was loaded): a save
+    # tells an unchanged draft from it without reading that version back (three table reads on a shared store).
+    opened: tuple[int, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def book(self) -> cb.Codebook:
@@ -182,11 +185,18 @@ def _content(con: duckdb.DuckDBPyConnection, coding_id: int
     return marks, ratings, notes
 
 
+def content_digest(marks: dict[tuple[int, str], str], ratings: dict[str, int], notes: dict[int, str]) -> str:
+    """One digest of a coding's marks, ratings and segment notes (what `_unchanged` compares)."""
+    return hashlib.md5(repr((sorted(marks.items()), sorted(ratings.items()), sorted(notes.items()))).encode()
+                       ).hexdigest()
+
+
 def _draft(con: duckdb.DuckDBPyConnection, row: tuple, stored: dict[str, object]) -> CodingDraft:
     """A draft from a `_CODING` row, its content and its stored header."""
     marks, ratings, notes = _content(con, int(row[0]))
     return CodingDraft(row[2], int(row[3]), row[4], **stored, marks=marks, ratings=ratings, segment_notes=notes,
-                       status=row[5], consensus=bool(row[6]), codebook_id=row[7], codebook_version=row[8])
+                       status=row[5], consensus=bool(row[6]), codebook_id=row[7], codebook_version=row[8],
+                       opened=(int(row[0]), content_digest(marks, ratings, notes)))
 
 
 def load_version(con: duckdb.DuckDBPyConnection, coding_id: int) -> CodingDraft:
@@ -277,11 +287,14 @@ def conflict_message(key: tuple[str, int, str], current: tuple | None, expected:
 
 def _unchanged(con: duckdb.DuckDBPyConnection, current: tuple, d: CodingDraft) -> bool:
     """Does the draft hold what the current version (a `_current` row) holds? Its header is not compared:
-    a save never changes a stored dyad or session."""
+    a save never changes a stored dyad or session. A draft loaded from that version (`opened`) is compared
+    with what was loaded; versions never change once stored."""
+    if d.status != current[5] or bool(d.consensus) != bool(current[6]):
+        return False
+    if d.opened is not None and d.opened[0] == int(current[0]):
+        return content_digest(d.marks, d.ratings, d.segment_notes) == d.opened[1]
     marks, ratings, notes = _content(con, int(current[0]))
-    old = CodingDraft(d.dyad_id, d.session_number, d.coder_id, marks=marks, ratings=ratings,
-                      consensus=bool(current[6]))
-    return old.fingerprint() == d.fingerprint() and current[5] == d.status and notes == d.segment_notes
+    return content_digest(d.marks, d.ratings, d.segment_notes) == content_digest(marks, ratings, notes)
 
 
 def require_save(con: duckdb.DuckDBPyConnection, permit: Permit, d: CodingDraft) -> permits.Facts:
@@ -336,8 +349,9 @@ def save_coding(con: duckdb.DuckDBPyConnection, draft: CodingDraft, *, user: str
     if not (user or "").strip():
         raise RrrsError("Say who is saving (user name).")
     seen = data_version(con)
-    found = require_save(con, permit, d)
-    check_coding(con, d)  # not inside `reading`: the importer stages rows outside a transaction (row numbers)
+    with reading(con):  # one snapshot (on a shared store, one read of each table's metadata) for both
+        found = require_save(con, permit, d)
+        check_coding(con, d)  # before the lock: validating takes a while and needs no lock
     try:
         with writing(con):  # the lock, across processes: the version check below sees every earlier save
             if data_version(con) != seen:  # data written since the check above: the permit is checked again

@@ -95,6 +95,39 @@ def test_saving_nothing_new_writes_nothing(con):
     assert ce.save_coding(con, new_draft(segment_notes={}), user="bob", expected_version=2, status="draft") == 3
 
 
+@pytest.mark.parametrize("change, new_version", [
+    ({}, False),
+    ({"segment_notes": {2: "12:40 long silence", 5: "laughs"}}, True),
+    ({"marks": {(2, "minimal_response"): "check_minus"}}, True),
+    ({"ratings": globals_(w=3)}, True),
+    ({"status": "draft"}, True),
+    ({"consensus": True}, True),
+])
+def test_a_loaded_draft_is_compared_with_what_was_loaded(con, change, new_version):
+    """A draft from `load_coding` remembers what it was loaded from, so the save need not read it back."""
+    ce.save_coding(con, new_draft(), user="ann", expected_version=None, status="final")
+    loaded, version = ce.load_coding(con, "D9", 1, "C7")
+    assert loaded.opened is not None and loaded.opened[0] == scalar(con, "SELECT coding_id FROM coding")
+    edited = replace(loaded, **change)
+    saved = ce.save_coding(con, edited, user="bob", expected_version=version, status=edited.status)
+    assert saved == (2 if new_version else 1) and len(versions(con)) == saved
+    if new_version:
+        again, v2 = ce.load_coding(con, "D9", 1, "C7")
+        assert (again.marks, again.ratings, again.segment_notes, again.status, again.consensus) == (
+            edited.marks, edited.ratings, edited.segment_notes, edited.status, edited.consensus)
+
+
+def test_a_draft_loaded_from_an_older_version_is_compared_with_the_stored_one(con):
+    """`opened` names another version than the current one: the save reads the current one, not the memo."""
+    ce.save_coding(con, new_draft(), user="ann", expected_version=None, status="final")
+    old, _ = ce.load_coding(con, "D9", 1, "C7")
+    ce.save_coding(con, new_draft(segment_notes={}), user="ann", expected_version=1, status="final")
+    # the old draft's content as version 3, expected as version 2: differs from version 2 (its note)
+    assert ce.save_coding(con, old, user="bob", expected_version=2, status="final") == 3
+    # and version 3 again from a draft opened at version 1: unchanged from version 3, nothing written
+    assert ce.save_coding(con, old, user="bob", expected_version=3, status="final") == 3
+
+
 def test_second_save_of_the_same_version_is_refused_naming_who_saved_first(con):
     ce.save_coding(con, new_draft(), user="ann", expected_version=None, status="final")
     mine, opened = ce.load_coding(con, "D9", 1, "C7")
@@ -211,8 +244,9 @@ def test_a_dyad_made_by_another_writer_after_the_check_is_checked_again_under_th
 
     def check_then_someone_writes(con, draft):
         found = real(con, draft)
-        with store.writing(con):
-            con.execute("INSERT INTO dyad VALUES ('DNEW', 'T2', NULL, NULL)")
+        other = store.cursor(clinic_con)  # another writer: its own connection and transaction
+        with store.writing(other):
+            other.execute("INSERT INTO dyad VALUES ('DNEW', 'T2', NULL, NULL)")
         return found
 
     monkeypatch.setattr(ce, "check_coding", check_then_someone_writes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,45 +65,47 @@ def _run(con: duckdb.DuckDBPyConnection, stage: Callable[[], Staged], source: st
     `synthetic_only` (demo mode, which has no sign-in) refuses anything not marked as synthetic demo data,
     with its other problems, rather than letting it in and then locking the app.
     """
-    try:
-        progress(0.05, "reading")
-        staged, problems, synthetic = stage()
-        if synthetic_only and not synthetic:
-            problems.insert(0, Problem("error", source, None, None, None, DEMO_ONLY))
-        progress(0.35, "validating")
-        # Not in one read transaction (which would save a shared store a metadata read per query): the
-        # staged views number rows by rowid, which DuckDB gives tables made inside a transaction far
-        # beyond INTEGER until it commits.
-        problems += _validate(con, staged, book, writer, problems)
-        sr_source = staged[SELFREPORTS].source if SELFREPORTS in staged else None
-        progress(0.6, "comparing with stored codings")
-        # The lock first: the plan and its duplicate checks see every import committed before. A dry run
-        # writes nothing, so it neither takes the lock nor waits for another import to finish.
-        with reading(con) if dry_run else writing(con):
-            # The plan compares incoming codings with stored ones, for the duplicate checks and the write. A
-            # dry run that replaces has neither (a scoresheet save's check): on a shared store the plan's
-            # reads of stored codings, marks and ratings were a fifth of a save.
-            if not (dry_run and replace):
-                load.plan(con)
+    # A dry run is one read transaction from staging to its report: on a shared store a statement outside a
+    # transaction reads DuckLake's metadata afresh (2-10 ms of CPU each, some 130 to check one scoresheet);
+    # inside one it costs what it costs on the file. A real import stages and validates before its write
+    # transaction, whose lock it takes only to plan and write.
+    with reading(con) if dry_run else nullcontext():
+        try:
+            progress(0.05, "reading")
+            staged, problems, synthetic = stage()
+            if synthetic_only and not synthetic:
+                problems.insert(0, Problem("error", source, None, None, None, DEMO_ONLY))
+            progress(0.35, "validating")
+            problems += _validate(con, staged, book, writer, problems)
+            sr_source = staged[SELFREPORTS].source if SELFREPORTS in staged else None
+            progress(0.6, "comparing with stored codings")
+            # The lock first: the plan and its duplicate checks see every import committed before. A dry run
+            # writes nothing, so it neither takes the lock nor waits for another import to finish.
+            with reading(con) if dry_run else writing(con):
+                # The plan compares incoming codings with stored ones, for the duplicate checks and the write. A
+                # dry run that replaces has neither (a scoresheet save's check): on a shared store the plan's
+                # reads of stored codings, marks and ratings were a fifth of a save.
+                if not (dry_run and replace):
+                    load.plan(con)
+                    if sr_source:
+                        selfreports.plan(con)
+                if not replace:
+                    problems += load.conflicts(con, staged["sessions"].source)
+                    problems += selfreports.conflicts(con, sr_source) if sr_source else []
+                if any(p.severity == "error" for p in problems):
+                    raise ValidationError(problems)
+                report = ImportReport(source, problems, synthetic=synthetic)
+                if dry_run:
+                    raise _DryRun(report)
+                progress(0.75, "writing")
+                report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
+                                                            replace=replace, book=book)
                 if sr_source:
-                    selfreports.plan(con)
-            if not replace:
-                problems += load.conflicts(con, staged["sessions"].source)
-                problems += selfreports.conflicts(con, sr_source) if sr_source else []
-            if any(p.severity == "error" for p in problems):
-                raise ValidationError(problems)
-            report = ImportReport(source, problems, synthetic=synthetic)
-            if dry_run:
-                raise _DryRun(report)
-            progress(0.75, "writing")
-            report.batch_id, report.counts = load.write(con, source=source, user=user, synthetic=synthetic,
-                                                        replace=replace, book=book)
-            if sr_source:
-                report.selfreports = selfreports.write(con, report.batch_id, user=user, replace=replace)
-    finally:
-        with reading(con):
-            typed.drop(con)
-            summary.drop(con)
+                    report.selfreports = selfreports.write(con, report.batch_id, user=user, replace=replace)
+        finally:
+            with reading(con):
+                typed.drop(con)
+                summary.drop(con)
     progress(1.0, "done")
     return report
 

@@ -24,6 +24,11 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
 SELFREPORTS = "selfreports"
 
 KEY = ("dyad_id", "session_number", "coder_id")
+# The row a user sees for a staged row: its position in the staged table + 2 (the header is row 1). Rows of a
+# table made in a transaction that has not committed are numbered from DuckDB's MAX_ROW_ID (36028797018960000)
+# up; the remainder is the position either way, so a dry run can stage and validate in one read transaction
+# (tests/test_import_validation.py checks the rows it names, inside one).
+SHEET_ROW = "(rowid % 36028797018960000 + 2)::INTEGER"
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 TRUE_WORDS = ("true", "yes", "1", "y", "t")
 FALSE_WORDS = ("false", "no", "0", "n", "f")

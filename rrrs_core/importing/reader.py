@@ -22,6 +22,7 @@ from rrrs_core.importing.format import (
     OPTIONAL,
     REQUIRED,
     SELFREPORTS,
+    SHEET_ROW,
     SYNTHETIC_MARKER,
     TABLES,
     StagedTable,
@@ -130,7 +131,7 @@ def _tidy(con: duckdb.DuckDBPyConnection, raw: str, present: list[str]) -> bool:
 def _view(con: duckdb.DuckDBPyConnection, table: str, raw: str, seen: set[str]) -> None:
     # A thin view, not a copy of a million-row table just to rename columns; `_row` is the spreadsheet row.
     select = ", ".join(f'"{c}" AS {c}' if c in seen else f"NULL::VARCHAR AS {c}" for c in columns(table))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table} AS SELECT (rowid + 2)::INTEGER AS _row, {select} "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table} AS SELECT {SHEET_ROW} AS _row, {select} "
                 f"FROM {raw}")
 
 
@@ -181,7 +182,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, source: str, raw: str,
     seen = set(names)
     if table == "ratings":
         compact.create(con, raw, items, params)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_ratings AS SELECT (rowid + 2)::INTEGER AS _row, "
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_ratings AS SELECT {SHEET_ROW} AS _row, "
                     f"{compact.text_select(items)} FROM {compact.TABLE}")
         raw = compact.TABLE
     else:

@@ -12,7 +12,7 @@ import duckdb
 
 from rrrs_core import codebook as cb
 from rrrs_core.importing import compact, selfreports
-from rrrs_core.importing.format import TRUE_WORDS
+from rrrs_core.importing.format import SHEET_ROW, TRUE_WORDS
 from rrrs_core.store import scalar
 
 CHECK_WORDS = sorted(k for k, v in cb.CLARITY_ALIASES.items() if v == "check")
@@ -45,7 +45,7 @@ def build(con: duckdb.DuckDBPyConnection, items: Sequence[str]) -> None:
     # Read from the compact staging: after validation every item is known and every rating a number 1-5.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typ_ratings AS
-        SELECT (rowid + 2)::INTEGER AS _row, dyad_id, session_number::INTEGER AS session_number, coder_id, ix,
+        SELECT {SHEET_ROW} AS _row, dyad_id, session_number::INTEGER AS session_number, coder_id, ix,
             ({compact.text_list(items)})[ix] AS item, {compact.VALUE} AS rating
         FROM {compact.TABLE}""")
 
