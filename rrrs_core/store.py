@@ -246,12 +246,17 @@ def ensure_rating_items(con: duckdb.DuckDBPyConnection, items: Iterable[str]) ->
 
 
 def insert_ratings(con: duckdb.DuckDBPyConnection, coding_id: int, ratings: Mapping[str, int]) -> None:
-    """Store one coding's ratings (item -> 1..5) in `rating_value`, which the view `rating` reads."""
-    ensure_rating_items(con, ratings)
+    """Store one coding's ratings (item -> 1..5) in `rating_value`, which the view `rating` reads. One read of
+    `rating_item` when every item has its id (on a shared store each table read costs a catalog round trip)."""
     items = sorted(ratings)
-    con.execute("INSERT INTO rating_value SELECT ?, i.item_id, x.rating FROM (SELECT unnest(?::VARCHAR[]) AS item, "
-                "unnest(?::INTEGER[]) AS rating) x JOIN rating_item i USING (item)",
-                [coding_id, items, [ratings[k] for k in items]])
+    ids = dict(con.execute("SELECT item, item_id FROM rating_item WHERE item IN (SELECT unnest(?::VARCHAR[]))",
+                           [items]).fetchall())
+    if len(ids) < len(items):
+        ensure_rating_items(con, items)
+        ids = dict(con.execute("SELECT item, item_id FROM rating_item WHERE item IN (SELECT unnest(?::VARCHAR[]))",
+                               [items]).fetchall())
+    con.execute("INSERT INTO rating_value SELECT ?, unnest(?::INTEGER[]), unnest(?::INTEGER[])",
+                [coding_id, [ids[k] for k in items], [ratings[k] for k in items]])
 
 
 def sync_codebooks(con: duckdb.DuckDBPyConnection) -> None:
