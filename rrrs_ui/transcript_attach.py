@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rrrs_core import transcripts
-from rrrs_core.errors import ValidationError
+from rrrs_core.errors import PermissionDeniedError, ValidationError
 from rrrs_core.queries import transcript as tq
 from rrrs_core.transcripts import rules
 from rrrs_ui import auth, glue
@@ -35,9 +35,13 @@ def _attach(dyad_id: str, number: int, upload: object, mapping: str) -> None:
     try:
         speaker_map = tq.speaker_map(mapping)
         turns = transcripts.parse(upload.getvalue(), upload.name, speaker_map)  # type: ignore[attr-defined]
-        transcripts.attach(glue.connection(), who, dyad_id, number, turns, source=upload.name)  # type: ignore[attr-defined]
+        transcripts.attach(glue.connection(), who, dyad_id, number, turns, source=upload.name,  # type: ignore[attr-defined]
+                           synthetic_only=auth.synthetic_only())
     except ValidationError as exc:
         show_problems(exc)
+        return
+    except PermissionDeniedError as exc:
+        st.error(md(exc))
         return
     glue.data_changed()
     w.clear_uploader(UPLOAD)
@@ -56,18 +60,24 @@ def attach_panel(dyad_id: str, number: int, has_text: bool) -> None:
         st.success(flash)
     label = "Replace the transcript" if has_text else "Attach a transcript"
     with st.expander(label, expanded=False):
-        st.caption("WebVTT (.vtt), SubRip (.srt) or CSV with columns `start, end, speaker, text` (times in seconds "
-                   "or [hh:]mm:ss) or `turn, speaker, text` without times. Speakers T, P, Therapist, Patient and "
-                   "Client map by themselves; map other names below. Attaching replaces any earlier transcript "
-                   "of this session.")
-        upload = w.uploader(UPLOAD, "Transcript file", type=["vtt", "srt", "csv"])
-        mapping = st.text_input("Speaker names (optional)", key="tx_speakers",
-                                placeholder="Anna=therapist, Ben=patient",
-                                help="Comma-separated NAME=therapist, patient or other.")
-        if st.button("Attach", disabled=upload is None, type="primary"):
-            _attach(dyad_id, number, upload, mapping)
+        if auth.synthetic_only():  # the core refuses too (`transcripts.attach`)
+            st.info(rules.DEMO_NO_TRANSCRIPTS)
+        else:
+            _attach_form(dyad_id, number)
     if has_text and who.role == "admin":
         delete_panel(dyad_id, number)
+
+
+def _attach_form(dyad_id: str, number: int) -> None:
+    st.caption("WebVTT (.vtt), SubRip (.srt) or CSV with columns `start, end, speaker, text` (times in seconds "
+               "or [hh:]mm:ss) or `turn, speaker, text` without times. Speakers T, P, Therapist, Patient and "
+               "Client map by themselves; map other names below. Attaching replaces any earlier transcript "
+               "of this session.")
+    upload = w.uploader(UPLOAD, "Transcript file", type=["vtt", "srt", "csv"])
+    mapping = st.text_input("Speaker names (optional)", key="tx_speakers", placeholder="Anna=therapist, Ben=patient",
+                            help="Comma-separated NAME=therapist, patient or other.")
+    if st.button("Attach", disabled=upload is None, type="primary"):
+        _attach(dyad_id, number, upload, mapping)
 
 
 def delete_panel(dyad_id: str, number: int) -> None:

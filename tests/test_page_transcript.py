@@ -250,7 +250,15 @@ def attach_file(at: AppTest, name: str, data: bytes, speakers: str = "") -> AppT
     return at
 
 
+def test_demo_mode_proper_offers_no_attaching(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    monkeypatch.delenv("RRRS_FORCE_DEMO", raising=False)  # no sign-in: only the demo's synthetic data comes in
+    at = run(monkeypatch, clinic_db, SESSION, dyad="D1", session="3")
+    assert "Demo mode (no sign-in) takes only the demo's synthetic data" in " ".join(i.value for i in at.info)
+    assert not at.file_uploader and not [b for b in at.button if b.label == "Attach"]
+
+
 def test_attach_a_transcript_with_a_speaker_mapping(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper attaches nothing (test above)
     at = run(monkeypatch, clinic_db, SESSION, dyad="D1", session="3")
     named = vtt().replace("<v P>", "<v Ben>").replace("<v T>", "<v Dr Lee>").encode()
     attach_file(at, "named.vtt", named, "Dr Lee=therapist, Ben=patient")
@@ -261,6 +269,7 @@ def test_attach_a_transcript_with_a_speaker_mapping(monkeypatch: pytest.MonkeyPa
 
 
 def test_attach_errors_name_file_line_and_value(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    monkeypatch.setenv("RRRS_FORCE_DEMO", "1")  # demo mode proper attaches nothing
     at = run(monkeypatch, clinic_db, SESSION, dyad="D1", session="3")
     bad = b"WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v Dr Lee>Hello.\n"
     attach_file(at, "bad.vtt", bad)

@@ -48,6 +48,13 @@ def test_attach_and_read_back(clinic_con):
     assert info(clinic_con, "D1", 3)["n_turns"] == 4
 
 
+def test_demo_mode_without_sign_in_refuses_a_transcript(clinic_con):
+    """Demo mode takes only the demo's synthetic data; a transcript is clinical text nothing guards there."""
+    with pytest.raises(PermissionDeniedError, match="Demo mode"):
+        attach(clinic_con, ADMIN, "D1", 3, parse(CSV, "s3.csv"), "s3.csv", synthetic_only=True)
+    assert not has_transcript(clinic_con, "D1", 3)
+
+
 def test_stored_turns_read_back_as_the_parsed_ones(clinic_con):
     parsed = parse(CSV, "s3.csv")
     _attach(clinic_con)

@@ -21,6 +21,8 @@ from rrrs_core.permits import OPEN, Permit
 QI_NO_TRANSCRIPTS = "Transcripts and recordings are clinical text: the QI role sees aggregates only, never them."
 NO_ATTACH = "Attaching a transcript or recording is for the session's therapist, their supervisor or an admin."
 ADMIN_ONLY = "Only an administrator may delete a session's transcript."
+DEMO_NO_TRANSCRIPTS = ("Demo mode (no sign-in) takes only the demo's synthetic data, and a transcript is clinical "
+                       "text: configure sign-in (README, 'Sign-in and roles') to attach transcripts.")
 ATTACHERS = ("admin", "supervisor", "therapist", audit.CLI_ROLE)
 
 

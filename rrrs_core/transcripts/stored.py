@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rrrs_core.access import Principal
-from rrrs_core.errors import NotFoundError, RrrsError
+from rrrs_core.errors import NotFoundError, PermissionDeniedError, RrrsError
 from rrrs_core.store import one, scalar, writing
 from rrrs_core.transcripts import lake, rules
 from rrrs_core.transcripts.model import MAX_TURNS, SPEAKERS, Turn
@@ -61,8 +61,12 @@ def _check_turns(turns: Sequence[Turn]) -> None:
 
 
 def attach(con: duckdb.DuckDBPyConnection, who: Principal, dyad_id: str, session_number: int,
-           turns: Sequence[Turn], source: str) -> int:
-    """Store `turns` as the session's transcript, replacing any earlier one; returns the number of turns."""
+           turns: Sequence[Turn], source: str, *, synthetic_only: bool = False) -> int:
+    """Store `turns` as the session's transcript, replacing any earlier one; returns the number of turns.
+    `synthetic_only` is demo mode without sign-in, which refuses (PermissionDeniedError): nothing guards the
+    text there, and unlike an import a transcript cannot be shown to be the demo's."""
+    if synthetic_only:
+        raise PermissionDeniedError(rules.DEMO_NO_TRANSCRIPTS)
     rules.require_attach(con, who, dyad_id, session_number)
     _check_turns(turns)
     session_number = int(session_number)
