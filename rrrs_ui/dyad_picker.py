@@ -35,8 +35,11 @@ def choose_dyad(scope: Scope) -> str | None:
     choice = pick.selectbox("Dyad", ids, index=ids.index(current) if current in ids else None,
                             format_func=lambda d: labels.get(d, d), placeholder="Choose a dyad")
     matches, shown = (int(found.n_matches.iloc[0]), int(found.hit.sum())) if len(found) else (0, 0)
-    if matches > shown:
-        st.caption(f"{shown} of {matches:,} matching dyads listed: type more of an id to narrow the list.")
+    if matches > shown and search.strip():
+        st.caption(f"{shown} of {matches:,} matching dyads listed: type more of the id to narrow the list.")
+    elif matches > shown:
+        st.caption(f"{shown} of {matches:,} dyads in scope listed: type part of a dyad or therapist id to find "
+                   "the others.")
     elif search.strip() and not matches:
         st.caption("No dyad in scope matches the search.")
     if choice is not None and choice != current:

@@ -71,7 +71,11 @@ def test_picker_lists_at_most_the_limit(monkeypatch: pytest.MonkeyPatch, clinic_
     monkeypatch.setattr(dyad_picker, "LIMIT", 2)
     at = run_page(monkeypatch, clinic_db)
     assert len(next(s for s in at.selectbox if s.label == "Dyad").options) == 2
-    assert "2 of 4 matching dyads listed: type more of an id to narrow the list." in text(at)
+    assert "2 of 4 dyads in scope listed: type part of a dyad or therapist id to find the others." in text(at)
+    at.text_input(key="dyad_search").input("d").run()
+    assert "2 of 4 matching dyads listed: type more of the id to narrow the list." in text(at)
+    at.text_input(key="dyad_search").input("t2").run()
+    assert "listed" not in text(at)
 
 
 def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
