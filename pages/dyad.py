@@ -15,11 +15,11 @@ from rrrs_core.queries import caseload, recency, severity
 from rrrs_core.queries import dyad as q
 from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries.severity import RULE as SEVERITY_RULE
-from rrrs_core.scope import Scope
 from rrrs_ui import auth, glue, tables
 from rrrs_ui import selfreport_view as srv
 from rrrs_ui import widgets as w
 from rrrs_ui.coder_reliability import show_coder_reliability
+from rrrs_ui.dyad_picker import choose_dyad
 from rrrs_ui.glue import query
 from rrrs_ui.links import carried_params
 from rrrs_ui.notes_panel import notes_panel
@@ -30,21 +30,6 @@ from rrrs_ui.transcript_search import search_panel
 auth.require_page("dyad")
 
 SESSION_PAGE = "pages/session.py"
-
-
-def choose_dyad(scope: Scope) -> str | None:
-    """The dyad from the URL, or the one picked here; an id outside the scope is kept so it fails loudly."""
-    options = query(q.dyads, scope)
-    current = w.param("dyad")
-    ids = list(options.dyad_id)
-    labels = {r.dyad_id: f"{r.dyad_id} - therapist {r.therapist_id}, {r.n_coded} of {r.n_sessions} "
-                         f"sessions coded" for r in options.itertuples()}
-    choice = st.selectbox("Dyad", ids, index=ids.index(current) if current in ids else None,
-                          format_func=lambda d: labels.get(d, d), placeholder="Choose a dyad")
-    if choice is not None and choice != current:
-        w.set_param("dyad", choice)
-        return choice
-    return current
 
 
 def show_header(info: dict[str, Any], last: recency.LastSession) -> None:

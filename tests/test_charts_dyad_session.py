@@ -28,8 +28,8 @@ def datasets(chart: alt.TopLevelMixin) -> list[list[dict]]:
     return list(chart.to_dict()["datasets"].values())
 
 
-def band_sessions(chart: alt.Chart) -> list[int]:
-    return [row["session_number"] for d in datasets(chart) for row in d if "lo" in row]
+def band_sessions(layers: list[alt.Chart]) -> list[int]:
+    return [row["session_number"] for chart in layers for d in datasets(chart) for row in d if "lo" in row]
 
 
 @pytest.mark.parametrize("dyad_id", ["D1", "D3", "D4"])
@@ -52,6 +52,27 @@ def test_session_3_highlighted_on_every_dyad_chart(clinic_con: duckdb.DuckDBPyCo
     assert [r["row"] for r in frame_rows] == ["Session 3 - TC 5"] and frame_rows[0]["end"] == 50
     assert "Session 2 - pending" in spec(dc.segment_strip_chart(
         dq.segment_strip(clinic_con, CLINIC, "D3"), dq.trajectory(clinic_con, CLINIC, "D3"), 4))
+
+
+def test_no_empty_layers_when_nothing_is_highlighted_or_pending(clinic_con: duckdb.DuckDBPyConnection) -> None:
+    """A dyad with no session at the threshold and none pending gets no band, frame or "pending" layer (each an
+    empty layer the browser would still compile, four times over in the ratings panels); one with them does."""
+    def layers(chart: alt.TopLevelMixin) -> int:
+        d = chart.to_dict()
+        return len(d.get("spec", d)["layer"])
+
+    quiet = dq.trajectory(clinic_con, CLINIC, "D1", 5).assign(high_contribution=False, ratings_pending=False)
+    busy = dq.trajectory(clinic_con, CLINIC, "D3", 4)
+    assert busy.ratings_pending.any()
+    strip = dq.segment_strip(clinic_con, CLINIC, "D1")
+    assert dc.highlight_band(quiet, 5) == []
+    assert layers(dc.rupture_share_chart(quiet, 5)) == 1 and HIGHLIGHT not in spec(dc.rupture_share_chart(quiet, 5))
+    assert layers(dc.ratings_chart(quiet, 5)) == 3 and '"pending"' not in spec(dc.ratings_chart(quiet, 5))
+    assert layers(dc.segment_strip_chart(strip, quiet, 5)) == 1
+    traj = dq.trajectory(clinic_con, CLINIC, "D1", 4)
+    assert layers(dc.rupture_share_chart(traj, 4)) == 2 and layers(dc.segment_strip_chart(strip, traj, 4)) == 2
+    assert layers(dc.ratings_chart(traj, 4)) == 4 and layers(dc.ratings_chart(busy, 4)) == 4
+    assert render.to_png(dc.ratings_chart(quiet, 5), scale=1).startswith(PNG)
 
 
 def test_threshold_moves_the_highlight(clinic_con: duckdb.DuckDBPyConnection) -> None:

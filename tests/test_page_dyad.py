@@ -44,9 +44,38 @@ def test_no_dyad_offers_a_picker(monkeypatch: pytest.MonkeyPatch, clinic_db: Pat
     at = run_page(monkeypatch, clinic_db)
     box = next(s for s in at.selectbox if s.label == "Dyad")
     assert box.value is None and len(box.options) == 4
+    assert box.options[1] == "D2 - therapist T2, 3 of 3 sessions coded"
     box.set_value("D2").run()
     assert at.query_params.get("dyad") == "D2"
     assert "**Dyad D2**" in text(at)
+
+
+def test_search_narrows_the_picker_and_keeps_the_dyad(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    """The select box lists only the dyads that match the search (dyad or therapist id, any case), plus the
+    dyad already open; picking one of them opens it and writes it to the URL."""
+    at = run_page(monkeypatch, clinic_db, dyad="D1")
+    at.text_input(key="dyad_search").input("t2").run()
+    box = next(s for s in at.selectbox if s.label == "Dyad")
+    assert [o.split(" - ")[0] for o in box.options] == ["D1", "D2", "D4"] and box.value == "D1"
+    assert "**Dyad D1**" in text(at)
+    box.set_value("D4").run()
+    assert at.query_params.get("dyad") == "D4" and "**Dyad D4**" in text(at)
+    at.text_input(key="dyad_search").input("nothing like it").run()
+    assert "No dyad in scope matches the search." in text(at)
+    assert [o.split(" - ")[0] for o in next(s for s in at.selectbox if s.label == "Dyad").options] == ["D4"]
+
+
+def test_picker_lists_at_most_the_limit(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:
+    from rrrs_ui import dyad_picker
+
+    monkeypatch.setattr(dyad_picker, "LIMIT", 2)
+    at = run_page(monkeypatch, clinic_db)
+    assert len(next(s for s in at.selectbox if s.label == "Dyad").options) == 2
+    assert "2 of 4 dyads in scope listed: type part of a dyad or therapist id to find the others." in text(at)
+    at.text_input(key="dyad_search").input("d").run()
+    assert "2 of 4 matching dyads listed: type more of the id to narrow the list." in text(at)
+    at.text_input(key="dyad_search").input("t2").run()
+    assert "listed" not in text(at)
 
 
 def test_d1_highlights_session_3(monkeypatch: pytest.MonkeyPatch, clinic_db: Path) -> None:

@@ -28,6 +28,27 @@ def test_dyads_in_scope(clinic_con: duckdb.DuckDBPyConnection) -> None:
     assert got.set_index("dyad_id").loc["D1", ["n_sessions", "n_coded"]].tolist() == [4, 4]
 
 
+def test_dyad_choices_search_limit_and_current(clinic_con: duckdb.DuckDBPyConnection) -> None:
+    def ids(frame: pd.DataFrame) -> list[str]:
+        return list(frame.dyad_id)
+
+    everything = q.dyad_choices(clinic_con, CLINIC)
+    assert ids(everything) == ["D1", "D2", "D3", "D4"] and set(everything.n_matches) == {4}
+    assert everything.drop(columns=["hit", "n_matches"]).equals(
+        q.dyads(clinic_con, CLINIC)[["dyad_id", "therapist_id", "n_sessions", "n_coded"]])
+    assert ids(q.dyad_choices(clinic_con, CLINIC, " t2 ")) == ["D2", "D4"]      # therapist id, any case
+    assert ids(q.dyad_choices(clinic_con, CLINIC, "d3")) == ["D3"]
+    assert ids(q.dyad_choices(clinic_con, CLINIC, "%")) == []                   # text, not a LIKE pattern
+    got = q.dyad_choices(clinic_con, CLINIC, "", current="D4", limit=2)         # the current dyad stays
+    assert ids(got) == ["D1", "D4"] and got.hit.all() and set(got.n_matches) == {4}
+    got = q.dyad_choices(clinic_con, CLINIC, "T2", current="D1")
+    assert ids(got) == ["D1", "D2", "D4"] and got.hit.tolist() == [False, True, True]
+    assert set(got.n_matches) == {2}
+    s1 = directory.supervisor_scope(clinic_con, "S1")
+    assert ids(q.dyad_choices(clinic_con, s1)) == ["D1", "D3"]
+    assert ids(q.dyad_choices(clinic_con, s1, "", current="D2")) == ["D1", "D3"]  # not in scope: not listed
+
+
 def test_outside_scope_and_unknown_raise_the_same(clinic_con: duckdb.DuckDBPyConnection) -> None:
     t2 = directory.therapist_scope("T2")
     for fn in (q.require_dyad, q.trajectory, q.segment_strip):

@@ -47,19 +47,23 @@ def session_axis(traj: pd.DataFrame, title: str | None = "Session", sessions: tu
                                                      nice=False, zero=False), axis=axis)
 
 
-def highlight_band(traj: pd.DataFrame, threshold: int) -> alt.Chart:
-    """A HIGHLIGHT band behind each session whose therapist contribution is >= threshold."""
+def highlight_band(traj: pd.DataFrame, threshold: int) -> list[alt.Chart]:
+    """A HIGHLIGHT band behind each session whose therapist contribution is >= threshold, as a layer to unpack
+    into `alt.layer`; no layer when no session is highlighted (an empty layer draws nothing, yet the browser
+    still compiles it and runs its dataflow)."""
+    if not traj.high_contribution.any():
+        return []
     high = traj.loc[traj.high_contribution, ["session_number", "therapist_contribution"]].copy()
     high["therapist_contribution"] = high["therapist_contribution"].astype(float)
     high["lo"] = high.session_number - 0.45
     high["hi"] = high.session_number + 0.45
     high["note"] = f"Therapist contribution at or above {threshold}"
-    return alt.Chart(high).mark_rect(color=HIGHLIGHT, opacity=0.22).encode(
+    return [alt.Chart(high).mark_rect(color=HIGHLIGHT, opacity=0.22).encode(
         x=alt.X("lo:Q"), x2=alt.X2("hi:Q"),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"),
                  alt.Tooltip("therapist_contribution:Q", title="Therapist contribution"),
                  alt.Tooltip("note:N", title="Highlighted")],
-    )
+    )]
 
 
 def _dates(traj: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +119,7 @@ def rupture_share_chart(traj: pd.DataFrame, threshold: int = 4, width: int = WID
                                      invalid="break-paths-show-domains").encode(
         x=session_axis(traj, sessions=sessions), y=y, color=colour, tooltip=tooltip)
     crosses = not_coded_marks(traj, sessions, alt.YDatum(0, scale=scale))
-    return alt.layer(highlight_band(traj, threshold), line, *crosses, width=width, height=180, autosize=FIT_X,
+    return alt.layer(*highlight_band(traj, threshold), line, *crosses, width=width, height=180, autosize=FIT_X,
                      title="Rupture frequency: share of segments with a rupture marker", config=house_config())
 
 
@@ -179,7 +183,10 @@ def ratings_chart(traj: pd.DataFrame, threshold: int = 4, width: int = RATINGS_W
     hint = alt.Chart().transform_aggregate(groupby=["hint"]).mark_text(
         align="left", baseline="bottom", dy=-7, fontSize=11, clip=False,
     ).encode(x=alt.XValue(0), y=alt.YValue(0), text=alt.Text("hint:N"))
-    panel = alt.layer(band, rule, line, pending, hint, width=panel_width, height=120)
+    # Band and "pending" only when some session has them: an empty layer is compiled in each of four panels.
+    layers = [band] * bool(traj.high_contribution.any()) + [rule, line]
+    layers += [pending] * bool(traj.ratings_pending.any()) + [hint]
+    panel = alt.layer(*layers, width=panel_width, height=120)
     return alt.FacetChart(
         data=_ratings_frame(traj, threshold), spec=panel, columns=2, spacing=alt.RowColnumber(row=10, column=20),
         facet=alt.Facet("item:N", sort=labels, title=None, header=alt.Header(
@@ -212,14 +219,17 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     Highlighted sessions are framed in HIGHLIGHT. With `selectable`, clicking a cell selects its session
     (selection parameter `pick`, field `session_number`), for a page that opens that session.
     """
-    data = strip.copy()
-    data["kind"] = [strip_kind(f, c) for f, c in zip(data.family, data.clarity, strict=True)]
-    data["minutes"] = data.minute_start.astype(str) + "-" + data.minute_end.astype(str) + " min"
-    data["date"] = pd.to_datetime(data.session_date).dt.strftime("%Y-%m-%d").fillna("no date")
-    data["codes"] = data.codes.replace("", "none")
-    data["lane"] = data.family.map(FAMILY_TITLES)
     labels = row_labels(traj)
-    data["row"] = data.session_number.map(labels)
+    # Only the fields the cells encode or show in their tooltip: 816 cells at 30 sessions, sent on every visit.
+    data = pd.DataFrame({
+        "session_number": strip.session_number, "row": strip.session_number.map(labels),
+        "lane": strip.family.map(FAMILY_TITLES), "minute_start": strip.minute_start,
+        "minute_end": strip.minute_end,
+        "minutes": strip.minute_start.astype(str) + "-" + strip.minute_end.astype(str) + " min",
+        "kind": [strip_kind(f, c) for f, c in zip(strip.family, strip.clarity, strict=True)],
+        "date": pd.to_datetime(strip.session_date).dt.strftime("%Y-%m-%d").fillna("no date"),
+        "codes": strip.codes.replace("", "none"),
+    })
     order = [labels[s] for s in traj.session_number]
     y = alt.Y("row:N", sort=order, title=None, scale=alt.Scale(domain=order))
     cells = alt.Chart(data).mark_rect(stroke="white", strokeWidth=1).encode(
@@ -240,10 +250,11 @@ def segment_strip_chart(strip: pd.DataFrame, traj: pd.DataFrame, threshold: int 
     high["row"] = high.session_number.map(labels)
     high["end"] = high.n_segments * high.segment_minutes
     high["start"] = 0
-    frame = alt.Chart(high[["row", "start", "end"]]).mark_rect(
-        filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), y=y)
+    frame = [alt.Chart(high[["row", "start", "end"]]).mark_rect(
+        filled=False, stroke=HIGHLIGHT, strokeWidth=3).encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), y=y)] \
+        if len(high) else []
     return alt.layer(
-        cells, frame, width=width, height=alt.Step(13), autosize=FIT_X, config=house_config(),
+        cells, *frame, width=width, height=alt.Step(13), autosize=FIT_X, config=house_config(),
         title=alt.Title("Where ruptures and resolution strategies fell",
                         subtitle=["Each session row has three lanes: withdrawal, confrontation, resolution.",
                                   f"Framed: therapist contribution {threshold} or more."]))

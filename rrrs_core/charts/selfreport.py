@@ -38,7 +38,7 @@ def _x(both: pd.DataFrame) -> alt.X:
     return session_axis(both.iloc[0:0], sessions=_sessions(both))
 
 
-def _band(both: pd.DataFrame, threshold: int) -> alt.Chart:
+def _band(both: pd.DataFrame, threshold: int) -> list[alt.Chart]:
     return highlight_band(both[both.coded], threshold)
 
 
@@ -71,7 +71,7 @@ def srs_chart(both: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt
         tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Completed"),
                  alt.Tooltip("srs_total:Q", title="SRS total (0-40)", format=".1f"),
                  alt.Tooltip("state:N", title="Alert")])
-    return alt.layer(zone, _band(both, threshold), cutoff, line, points, width=width, height=HEIGHT + 20,
+    return alt.layer(zone, *_band(both, threshold), cutoff, line, points, width=width, height=HEIGHT + 20,
                      autosize=FIT_X, config=house_config(),
                      title=alt.Title("Session Rating Scale: the patient's view of the session",
                                      subtitle=f"Total 0-40; shaded: below the cutoff of {SRS_CUTOFF}."))
@@ -96,7 +96,7 @@ def wai_chart(both: pd.DataFrame, threshold: int = 4, width: int = WIDTH) -> alt
             domain=list(WAI_SCALES), range=[[1, 0], [6, 3], [2, 2]]), legend=None),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"), alt.Tooltip("date:N", title="Completed"),
                  alt.Tooltip("scale:N", title="Subscale"), alt.Tooltip("value:Q", title="Mean", format=".2f")])
-    return alt.layer(_band(both, threshold), line, width=width, height=HEIGHT, autosize=FIT_X, config=house_config(),
+    return alt.layer(*_band(both, threshold), line, width=width, height=HEIGHT, autosize=FIT_X, config=house_config(),
                      title=alt.Title("Working Alliance Inventory (WAI-SR): task, bond, goal",
                                      subtitle="Subscale means, 1 seldom - 5 always."))
 
@@ -141,7 +141,7 @@ def rupture_report_chart(both: pd.DataFrame, threshold: int = 4, width: int = WI
         fill=alt.Fill("kind:N", scale=alt.Scale(domain=ANSWERS, range=ANSWER_FILLS), legend=legend),
         tooltip=[alt.Tooltip("session_number:Q", title="Session"),
                  alt.Tooltip("kind:N", title="Patient: did a rupture occur?")])
-    return alt.layer(_band(both, threshold), lines, answers, width=width, height=HEIGHT + 10, autosize=FIT_X,
+    return alt.layer(*_band(both, threshold), lines, answers, width=width, height=HEIGHT + 10, autosize=FIT_X,
                      config=house_config(),
                      title=alt.Title("Post-session rupture items: the patient's report",
                                      subtitle="Marks on top: did a rupture occur; orange where the coding "

@@ -79,6 +79,42 @@ def dyads(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     ).df()
 
 
+def dyad_choices(con: duckdb.DuckDBPyConnection, scope: Scope, search: str = "", current: str | None = None,
+                 limit: int = 50) -> pd.DataFrame:
+    """At most `limit` dyads in scope whose id or therapist id contains `search` (any case), by id, for a
+    picker that must not ship every dyad (5,000 at 100,000 sessions); `current`, when in scope, is always
+    among them. `hit` = it matches; `n_matches` = how many dyads in scope match in all, so the picker can say what it left
+    out.
+    Counts as `dyads`: sessions recorded, and of those coded (with a final coding)."""
+    where, params = scope.sql("d.therapist_id")
+    needle = search.strip().lower()
+    return con.execute(
+        f"""
+        WITH hits AS (
+            SELECT d.dyad_id, d.therapist_id,
+                (contains(lower(d.dyad_id), ?) OR contains(lower(d.therapist_id), ?)) AS hit
+            FROM dyad d WHERE {where}
+        ),
+        picked AS (
+            SELECT dyad_id, therapist_id, hit, (sum(hit::INTEGER) OVER ())::INTEGER AS n_matches FROM hits
+            WHERE hit OR dyad_id = ?
+            ORDER BY dyad_id = ? DESC, dyad_id LIMIT ?
+        ),
+        coded AS (
+            SELECT DISTINCT dyad_id, session_number FROM coding
+            WHERE is_current AND status = 'final' AND dyad_id IN (SELECT dyad_id FROM picked)
+        )
+        SELECT p.dyad_id, p.therapist_id, p.hit, p.n_matches,
+            count(s.session_number)::INTEGER AS n_sessions, count(coded.session_number)::INTEGER AS n_coded
+        FROM picked p
+        LEFT JOIN session s ON s.dyad_id = p.dyad_id
+        LEFT JOIN coded ON coded.dyad_id = s.dyad_id AND coded.session_number = s.session_number
+        GROUP BY ALL ORDER BY p.dyad_id
+        """,
+        [needle, needle, *params, current, current, limit],
+    ).df()
+
+
 def trajectory(con: duckdb.DuckDBPyConnection, scope: Scope, dyad_id: str, threshold: int = 4) -> pd.DataFrame:
     """One row per coded session (its primary coding): rupture shares, global ratings, flags.
 
