@@ -11,13 +11,12 @@ import streamlit as st
 from rrrs_core import episodes as ep
 from rrrs_core.charts import session as charts
 from rrrs_core.errors import NotFoundError
-from rrrs_core.queries import dyad as dq
 from rrrs_core.queries import selfreport as srq
 from rrrs_core.queries import session as q
 from rrrs_core.queries.severity import RULE
 from rrrs_core.reports.review import SessionReview
 from rrrs_core.scope import Scope
-from rrrs_ui import auth, cells, glue
+from rrrs_ui import auth, cells, dyad_picker, glue
 from rrrs_ui import selfreport_view as srv
 from rrrs_ui import widgets as w
 from rrrs_ui.coder_reliability import show_coder_reliability
@@ -45,12 +44,10 @@ def choose_session(scope: Scope) -> tuple[str, int] | None:
     """Dyad and session from the URL; without them, pickers (a link from Dyad trajectory fills both)."""
     dyad_id, raw = w.param("dyad"), w.param("session")
     if not dyad_id:
-        ids = list(query(dq.dyads, scope).dyad_id)
-        dyad_id = st.selectbox("Dyad", ids, index=None, placeholder="Choose a dyad")
+        dyad_id = dyad_picker.choose_dyad(scope)  # searched, never every dyad in scope
         if not dyad_id:
             st.info("Choose a dyad and a session, or open one from **Dyad trajectory**.")
             return None
-        w.set_param("dyad", dyad_id)
     if raw is None:
         sessions = query(q.sessions, scope, dyad_id)
         numbers = [int(s) for s in sessions.session_number]
