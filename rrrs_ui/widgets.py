@@ -90,6 +90,22 @@ def url_choice(label: str, name: str, options: dict[str, str], help: str | None 
     return str(chosen)
 
 
+SCOPE_LIMIT = 50  # therapists the Scope box offers at once; "Find a therapist" reaches the others
+
+
+def therapist_options(ids: list[str], search: str, current: str | None) -> list[str]:
+    """The Scope box's therapist entries: all of them up to SCOPE_LIMIT; beyond, the first SCOPE_LIMIT whose id
+    contains `search` (any case), and the one in the URL (`current`) whenever it is among `ids`."""
+    if len(ids) > SCOPE_LIMIT:
+        needle = search.strip().lower()
+        shown = [t for t in ids if needle in t.lower()][:SCOPE_LIMIT]
+        kind, _, ident = (current or "").partition(":")
+        if kind == "therapist" and ident in ids and ident not in shown:
+            shown.append(ident)
+        ids = shown
+    return [f"therapist:{t}" for t in ids]
+
+
 def scope_selector(allowed: Scope | None = None) -> Scope:
     """Whole clinic, one supervisor's trainees, or one therapist, within what the signed-in user may see;
     kept in the URL as `scope` (a scope outside the user's own falls back to it)."""
@@ -98,12 +114,18 @@ def scope_selector(allowed: Scope | None = None) -> Scope:
 
         allowed = auth.scope()
     people = query(directory.therapists, allowed)
+    search = ""
+    if len(people) > SCOPE_LIMIT:  # 1,250 therapists at 100k sessions: ~28 KB of options on every page
+        search = st.sidebar.text_input("Find a therapist", key="scope_search", placeholder="Therapist id",
+                                       help=f"Part of a therapist's id; the Scope box lists the first "
+                                            f"{SCOPE_LIMIT} that match, with the clinic and the supervisors.")
     options = ["clinic"] if allowed.is_clinic else []
     options += [f"supervisor:{t}" for t in people.loc[people.is_supervisor, "therapist_id"]]
-    options += [f"therapist:{t}" for t in people.therapist_id]
+    first = options[0] if options else f"therapist:{people.therapist_id.iloc[0]}" if len(people) else None
+    current = param("scope", first)
+    options += therapist_options(list(people.therapist_id), search, current)
     if not options:
         return allowed
-    current = param("scope", options[0])
     key = seed("scope", current if current in options else options[0])
     if st.session_state[key] not in options:
         st.session_state[key] = options[0]
