@@ -48,7 +48,7 @@ def _scoresheets(paths: list[Path]) -> list[Path] | None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from rrrs_core import audit, audit_key
-    from rrrs_core.importing import import_path
+    from rrrs_core.importing import cap_memory, import_path
 
     paths = [Path(p) for p in args.path]
     sheets = _scoresheets(paths)
@@ -57,6 +57,7 @@ def cmd_import(args: argparse.Namespace) -> int:
               "workbook at a time", file=sys.stderr)
         return 2
     con = connect(args)
+    cap_memory(con)  # this process is the import's own: a million sessions stay under 2 GB
     audit_key.key(con)  # an import that could not be audited is refused before it starts
     label = f"{len(sheets)} scoresheets" if sheets else paths[0].name
     update, close = _progress_bar(f"import {label}")

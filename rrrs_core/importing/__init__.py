@@ -4,6 +4,6 @@ Reading, validation and loading all run in DuckDB: staged as text, checked by SQ
 file/row/column/value, then written in one transaction, so a bad file changes nothing.
 """
 
-from rrrs_core.importing.api import ImportReport, import_path, import_tables, validate_path
+from rrrs_core.importing.api import ImportReport, cap_memory, import_path, import_tables, validate_path
 
-__all__ = ["ImportReport", "import_path", "import_tables", "validate_path"]
+__all__ = ["ImportReport", "cap_memory", "import_path", "import_tables", "validate_path"]

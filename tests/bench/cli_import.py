@@ -3,16 +3,17 @@ of the same three files into plain tables in a new Python process of its own.
 
 The in-process figure (tests/bench/imports.py) leaves out what every user pays once per command: Python's start,
 the imports of rrrs (pandas, DuckDB), opening and migrating the store and the audit row. Runs alternate (ours,
-theirs, ours, ...) so load from other work falls on both alike. CPU is the child's user + system time.
+theirs, ours, ...) so load from other work falls on both alike. CPU is the child's user + system time; peak
+memory its maximum resident set.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,14 +39,24 @@ def clean_env() -> dict[str, str]:
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds of one child process; it must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, _peak = timed_peak(cmd, env)
+    return wall, cpu
+
+
+def timed_peak(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall and CPU seconds and peak memory (max resident set, MB) of one child process; it must succeed. The
+    child's own resource usage (`os.wait4`), as `/usr/bin/time -v` reports it."""
     start = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env if env is not None else clean_env())
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr[-2000:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                env=env if env is not None else clean_env())
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _fresh(*paths: Path) -> None:
@@ -56,23 +67,27 @@ def _fresh(*paths: Path) -> None:
 
 
 def bench_cli_import(folder: Path, work: Path, runs: int = 3) -> dict[str, float]:
-    """Median wall and CPU of `rrrs import` and of read_csv, each a whole new process, over `runs` pairs."""
+    """Median wall, CPU and peak memory of `rrrs import` and of read_csv, each a whole new process, over `runs`
+    pairs."""
     ours_db, base_db = work / "cli-import.duckdb", work / "cli-read-csv.duckdb"
     jobs = {"ours": [rrrs_script(), "import", str(folder), "--db", str(ours_db), "--user", "bench"],
             "base": [sys.executable, "-c", READ_CSV, str(base_db), str(folder)]}
     wall: dict[str, list[float]] = {k: [] for k in jobs}
     cpu: dict[str, list[float]] = {k: [] for k in jobs}
+    peak: dict[str, list[float]] = {k: [] for k in jobs}
     for _ in range(runs):
         for name, cmd in jobs.items():
             _fresh(ours_db, base_db)
-            w, c = timed(cmd)
+            w, c, m = timed_peak(cmd)
             wall[name].append(w)
             cpu[name].append(c)
+            peak[name].append(m)
     _fresh(ours_db, base_db)
     ours, base = statistics.median(wall["ours"]), statistics.median(wall["base"])
     ours_cpu, base_cpu = statistics.median(cpu["ours"]), statistics.median(cpu["base"])
     return {"rrrs import": ours, "duckdb read_csv": base, "ratio": ours / base,
-            "rrrs cpu": ours_cpu, "duckdb cpu": base_cpu, "cpu ratio": ours_cpu / base_cpu}
+            "rrrs cpu": ours_cpu, "duckdb cpu": base_cpu, "cpu ratio": ours_cpu / base_cpu,
+            "rrrs peak MB": statistics.median(peak["ours"]), "duckdb peak MB": statistics.median(peak["base"])}
 
 
 def bench_start(runs: int = 7) -> dict[str, float]:

@@ -200,15 +200,17 @@ def cli_section(sessions: int, runs: int) -> str:
     lines += ["", f"`rrrs import` as a new process against DuckDB's `read_csv` of the same three files into plain "
               f"tables, in a new Python process of its own; {sessions:,}-session demo (`rrrs demo --dyads "
               f"{max(1, round(sessions / 20))}`), median of {runs}, runs alternating. CPU is the child's user + "
-              "system time.\n",
-              "| folder | rrrs import | read_csv | ratio | rrrs CPU | read_csv CPU | CPU ratio |",
-              "|---|---|---|---|---|---|---|"]
+              "system time; peak memory its maximum resident set (as `/usr/bin/time -v` gives it).\n",
+              "| folder | rrrs import | read_csv | ratio | rrrs CPU | read_csv CPU | CPU ratio | rrrs peak memory "
+              "| read_csv peak memory |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for label, folder in (("the demo as written (with SYNTHETIC.txt: the import re-runs the generator to prove "
                            "it synthetic)", demo_folder(sessions)),
                           ("the same CSVs without the marker (as a clinic's own data)", plain_folder(sessions))):
         r = bench_cli_import(folder, common.WORK, runs)
         lines.append(f"| {label} | {_fmt(r['rrrs import'])} | {_fmt(r['duckdb read_csv'])} | {r['ratio']:.1f}x | "
-                     f"{_fmt(r['rrrs cpu'])} | {_fmt(r['duckdb cpu'])} | {r['cpu ratio']:.1f}x |")
+                     f"{_fmt(r['rrrs cpu'])} | {_fmt(r['duckdb cpu'])} | {r['cpu ratio']:.1f}x | "
+                     f"{r['rrrs peak MB']:,.0f} MB | {r['duckdb peak MB']:,.0f} MB |")
         print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
 
