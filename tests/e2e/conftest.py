@@ -388,7 +388,11 @@ def grid_rows(page, index: int = 0) -> list[list[str]]:
 
 
 def grid_headers(page, index: int = 0) -> list[str]:
-    return grid(page, index).locator("table thead th").all_text_contents()
+    """Column titles of a st.dataframe, once the grid has drawn them (under load it can lag the run's end:
+    read at once, an empty list failed a clean-clone run)."""
+    heads = grid(page, index).locator("table thead th")
+    heads.first.wait_for(state="attached", timeout=60_000)
+    return heads.all_text_contents()
 
 
 GRID_HEADER_PX = 35  # Streamlit's st.dataframe header and row heights
