@@ -249,12 +249,15 @@ def insert_ratings(con: duckdb.DuckDBPyConnection, coding_id: int, ratings: Mapp
     """Store one coding's ratings (item -> 1..5) in `rating_value`, which the view `rating` reads. One read of
     `rating_item` when every item has its id (on a shared store each table read costs a catalog round trip)."""
     items = sorted(ratings)
-    ids = dict(con.execute("SELECT item, item_id FROM rating_item WHERE item IN (SELECT unnest(?::VARCHAR[]))",
-                           [items]).fetchall())
+
+    def item_ids() -> dict[str, int]:
+        return dict(con.execute("SELECT item, item_id FROM rating_item WHERE item IN (SELECT unnest(?::VARCHAR[]))",
+                                [items]).fetchall())
+
+    ids = item_ids()
     if len(ids) < len(items):
         ensure_rating_items(con, items)
-        ids = dict(con.execute("SELECT item, item_id FROM rating_item WHERE item IN (SELECT unnest(?::VARCHAR[]))",
-                               [items]).fetchall())
+        ids = item_ids()
     con.execute("INSERT INTO rating_value SELECT ?, unnest(?::INTEGER[]), unnest(?::INTEGER[])",
                 [coding_id, [ids[k] for k in items], [ratings[k] for k in items]])
 
